@@ -1,0 +1,18 @@
+from django.conf import settings
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+
+class IsRegistrationOpenOrStaff(BasePermission):
+    """Anyone may register while REGISTRATION_OPEN is set; otherwise only staff may create users."""
+
+    message = "Registration is closed."
+
+    def has_permission(self, request, view) -> bool:
+        return settings.REGISTRATION_OPEN or bool(request.user and request.user.is_staff)
+
+
+class IsSelfOrStaff(BasePermission):
+    """Any authenticated user may read a user; only that user or staff may change or delete them."""
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return request.method in SAFE_METHODS or obj == request.user or request.user.is_staff

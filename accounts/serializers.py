@@ -1,0 +1,102 @@
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
+from rest_framework_simplejwt.serializers import TokenObtainSerializer
+
+from accounts.models import User
+
+PASSWORD_MAX_LENGTH = 256
+
+
+def _password_field(**kwargs) -> serializers.CharField:
+    # Bounded, so that a huge password is refused before it reaches the validators and the hasher.
+    return serializers.CharField(
+        write_only=True,
+        trim_whitespace=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        style={"input_type": "password"},
+        **kwargs,
+    )
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """A user as the API shows it: `email` only to the user themself and to staff, never a password."""
+
+    username = serializers.CharField(
+        max_length=150,
+        validators=[
+            UnicodeUsernameValidator(),
+            UniqueValidator(User.objects.all(), lookup="iexact", message="A user with that username already exists."),
+        ],
+    )
+    email = serializers.EmailField(
+        max_length=254,
+        validators=[
+            UniqueValidator(User.objects.all(), lookup="iexact", message="A user with that email already exists.")
+        ],
+    )
+    full_name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "full_name",
+            "age",
+            "is_active",
+            "is_staff",
+            "date_joined",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "is_active", "is_staff", "date_joined", "updated_at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        viewer = getattr(request, "user", None)
+        if not (self.context.get("show_email") or viewer == instance or getattr(viewer, "is_staff", False)):
+            data.pop("email", None)
+        return data
+
+
+class UserCreateSerializer(UserSerializer):
+    """Registration: a user's fields plus the password, which Django's validators check in the service."""
+
+    password = _password_field()
+
+    class Meta(UserSerializer.Meta):
+        fields = [*UserSerializer.Meta.fields, "password"]
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    current_password = _password_field()
+    new_password = _password_field()
+
+
+class LoginSerializer(TokenObtainSerializer):
+    """The OAuth2 password grant: `username` (a username or an e-mail) and `password`, as JSON or a form."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[self.username_field] = serializers.CharField(
+            write_only=True, max_length=254, help_text="A username or an e-mail address."
+        )
+        self.fields["password"] = _password_field()
+
+
+class TokenPairSerializer(serializers.Serializer):
+    """The tokens issued at login and at refresh, in simplejwt's names and in the OAuth2 token response's names."""
+
+    access = serializers.CharField(help_text="Access token, for `Authorization: Bearer <access>`.")
+    refresh = serializers.CharField(help_text="Refresh token, for /auth/token/refresh and /auth/logout.")
+    access_token = serializers.CharField(help_text="The access token again, as OAuth2 clients expect it.")
+    token_type = serializers.CharField(help_text='Always "bearer".')
+    expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField()

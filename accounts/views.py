@@ -1,0 +1,165 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.settings import api_settings
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.serializers import TokenVerifySerializer
+
+from accounts import services
+from accounts.models import User
+from accounts.permissions import IsRegistrationOpenOrStaff, IsSelfOrStaff
+from accounts.serializers import (
+    LoginSerializer,
+    PasswordChangeSerializer,
+    RefreshSerializer,
+    TokenPairSerializer,
+    UserCreateSerializer,
+    UserSerializer,
+)
+from registry.throttles import AuthAddressThrottle, AuthUsernameThrottle
+
+AUTH_THROTTLES = [AuthAddressThrottle, AuthUsernameThrottle]
+UNAUTHORIZED = OpenApiResponse(description="Missing, invalid, expired or revoked credentials.")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List users"),
+    retrieve=extend_schema(summary="Read a user"),
+    create=extend_schema(
+        summary="Register a user",
+        description="Open to anyone while REGISTRATION_OPEN is set, else to staff. Throttled per address and username.",
+        auth=[{}],
+        responses={201: UserSerializer},
+    ),
+    update=extend_schema(summary="Replace a user's profile (the user or staff)"),
+    partial_update=extend_schema(summary="Change a user's profile (the user or staff)"),
+    destroy=extend_schema(summary="Delete a user and what they own (the user or staff)"),
+)
+class UserViewSet(viewsets.ModelViewSet):
+    """Accounts: anyone registers (while registration is open), users read each other, each changes only themself."""
+
+    queryset = User.objects.all()
+    serializer_class = UserSerializer
+    lookup_value_regex = "[0-9]+"
+    ordering_fields = ["id", "username", "date_joined"]
+
+    def get_serializer_class(self):
+        return UserCreateSerializer if self.action == "create" else UserSerializer
+
+    def get_permissions(self):
+        if self.action == "create":
+            return [IsRegistrationOpenOrStaff()]
+        return [IsAuthenticated(), IsSelfOrStaff()]
+
+    def get_throttles(self):
+        return [throttle() for throttle in AUTH_THROTTLES] if self.action == "create" else super().get_throttles()
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_create(**serializer.validated_data)
+        data = UserSerializer(user, context={**self.get_serializer_context(), "show_email": True}).data
+        location = reverse("user-detail", args=[user.pk], request=request)
+        return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+    def update(self, request, *args, **kwargs):
+        user = self.get_object()
+        serializer = self.get_serializer(user, data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        services.user_update(user=user, **serializer.validated_data)
+        return Response(self.get_serializer(user).data)
+
+    def perform_destroy(self, instance):
+        services.user_delete(user=instance)
+
+    @extend_schema(summary="The caller's own account", methods=["GET"])
+    @extend_schema(summary="Change the caller's own account", methods=["PUT", "PATCH"])
+    @action(detail=False, methods=["get", "put", "patch"], url_path="me")
+    def me(self, request):
+        self.kwargs[self.lookup_field] = request.user.pk
+        if request.method == "GET":
+            return self.retrieve(request)
+        return self.update(request, partial=request.method == "PATCH")
+
+
+class AuthViewSet(viewsets.GenericViewSet):
+    """Tokens: log in with a password, rotate and verify tokens, log out, change the password.
+
+    These routes authenticate by what is in the body, so a stale `Authorization` header never stands in the way.
+    """
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    serializer_class = LoginSerializer
+
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+    def get_serializer_class(self):
+        return {
+            "refresh": RefreshSerializer,
+            "logout": RefreshSerializer,
+            "verify": TokenVerifySerializer,
+            "password": PasswordChangeSerializer,
+        }.get(self.action, LoginSerializer)
+
+    def _validated(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer
+
+    @extend_schema(
+        summary="Log in: obtain an access and a refresh token",
+        description="The OAuth2 password grant. `username` takes a username or an e-mail; JSON or form-encoded.",
+        responses={200: TokenPairSerializer, 401: UNAUTHORIZED},
+    )
+    @action(detail=False, methods=["post"], url_path="token", throttle_classes=AUTH_THROTTLES)
+    def token(self, request):
+        serializer = self._validated(request)
+        return Response(services.token_obtain(user=serializer.user))
+
+    @extend_schema(
+        summary="Trade a refresh token for a new pair",
+        description="The refresh token sent is blacklisted: each can be used once.",
+        responses={200: TokenPairSerializer, 401: UNAUTHORIZED},
+    )
+    @action(detail=False, methods=["post"], url_path="token/refresh")
+    def refresh(self, request):
+        serializer = self._validated(request)
+        return Response(services.token_rotate(refresh=serializer.validated_data["refresh"]))
+
+    @extend_schema(summary="Check a token", responses={200: OpenApiResponse(description="Valid."), 401: UNAUTHORIZED})
+    @action(detail=False, methods=["post"], url_path="token/verify")
+    def verify(self, request):
+        try:
+            self._validated(request)
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        return Response({})
+
+    @extend_schema(summary="Log out: revoke a refresh token", responses={204: None, 401: UNAUTHORIZED})
+    @action(detail=False, methods=["post"], url_path="logout")
+    def logout(self, request):
+        serializer = self._validated(request)
+        services.token_revoke(refresh=serializer.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Change the caller's password",
+        description="Every token issued before stops working; log in again with the new password.",
+        responses={204: None, 401: UNAUTHORIZED},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="password",
+        authentication_classes=api_settings.DEFAULT_AUTHENTICATION_CLASSES,
+        permission_classes=[IsAuthenticated],
+    )
+    def password(self, request):
+        serializer = self._validated(request)
+        services.user_change_password(user=request.user, **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,32 @@
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter
+
+
+class StrictOrderingFilter(OrderingFilter):
+    """`?ordering=` over the fields a view declares in `ordering_fields`; anything else answers 400.
+
+    REST framework drops unknown terms silently, which hides typos and probes for fields such as `owner__password`.
+    The primary key is appended as a tie-breaker, so that pages of a list never overlap or skip rows.
+    """
+
+    def remove_invalid_fields(self, queryset, fields, view, request):
+        valid = [item[0] for item in self.get_valid_fields(queryset, view, {"request": request})]
+        invalid = [term for term in fields if term.lstrip("-") not in valid]
+        if invalid:
+            raise ValidationError(
+                {self.ordering_param: [f"Unknown ordering field {', '.join(invalid)}. Allowed: {', '.join(valid)}."]}
+            )
+        return fields
+
+    def get_ordering(self, request, queryset, view):
+        ordering = list(super().get_ordering(request, queryset, view) or [])
+        if not {"pk", "-pk", "id", "-id"} & set(ordering):
+            ordering.append("pk")
+        return ordering
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        fields = ", ".join(getattr(view, "ordering_fields", None) or [])
+        for parameter in parameters:
+            parameter["description"] = f"Sort by one or more of: {fields} (comma-separated; a leading `-` reverses)."
+        return parameters

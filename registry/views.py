@@ -1,0 +1,86 @@
+import logging
+
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from registry import __version__
+
+logger = logging.getLogger(__name__)
+
+
+@extend_schema(
+    summary="Service name, version and links",
+    responses=inline_serializer(
+        "Root",
+        {"name": serializers.CharField(), "version": serializers.CharField(), "links": serializers.DictField()},
+    ),
+)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def root(request):
+    """Name the service and point to its documentation."""
+    links = {
+        name: reverse(route, request=request)
+        for name, route in [("docs", "docs"), ("redoc", "redoc"), ("schema", "schema"), ("health", "health")]
+    }
+    return Response({"name": "Registry", "version": __version__, "links": links})
+
+
+@extend_schema(
+    summary="Health check",
+    auth=[],
+    responses={
+        200: inline_serializer(
+            "Health",
+            {
+                "status": serializers.CharField(),
+                "database": serializers.CharField(),
+                "version": serializers.CharField(),
+            },
+        ),
+        503: inline_serializer(
+            "HealthUnavailable",
+            {
+                "status": serializers.CharField(),
+                "database": serializers.CharField(),
+                "version": serializers.CharField(),
+            },
+        ),
+    },
+)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def health(request):
+    """Answer 200 while the database answers, else 503, for load balancers and orchestrators."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as exc:
+        logger.warning("Health check: database unavailable: %s", exc)
+        body = {"status": "unavailable", "database": "unavailable", "version": __version__}
+        return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    return Response({"status": "ok", "database": "ok", "version": __version__})
+
+
+# JSON in place of Django's HTML error pages, for routes outside REST framework's views (unknown paths, a foreign
+# Host header, an unhandled error), so that an API client never parses HTML and never sees a traceback.
+def bad_request(request, exception=None):
+    return JsonResponse({"detail": "Bad request."}, status=400)
+
+
+def permission_denied(request, exception=None):
+    return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)
+
+
+def page_not_found(request, exception=None):
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def server_error(request):
+    return JsonResponse({"detail": "Internal server error."}, status=500)
