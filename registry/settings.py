@@ -18,6 +18,9 @@ from registry import __version__
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+# A local .env (git-ignored) fills in variables the environment does not set.
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
 
 # ---------------------------------------------------------------------------------------------------------------------
 # General
@@ -213,7 +216,8 @@ REST_FRAMEWORK = {
     ],
     "EXCEPTION_HANDLER": "registry.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
+    # 0 trusts no X-Forwarded-For header, so a client cannot pick the address its throttle counts under.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
