@@ -98,7 +98,9 @@ def test_invalid_registration_answers_400_with_the_field(api_client, change, fie
 
 
 def test_password_similar_to_username_is_refused(api_client):
-    response = api_client.post(reverse("user-list"), {**NEW_USER, "username": "quartermaster", "password": "quartermaster1"})
+    body = {**NEW_USER, "username": "quartermaster", "password": "quartermaster1"}
+
+    response = api_client.post(reverse("user-list"), body)
 
     assert response.status_code == status.HTTP_400_BAD_REQUEST
     assert "password" in response.data
