@@ -67,6 +67,8 @@ USE_TZ = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 REGISTRATION_OPEN = env.bool("REGISTRATION_OPEN", default=True)
+# send_expiration_reminders: remind owners of projects that expire within this many days.
+EXPIRATION_REMINDER_DAYS = env.int("EXPIRATION_REMINDER_DAYS", default=7)
 
 # HTTPS=true behind a TLS-terminating proxy: redirect plain HTTP, send HSTS and mark cookies secure.
 HTTPS = env.bool("HTTPS", default=False)

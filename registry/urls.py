@@ -3,11 +3,15 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.views import AuthViewSet, UserViewSet
+from experiments.views import ExperimentViewSet
+from projects.views import ProjectViewSet
 from registry import views
 from registry.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register("users", UserViewSet, basename="user")
+router.register("projects", ProjectViewSet, basename="project")
+router.register("experiments", ExperimentViewSet, basename="experiment")
 router.register("auth", AuthViewSet, basename="auth")
 
 urlpatterns = [

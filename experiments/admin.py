@@ -1,0 +1,75 @@
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from experiments import services
+from experiments.models import Experiment, ExperimentStatus
+
+
+class ExperimentAdminForm(forms.ModelForm):
+    """The admin's form, which refuses a status move the service would refuse, beside the status field."""
+
+    class Meta:
+        model = Experiment
+        fields = [
+            "name",
+            "owner",
+            "description",
+            "status",
+            "parameters",
+            "results",
+            "tags",
+            "started_at",
+            "finished_at",
+        ]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        target = cleaned_data.get("status")
+        if target and "status" in self.changed_data:
+            source = self.initial.get("status", ExperimentStatus.DRAFT)
+            try:
+                services.experiment_transition_check(source=source, target=target)
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned_data
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(admin.ModelAdmin):
+    """Experiments of every user; status changes go through the same service as the API's."""
+
+    form = ExperimentAdminForm
+    list_display = ["name", "owner", "status", "started_at", "finished_at", "created_at", "updated_at"]
+    list_filter = ["status", "created_at", "started_at", "finished_at"]
+    search_fields = ["name", "description", "owner__username", "owner__email"]
+    list_select_related = ["owner"]
+    autocomplete_fields = ["owner"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["created_at", "updated_at"]
+    fields = [
+        "name",
+        "owner",
+        "description",
+        "status",
+        "parameters",
+        "results",
+        "tags",
+        "started_at",
+        "finished_at",
+        "created_at",
+        "updated_at",
+    ]
+
+    def save_model(self, request, obj, form, change):
+        # The form has already set every field on `obj`; the status is put back to the stored one so that the
+        # service checks the move (and stamps the times) as it does for the API.
+        changed = {
+            name: getattr(obj, name) for name in form.changed_data if name in services.EXPERIMENT_EDITABLE_FIELDS
+        }
+        changed.setdefault("status", obj.status)
+        obj.status = form.initial.get("status", ExperimentStatus.DRAFT)
+        services.experiment_update(experiment=obj, **changed)
+
+    def delete_model(self, request, obj):
+        services.experiment_delete(experiment=obj)

@@ -1,0 +1,63 @@
+from datetime import UTC
+
+from django import forms
+from django.db.models import Q
+from django_filters import rest_framework as filters
+
+from experiments.models import TAG_MAX_LENGTH, Experiment, ExperimentQuerySet, ExperimentStatus
+from projects.models import Project
+
+
+class StatusInFilter(filters.BaseInFilter, filters.ChoiceFilter):
+    """Several statuses, comma-separated; each must be a known status."""
+
+
+class BoundedIsoDateTimeField(filters.IsoDateTimeFilter.field_class):
+    """An ISO 8601 date-time or date that the database can compare, so that `0001-01-01T00:00+05:00` is a 400."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is not None:
+            try:
+                value.astimezone(UTC)
+            except OverflowError as exc:
+                raise forms.ValidationError("Date-time out of range.", code="overflow") from exc
+        return value
+
+
+class BoundedIsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = BoundedIsoDateTimeField
+
+
+class ExperimentFilterSet(filters.FilterSet):
+    """Filters of the experiment list; an invalid value answers 400 rather than an empty list."""
+
+    status = StatusInFilter(
+        choices=ExperimentStatus.choices, help_text="One or more statuses, comma-separated: `?status=draft,running`."
+    )
+    tag = filters.CharFilter(
+        method="filter_tag", max_length=TAG_MAX_LENGTH, help_text="Experiments carrying exactly this tag."
+    )
+    created_after = BoundedIsoDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", help_text="Created at or after this ISO 8601 date-time or date."
+    )
+    created_before = BoundedIsoDateTimeFilter(
+        field_name="created_at", lookup_expr="lte", help_text="Created at or before this ISO 8601 date-time or date."
+    )
+    project = filters.ModelChoiceFilter(
+        queryset=lambda request: Project.objects.visible_to(request.user),
+        help_text="Experiments in this project (an id among the projects the caller may see).",
+    )
+    search = filters.CharFilter(
+        method="filter_search", help_text="Case-insensitive text searched for in the name and the description."
+    )
+
+    class Meta:
+        model = Experiment
+        fields = ["status", "tag", "project", "created_after", "created_before", "search"]
+
+    def filter_tag(self, queryset: ExperimentQuerySet, name: str, value: str) -> ExperimentQuerySet:
+        return queryset.with_tag(value)
+
+    def filter_search(self, queryset: ExperimentQuerySet, name: str, value: str) -> ExperimentQuerySet:
+        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))

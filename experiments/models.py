@@ -1,0 +1,176 @@
+import json
+import math
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+
+PARAMETERS_MAX_BYTES = 64 * 1024
+TAGS_MAX_COUNT = 20
+TAG_MAX_LENGTH = 50
+
+
+def _json_size(value) -> int:
+    """The size in bytes of `value` as compact UTF-8 JSON; ValueError for what JSON cannot hold (NaN, Infinity)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+    return len(text.encode("utf-8"))
+
+
+def validate_parameters(value) -> None:
+    """A JSON object of at most PARAMETERS_MAX_BYTES, with no NaN or Infinity anywhere (no database stores them)."""
+    if not isinstance(value, dict):
+        raise ValidationError("Parameters must be a JSON object.", code="invalid")
+    try:
+        size = _json_size(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            "Parameters must hold only JSON values, and only finite numbers.", code="invalid"
+        ) from exc
+    if size > PARAMETERS_MAX_BYTES:
+        raise ValidationError(
+            f"Parameters may take at most {PARAMETERS_MAX_BYTES} bytes as JSON; these take {size}.", code="max_size"
+        )
+
+
+def _is_finite_number(value) -> bool:
+    # A bool is an int to Python, but not a number to anyone reading results.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # An int too large for a float.
+        return False
+
+
+def validate_results(value) -> None:
+    """A JSON object whose values are finite numbers (not booleans, not strings)."""
+    if not isinstance(value, dict):
+        raise ValidationError("Results must be a JSON object of named numbers.", code="invalid")
+    bad = [str(name) for name, number in value.items() if not isinstance(name, str) or not _is_finite_number(number)]
+    if bad:
+        raise ValidationError(f"Each result must be a finite number; not so: {', '.join(bad[:10])}.", code="invalid")
+
+
+def validate_tags(value) -> None:
+    """A list of at most TAGS_MAX_COUNT distinct strings, each 1 to TAG_MAX_LENGTH characters."""
+    if not isinstance(value, list):
+        raise ValidationError("Tags must be a list of strings.", code="invalid")
+    if len(value) > TAGS_MAX_COUNT:
+        raise ValidationError(f"At most {TAGS_MAX_COUNT} tags are allowed; {len(value)} given.", code="max_count")
+    if not all(isinstance(tag, str) for tag in value):
+        raise ValidationError("Each tag must be a string.", code="invalid")
+    if not all(1 <= len(tag) <= TAG_MAX_LENGTH for tag in value):
+        raise ValidationError(f"Each tag must have 1 to {TAG_MAX_LENGTH} characters.", code="invalid")
+    if len(set(value)) != len(value):
+        raise ValidationError("Tags must be distinct.", code="duplicate")
+
+
+class StrictJSONField(models.JSONField):
+    """A JSONField whose validators also see `{}`, `[]` and None, which Django counts as blank and does not validate.
+
+    Without it, `[]` would pass for an object and `{}` for a list, whenever the field allows the blank value.
+    """
+
+    empty_values = [""]
+
+
+class ExperimentStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINAL_STATUSES = frozenset({ExperimentStatus.COMPLETED, ExperimentStatus.FAILED, ExperimentStatus.CANCELLED})
+
+
+class ExperimentQuerySet(models.QuerySet):
+    """Experiment queries; `visible_to` is the one place that says who may see which experiments."""
+
+    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> "ExperimentQuerySet":
+        """The experiments `user` may see: the single definition of visibility (for now, their own)."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(owner=user)
+
+    def with_tag(self, tag: str) -> "ExperimentQuerySet":
+        """The experiments whose `tags` hold `tag` exactly (case-sensitive).
+
+        JSONField's `contains` lookup does not exist on SQLite, and a substring match on the JSON text depends on how
+        each database escapes strings. Comparing each array element as JSON (`tags -> i` on PostgreSQL, `JSON_EXTRACT`
+        on SQLite) is exact on both, and validation bounds the array at TAGS_MAX_COUNT elements.
+        """
+        match = Q()
+        for index in range(TAGS_MAX_COUNT):
+            match |= Q(**{f"tags__{index}": tag})
+        return self.filter(match)
+
+
+class Experiment(models.Model):
+    """One tracked attempt at something: what was tried (parameters), how it went (status) and what came out."""
+
+    Status = ExperimentStatus
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    parameters = StrictJSONField(default=dict, blank=True, validators=[validate_parameters])
+    results = StrictJSONField(default=dict, blank=True, validators=[validate_results])
+    tags = StrictJSONField(default=list, blank=True, validators=[validate_tags])
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Deleting a project keeps its experiments: they lose the link, nothing else.
+    project = models.ForeignKey(
+        "projects.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="experiments"
+    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="experiments")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ExperimentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["owner", "status"], name="experiment_owner_status_idx"),
+            models.Index(fields=["owner", "created_at"], name="experiment_owner_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ExperimentStatus.values),
+                name="experiment_status_valid",
+                violation_error_message="The status must be one of draft, running, completed, failed, cancelled.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(name=""),
+                name="experiment_name_not_blank",
+                violation_error_message="An experiment needs a name.",
+            ),
+            models.CheckConstraint(
+                condition=Q(started_at__isnull=True)
+                | Q(finished_at__isnull=True)
+                | Q(finished_at__gte=F("started_at")),
+                name="experiment_finished_after_started",
+                violation_error_message="An experiment cannot finish before it starts.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean_fields(self, exclude=None):
+        # Surrounding whitespace is never part of a name, whichever way the name arrives.
+        if isinstance(self.name, str):
+            self.name = self.name.strip()
+        super().clean_fields(exclude=exclude)
+
+    def clean(self):
+        super().clean()
+        if self.started_at and self.finished_at and self.finished_at < self.started_at:
+            raise ValidationError({"finished_at": "An experiment cannot finish before it starts."})

@@ -1,0 +1,132 @@
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from experiments.models import FINAL_STATUSES, Experiment, ExperimentStatus
+from registry.db import validated_save
+
+EXPERIMENT_EDITABLE_FIELDS = (
+    "name",
+    "description",
+    "status",
+    "parameters",
+    "results",
+    "tags",
+    "project",
+    "started_at",
+    "finished_at",
+)
+
+# The moves a status change may make. A final status goes back to running only through a re-run.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    ExperimentStatus.DRAFT: (ExperimentStatus.RUNNING, ExperimentStatus.CANCELLED),
+    ExperimentStatus.RUNNING: (ExperimentStatus.COMPLETED, ExperimentStatus.FAILED, ExperimentStatus.CANCELLED),
+    ExperimentStatus.COMPLETED: (),
+    ExperimentStatus.FAILED: (),
+    ExperimentStatus.CANCELLED: (),
+}
+
+
+def _check_editable(fields: dict) -> None:
+    unknown = set(fields) - set(EXPERIMENT_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"experiments cannot set {', '.join(sorted(unknown))} here")
+
+
+def _stored_status(experiment: Experiment) -> str:
+    """The status the database holds now, locked until the transaction ends, so that concurrent moves are checked
+    one after the other; a new experiment starts from its own (draft unless told otherwise)."""
+    if experiment._state.adding:
+        return experiment.status
+    stored = Experiment.objects.select_for_update().filter(pk=experiment.pk).values_list("status", flat=True).first()
+    return stored if stored is not None else experiment.status
+
+
+def experiment_transition_check(*, source: str, target: str, rerun: bool = False) -> None:
+    """Raise a ValidationError on `status` unless an experiment may move from `source` to `target`.
+
+    Staying at the same status is always allowed. The admin's form calls this to show the error beside the field.
+    """
+    if target not in ExperimentStatus.values:
+        raise ValidationError({"status": f"Unknown status {target!r}. Known: {', '.join(ExperimentStatus.values)}."})
+    if rerun:
+        if source not in FINAL_STATUSES:
+            raise ValidationError(
+                {"status": f"Only a completed, failed or cancelled experiment can be re-run; this one is {source}."}
+            )
+        return
+    if target == source or target in TRANSITIONS.get(source, ()):
+        return
+    allowed = ", ".join(TRANSITIONS.get(source, ())) or "none (re-run it to go back to running)"
+    raise ValidationError(
+        {"status": f"An experiment cannot move from {source} to {target}. Allowed moves from {source}: {allowed}."}
+    )
+
+
+def experiment_transition(
+    *,
+    experiment: Experiment,
+    status: str,
+    rerun: bool = False,
+    started_at: datetime | None = None,
+    finished_at: datetime | None = None,
+) -> Experiment:
+    """Move an experiment to `status` (checked against TRANSITIONS) and save it with its other pending changes.
+
+    This is the one way an experiment's status changes, for the API and the admin alike. Moving to running stamps
+    `started_at`, moving to a final status stamps `finished_at`, unless the caller gives that time. A re-run moves a
+    final experiment back to running, starting afresh: new `started_at`, no `finished_at`, no results.
+    """
+    with transaction.atomic():
+        source = _stored_status(experiment)
+        experiment_transition_check(source=source, target=status, rerun=rerun)
+        now = timezone.now()
+        if rerun:
+            experiment.started_at = started_at or now
+            experiment.finished_at = None
+            experiment.results = {}
+        elif status != source and status == ExperimentStatus.RUNNING:
+            experiment.started_at = started_at or now
+        elif status != source and status in FINAL_STATUSES:
+            experiment.finished_at = finished_at or now
+        experiment.status = status
+        return validated_save(experiment)
+
+
+def experiment_create(*, owner: User, status: str = ExperimentStatus.DRAFT, **fields) -> Experiment:
+    """Create an experiment owned by `owner`. It starts as a draft, so `status` may be draft or a move from draft."""
+    _check_editable(fields)
+    experiment = Experiment(owner=owner, **fields)
+    return experiment_transition(
+        experiment=experiment,
+        status=status,
+        started_at=fields.get("started_at"),
+        finished_at=fields.get("finished_at"),
+    )
+
+
+def experiment_update(*, experiment: Experiment, **fields) -> Experiment:
+    """Change an experiment's fields; a new `status` is a move checked by experiment_transition."""
+    _check_editable(fields)
+    status = fields.pop("status", experiment.status)
+    for name, value in fields.items():
+        setattr(experiment, name, value)
+    return experiment_transition(
+        experiment=experiment,
+        status=status,
+        started_at=fields.get("started_at"),
+        finished_at=fields.get("finished_at"),
+    )
+
+
+def experiment_rerun(*, experiment: Experiment) -> Experiment:
+    """Run a completed, failed or cancelled experiment again: back to running, its finish time and results cleared."""
+    return experiment_transition(experiment=experiment, status=ExperimentStatus.RUNNING, rerun=True)
+
+
+def experiment_delete(*, experiment: Experiment) -> None:
+    """Delete an experiment."""
+    experiment.delete()

@@ -1,0 +1,78 @@
+import datetime
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.utils import timezone
+
+from experiments.models import Experiment
+from projects import services
+from projects.models import Project
+
+
+class ExpirationFilter(admin.SimpleListFilter):
+    title = "expiration"
+    parameter_name = "expiration"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("soon", f"Expires within {settings.EXPIRATION_REMINDER_DAYS} days"),
+            ("expired", "Expired"),
+            ("never", "Never expires"),
+        ]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "soon":
+            horizon = today + datetime.timedelta(days=settings.EXPIRATION_REMINDER_DAYS)
+            return queryset.filter(expiration_date__gte=today, expiration_date__lte=horizon)
+        if self.value() == "expired":
+            return queryset.filter(expiration_date__lt=today)
+        if self.value() == "never":
+            return queryset.filter(Q(expiration_date__isnull=True))
+        return queryset
+
+
+class ExperimentInline(admin.TabularInline):
+    """The project's experiments, for reading; they are changed on their own pages."""
+
+    model = Experiment
+    fields = ["name", "status", "owner", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("owner")
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "expiration_date", "experiment_count", "created_at"]
+    list_filter = [ExpirationFilter, "created_at"]
+    list_select_related = ["owner"]
+    search_fields = ["name", "description", "owner__username", "owner__email"]
+    autocomplete_fields = ["owner"]
+    readonly_fields = ["reminded_for_date", "created_at", "updated_at"]
+    inlines = [ExperimentInline]
+    actions = ["send_reminders_now"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_experiment_count()
+
+    @admin.display(ordering="experiment_count", description="experiments")
+    def experiment_count(self, project: Project) -> int:
+        return project.experiment_count
+
+    @admin.action(description="Send expiration reminders for the selected projects now")
+    def send_reminders_now(self, request, queryset):
+        summary = services.project_send_expiration_reminders(projects=queryset, force=True)
+        self.message_user(request, f"Reminded {summary.owners} owner(s) about {summary.projects} project(s).")
+        if summary.failed_owners:
+            self.message_user(
+                request, f"Could not send to: {', '.join(summary.failed_owners)}.", level=messages.WARNING
+            )

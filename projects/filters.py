@@ -1,0 +1,29 @@
+import django_filters
+from django.db.models import Q
+from django.utils import timezone
+
+from projects.models import Project
+
+
+class ProjectFilterSet(django_filters.FilterSet):
+    """Filters of the project list; bad values answer 400."""
+
+    expired = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        method="filter_expired",
+        help_text="Expired (`true`: the expiration date is before today) or not (`false`).",
+    )
+    expires_before = django_filters.DateFilter(field_name="expiration_date", lookup_expr="lt")
+    expires_after = django_filters.DateFilter(field_name="expiration_date", lookup_expr="gt")
+    search = django_filters.CharFilter(method="filter_search", help_text="Case-insensitive, in name and description.")
+
+    class Meta:
+        model = Project
+        fields = ["expired", "expires_before", "expires_after", "search"]
+
+    def filter_expired(self, queryset, name, value):
+        expired = Q(expiration_date__lt=timezone.localdate())
+        return queryset.filter(expired) if value == "true" else queryset.exclude(expired)
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))

@@ -1,0 +1,66 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Count
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class ProjectQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "ProjectQuerySet":
+        """The projects `user` may see: the single definition every list, filter and serializer field uses."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(owner=user)
+
+    def writable_by(self, user) -> "ProjectQuerySet":
+        """The projects `user` may put experiments into."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(owner=user)
+
+    def with_experiment_count(self) -> "ProjectQuerySet":
+        return self.annotate(experiment_count=Count("experiments", distinct=True))
+
+
+class Project(models.Model):
+    """A long-lived piece of data work (a warehouse, a model, a study) that has an owner, may expire, and groups
+    experiments."""
+
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    expiration_date = models.DateField(null=True, blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects")
+    # The expiration date the owner was last reminded of; a new date re-arms the reminder.
+    reminded_for_date = models.DateField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                "owner",
+                name="projects_project_name_per_owner_ci_unique",
+                violation_error_message="You already have a project with this name.",
+            ),
+        ]
+        indexes = [models.Index(fields=["expiration_date"], name="projects_expiration_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        self.name = (self.name or "").strip()
+        if not self.name:
+            raise ValidationError({"name": "This field may not be blank."})
+        if self._state.adding and self.is_expired:
+            raise ValidationError({"expiration_date": "A new project cannot be already expired."})
+
+    @property
+    def is_expired(self) -> bool:
+        """A project is valid through its expiration date and expired from the day after."""
+        return self.expiration_date is not None and self.expiration_date < timezone.localdate()
