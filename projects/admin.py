@@ -11,6 +11,8 @@ from projects.models import Project
 
 
 class ExpirationFilter(admin.SimpleListFilter):
+    """Projects that expire within the reminder window, have expired, or never expire."""
+
     title = "expiration"
     parameter_name = "expiration"
 
@@ -52,6 +54,8 @@ class ExperimentInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
+    """Projects of every user; saves and deletes go through the same services as the API's."""
+
     list_display = ["name", "owner", "expiration_date", "experiment_count", "created_at"]
     list_filter = [ExpirationFilter, "created_at"]
     list_select_related = ["owner"]
@@ -63,6 +67,14 @@ class ProjectAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_experiment_count()
+
+    def save_model(self, request, obj, form, change):
+        # The form has already set every field on `obj` (the owner included); the service validates and saves it.
+        changed = {name: getattr(obj, name) for name in form.changed_data if name in services.PROJECT_EDITABLE_FIELDS}
+        services.project_update(project=obj, **changed)
+
+    def delete_model(self, request, obj):
+        services.project_delete(project=obj)
 
     @admin.display(ordering="experiment_count", description="experiments")
     def experiment_count(self, project: Project) -> int:

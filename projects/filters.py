@@ -13,8 +13,12 @@ class ProjectFilterSet(django_filters.FilterSet):
         method="filter_expired",
         help_text="Expired (`true`: the expiration date is before today) or not (`false`).",
     )
-    expires_before = django_filters.DateFilter(field_name="expiration_date", lookup_expr="lt")
-    expires_after = django_filters.DateFilter(field_name="expiration_date", lookup_expr="gt")
+    expires_before = django_filters.DateFilter(
+        field_name="expiration_date", lookup_expr="lt", help_text="Expiring before this date (YYYY-MM-DD), exclusive."
+    )
+    expires_after = django_filters.DateFilter(
+        field_name="expiration_date", lookup_expr="gt", help_text="Expiring after this date (YYYY-MM-DD), exclusive."
+    )
     search = django_filters.CharFilter(method="filter_search", help_text="Case-insensitive, in name and description.")
 
     class Meta:

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from projects.models import Project
+from projects.models import NAME_TAKEN, Project
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -31,5 +31,5 @@ class ProjectSerializer(serializers.ModelSerializer):
         if self.instance is not None:
             clashes = clashes.exclude(pk=self.instance.pk)
         if clashes.exists():
-            raise serializers.ValidationError("You already have a project with this name.")
+            raise serializers.ValidationError(NAME_TAKEN)
         return value

@@ -43,6 +43,8 @@ class ReminderSummary:
     owners: int = 0
     projects: int = 0
     failed_owners: list[str] = field(default_factory=list)
+    # The address of each owner reminded (or, in a dry run, to remind) and the names of their projects.
+    reminded: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
 def _reminder_message(projects: list[Project]) -> str:
@@ -79,9 +81,11 @@ def project_send_expiration_reminders(
     days = settings.EXPIRATION_REMINDER_DAYS if days is None else days
     due = (projects if projects is not None else Project.objects.all()).filter(expiration_date__isnull=False)
     if not force:
-        due = due.filter(expiration_date__lte=timezone.localdate() + datetime.timedelta(days=days)).exclude(
-            reminded_for_date=F("expiration_date")
-        )
+        try:
+            horizon = timezone.localdate() + datetime.timedelta(days=days)
+        except OverflowError:  # A window past the last date there is takes in every date.
+            horizon = datetime.date.max
+        due = due.filter(expiration_date__lte=horizon).exclude(reminded_for_date=F("expiration_date"))
     by_owner: dict = defaultdict(list)
     for project in due.select_related("owner").order_by("owner_id", "expiration_date", "id"):
         by_owner[project.owner].append(project)
@@ -108,4 +112,5 @@ def project_send_expiration_reminders(
                 continue
         summary.owners += 1
         summary.projects += len(owner_projects)
+        summary.reminded.append((owner.email, [project.name for project in owner_projects]))
     return summary

@@ -37,7 +37,9 @@ class ProjectViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         if self.action == "experiments":
-            return Experiment.objects.filter(project_id=self.kwargs.get("pk")).select_related("owner")
+            # The project's experiments that the caller may see: an experiment of someone else's never shows here.
+            experiments = Experiment.objects.visible_to(self.request.user)
+            return experiments.filter(project_id=self.kwargs.get("pk")).select_related("owner")
         projects = Project.objects.select_related("owner").with_experiment_count()
         if self.action == "list":
             return projects.visible_to(self.request.user)

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import OperationalError
 from django.urls import reverse
 from rest_framework import status
@@ -250,3 +251,15 @@ def test_ordering_by_undeclared_fields_is_400(user_client, ordering):
 
     assert response.status_code == status.HTTP_400_BAD_REQUEST
     assert "ordering" in response.json()
+
+
+def test_a_row_level_model_error_is_reported_as_non_field_errors(user_client, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise DjangoValidationError("The row as a whole is not acceptable.")
+
+    monkeypatch.setattr("accounts.services.user_update", refuse)
+
+    response = user_client.patch("/users/me", {"first_name": "X"})
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert response.json() == {"non_field_errors": ["The row as a whole is not acceptable."]}

@@ -26,6 +26,8 @@ class Command(BaseCommand):
             raise CommandError("--days must be 0 or more.")
         summary = project_send_expiration_reminders(days=days, dry_run=dry_run)
         verb = "Would remind" if dry_run else "Reminded"
+        for email, names in summary.reminded:
+            self.stdout.write(f"{email}: {', '.join(names)}")
         self.stdout.write(f"{verb} {summary.owners} owner(s) about {summary.projects} project(s).")
         if summary.failed_owners:
             raise CommandError(
