@@ -48,16 +48,25 @@ class ExperimentFilterSet(filters.FilterSet):
         queryset=lambda request: Project.objects.visible_to(request.user),
         help_text="Experiments in this project (an id among the projects the caller may see).",
     )
+    mine = filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        method="filter_mine",
+        help_text="`true`: only experiments you own; `false`: only others' experiments in projects you can see.",
+    )
     search = filters.CharFilter(
         method="filter_search", help_text="Case-insensitive text searched for in the name and the description."
     )
 
     class Meta:
         model = Experiment
-        fields = ["status", "tag", "project", "created_after", "created_before", "search"]
+        fields = ["status", "tag", "project", "mine", "created_after", "created_before", "search"]
 
     def filter_tag(self, queryset: ExperimentQuerySet, name: str, value: str) -> ExperimentQuerySet:
         return queryset.with_tag(value)
 
     def filter_search(self, queryset: ExperimentQuerySet, name: str, value: str) -> ExperimentQuerySet:
         return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))
+
+    def filter_mine(self, queryset: ExperimentQuerySet, name: str, value: str) -> ExperimentQuerySet:
+        mine = Q(owner=self.request.user)
+        return queryset.filter(mine) if value == "true" else queryset.exclude(mine)

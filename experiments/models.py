@@ -5,7 +5,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, CharField, F, Q, Value, When
+
+from projects.models import ProjectRole, role_expression
 
 PARAMETERS_MAX_BYTES = 64 * 1024
 TAGS_MAX_COUNT = 20
@@ -93,11 +95,24 @@ FINAL_STATUSES = frozenset({ExperimentStatus.COMPLETED, ExperimentStatus.FAILED,
 class ExperimentQuerySet(models.QuerySet):
     """Experiment queries; `visible_to` is the one place that says who may see which experiments."""
 
-    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> "ExperimentQuerySet":
-        """The experiments `user` may see: the single definition of visibility (for now, their own)."""
+    def with_access(self, user: AbstractBaseUser | AnonymousUser) -> "ExperimentQuerySet":
+        """Annotate each experiment with `access_role`: `owner` for its owner, else the caller's role in its project.
+
+        An experiment outside any project has no project role, so it stays private to its owner.
+        """
         if not user.is_authenticated:
-            return self.none()
-        return self.filter(owner=user)
+            return self.annotate(access_role=Value(None, output_field=CharField()))
+        return self.annotate(
+            access_role=Case(
+                When(owner=user.pk, then=Value(ProjectRole.OWNER)),
+                default=role_expression(user, "project"),
+                output_field=CharField(),
+            )
+        )
+
+    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> "ExperimentQuerySet":
+        """The experiments `user` may see: their own and those in projects they can see."""
+        return self.with_access(user).filter(access_role__isnull=False)
 
     def with_tag(self, tag: str) -> "ExperimentQuerySet":
         """The experiments whose `tags` hold `tag` exactly (case-sensitive).

@@ -1,3 +1,4 @@
+from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -35,7 +36,10 @@ class WritableProjectField(serializers.PrimaryKeyRelatedField):
     """A project id, among the projects the caller may put experiments into; any other id is an invalid choice."""
 
     def get_queryset(self):
-        return Project.objects.writable_by(self.context["request"].user)
+        writable = Project.objects.writable_by(self.context["request"].user)
+        current = getattr(self.parent.instance, "project_id", None)
+        # Sending back the project an experiment is already in is no move, whatever the caller's role there.
+        return Project.objects.filter(Q(pk__in=writable.values("pk")) | Q(pk=current))
 
 
 class ExperimentSerializer(serializers.ModelSerializer):

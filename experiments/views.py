@@ -8,16 +8,17 @@ from rest_framework.reverse import reverse
 from experiments import services
 from experiments.filters import ExperimentFilterSet
 from experiments.models import Experiment
-from experiments.permissions import IsExperimentOwner
+from experiments.permissions import HasExperimentRole
 from experiments.serializers import ExperimentSerializer
+from projects.models import ProjectRole
 
-NOT_YOURS = OpenApiResponse(description="The experiment exists but is not the caller's.")
+NOT_YOURS = OpenApiResponse(description="The experiment exists but the caller's role does not allow this.")
 NOT_FOUND = OpenApiResponse(description="No experiment has this id.")
 INVALID = OpenApiResponse(description="Field errors, or a status move that is not allowed (the allowed ones named).")
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List the caller's experiments"),
+    list=extend_schema(summary="List the experiments you may see: your own and those in projects you can see"),
     create=extend_schema(
         summary="Create an experiment",
         description="The caller owns it. It starts as a draft; `status` may also name a move from draft.",
@@ -39,10 +40,18 @@ INVALID = OpenApiResponse(description="Field errors, or a status move that is no
     destroy=extend_schema(summary="Delete an experiment", responses={204: None, 403: NOT_YOURS}),
 )
 class ExperimentViewSet(viewsets.ModelViewSet):
-    """Experiments: each user tracks their own; another user's experiment answers 403, a missing one 404."""
+    """Experiments: owners track their own, project members act by role; no access answers 403, a missing id 404."""
 
     serializer_class = ExperimentSerializer
-    permission_classes = [IsAuthenticated, IsExperimentOwner]
+    permission_classes = [IsAuthenticated, HasExperimentRole]
+    # Owners may do everything with their own experiments; others by their role in the experiment's project.
+    required_roles = {
+        "retrieve": ProjectRole.VIEWER,
+        "update": ProjectRole.EDITOR,
+        "partial_update": ProjectRole.EDITOR,
+        "rerun": ProjectRole.EDITOR,
+        "destroy": ProjectRole.MAINTAINER,
+    }
     filterset_class = ExperimentFilterSet
     ordering_fields = ["id", "name", "status", "created_at", "updated_at", "started_at", "finished_at"]
     ordering = ["id"]
@@ -51,8 +60,8 @@ class ExperimentViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         queryset = Experiment.objects.select_related("owner")
         if self.detail:
-            # Among all rows, so that someone else's experiment reaches IsExperimentOwner (403) rather than a 404.
-            return queryset
+            # Among all rows, so that an experiment the caller may not see reaches HasExperimentRole (403), not a 404.
+            return queryset.with_access(self.request.user)
         return queryset.visible_to(self.request.user)
 
     def create(self, request, *args, **kwargs):

@@ -83,8 +83,6 @@ class ProjectAdmin(admin.ModelAdmin):
     @admin.action(description="Send expiration reminders for the selected projects now")
     def send_reminders_now(self, request, queryset):
         summary = services.project_send_expiration_reminders(projects=queryset, force=True)
-        self.message_user(request, f"Reminded {summary.owners} owner(s) about {summary.projects} project(s).")
-        if summary.failed_owners:
-            self.message_user(
-                request, f"Could not send to: {', '.join(summary.failed_owners)}.", level=messages.WARNING
-            )
+        self.message_user(request, f"Reminded {summary.recipients} owner(s) about {summary.items} project(s).")
+        if summary.failed:
+            self.message_user(request, f"Could not send to: {', '.join(summary.failed)}.", level=messages.WARNING)

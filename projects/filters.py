@@ -2,7 +2,11 @@ import django_filters
 from django.db.models import Q
 from django.utils import timezone
 
-from projects.models import Project
+from projects.models import Project, ProjectRole
+
+
+class RoleInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
+    """Several roles, comma-separated; each must be a known role."""
 
 
 class ProjectFilterSet(django_filters.FilterSet):
@@ -20,10 +24,15 @@ class ProjectFilterSet(django_filters.FilterSet):
         field_name="expiration_date", lookup_expr="gt", help_text="Expiring after this date (YYYY-MM-DD), exclusive."
     )
     search = django_filters.CharFilter(method="filter_search", help_text="Case-insensitive, in name and description.")
+    role = RoleInFilter(
+        field_name="role",
+        choices=ProjectRole.choices,
+        help_text="Your role in the project, one or more comma-separated: `?role=owner,maintainer`.",
+    )
 
     class Meta:
         model = Project
-        fields = ["expired", "expires_before", "expires_after", "search"]
+        fields = ["expired", "expires_before", "expires_after", "search", "role"]
 
     def filter_expired(self, queryset, name, value):
         expired = Q(expiration_date__lt=timezone.localdate())

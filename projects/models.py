@@ -1,25 +1,67 @@
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
-from django.db.models import Count
+from django.db.models import Case, CharField, Count, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 NAME_TAKEN = "You already have a project with this name."
 
 
+class ProjectRole(models.TextChoices):
+    """What a user may do in a project, each role including the ones before it."""
+
+    VIEWER = "viewer", "Viewer"
+    EDITOR = "editor", "Editor"
+    MAINTAINER = "maintainer", "Maintainer"
+    OWNER = "owner", "Owner"
+
+
+ROLE_RANK = {ProjectRole.VIEWER: 1, ProjectRole.EDITOR: 2, ProjectRole.MAINTAINER: 3, ProjectRole.OWNER: 4}
+MEMBER_ROLES = [(role.value, role.label) for role in ProjectRole if role != ProjectRole.OWNER]
+
+
+def role_at_least(role: str | None, minimum: str) -> bool:
+    """Whether `role` (None: no access) reaches `minimum`: the one comparison of roles."""
+    return role is not None and ROLE_RANK[role] >= ROLE_RANK[minimum]
+
+
+def roles_at_least(minimum: str) -> list[str]:
+    return [role for role, rank in ROLE_RANK.items() if rank >= ROLE_RANK[minimum]]
+
+
+def role_expression(user, project: str = "pk"):
+    """SQL for `user`'s role in a project: `owner`, a live membership's role, or NULL for no access.
+
+    `project` is the path from the queried model to the project ("pk" when querying projects, "project" when querying
+    experiments). This is the one role lookup: every queryset, permission class, serializer field and filter reads the
+    role it computes. A superuser acts as owner everywhere; staff get nothing extra here (they have the admin).
+    """
+    if not user.is_authenticated:
+        return Value(None, output_field=CharField())
+    if user.is_superuser:
+        return Value(ProjectRole.OWNER, output_field=CharField())
+    owner_path = "owner" if project == "pk" else f"{project}__owner"
+    membership = ProjectMembership.objects.active().filter(project=OuterRef(project), user=user).values("role")[:1]
+    return Case(
+        When(**{owner_path: user.pk}, then=Value(ProjectRole.OWNER)),
+        default=Subquery(membership),
+        output_field=CharField(),
+    )
+
+
 class ProjectQuerySet(models.QuerySet):
+    def with_role(self, user) -> "ProjectQuerySet":
+        """Annotate each project with `role`, the caller's role in it (None: no access)."""
+        return self.annotate(role=role_expression(user))
+
     def visible_to(self, user) -> "ProjectQuerySet":
-        """The projects `user` may see: the single definition every list, filter and serializer field uses."""
-        if not user.is_authenticated:
-            return self.none()
-        return self.filter(owner=user)
+        """The projects `user` may see (owned, or a live membership of any role), each annotated with `role`."""
+        return self.with_role(user).filter(role__isnull=False)
 
     def writable_by(self, user) -> "ProjectQuerySet":
-        """The projects `user` may put experiments into."""
-        if not user.is_authenticated:
-            return self.none()
-        return self.filter(owner=user)
+        """The projects `user` may put experiments into: editor and up."""
+        return self.with_role(user).filter(role__in=roles_at_least(ProjectRole.EDITOR))
 
     def with_experiment_count(self) -> "ProjectQuerySet":
         return self.annotate(experiment_count=Count("experiments", distinct=True))
@@ -81,3 +123,55 @@ class Project(models.Model):
     def is_expired(self) -> bool:
         """A project is valid through its expiration date and expired from the day after."""
         return self.expiration_date is not None and self.expiration_date < timezone.localdate()
+
+
+class ProjectMembershipQuerySet(models.QuerySet):
+    def active(self) -> "ProjectMembershipQuerySet":
+        """Memberships that grant their role now: an expired membership grants nothing."""
+        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+
+
+class ProjectMembership(models.Model):
+    """A user's role in someone else's project, possibly until a given time."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=MEMBER_ROLES)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # The expiry the member was last reminded of; a new expiry re-arms the reminder.
+    reminded_for_expiry = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProjectMembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["project_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "user"],
+                name="projects_membership_one_per_user",
+                violation_error_message="This user is already a member of the project.",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=[role for role, _ in MEMBER_ROLES]),
+                name="projects_membership_role_valid",
+                violation_error_message="The role must be viewer, editor or maintainer.",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "project"], name="projects_membership_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.project}"
+
+    def clean(self):
+        super().clean()
+        if self.project_id is not None and self.user_id is not None and self.project.owner_id == self.user_id:
+            raise ValidationError({"user": "The owner of a project cannot also be a member of it."})
+
+    @property
+    def is_active(self) -> bool:
+        return self.expires_at is None or self.expires_at > timezone.now()

@@ -1,8 +1,12 @@
 from rest_framework.permissions import BasePermission
 
+from projects.models import role_at_least
 
-class IsProjectOwner(BasePermission):
-    """Only a project's owner may read, change or delete it."""
+
+class HasProjectRole(BasePermission):
+    """The caller's role in the project must reach the role the ViewSet requires for the action (`required_roles`)."""
 
     def has_object_permission(self, request, view, obj) -> bool:
-        return obj.owner_id == request.user.pk
+        # An action the ViewSet does not list (such as OPTIONS probing for writes) is refused.
+        minimum = view.required_roles.get(view.action)
+        return minimum is not None and role_at_least(obj.role, minimum)

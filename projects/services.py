@@ -1,14 +1,19 @@
 import datetime
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
+from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from projects.models import Project
+from accounts.models import User
+from projects.models import Project, ProjectMembership, ProjectRole, role_at_least
 from registry.db import validated_save
 
 logger = logging.getLogger(__name__)
@@ -40,14 +45,54 @@ def project_delete(*, project: Project) -> None:
 class ReminderSummary:
     """What a reminder run did (or, in a dry run, would do)."""
 
-    owners: int = 0
-    projects: int = 0
-    failed_owners: list[str] = field(default_factory=list)
-    # The address of each owner reminded (or, in a dry run, to remind) and the names of their projects.
+    recipients: int = 0
+    items: int = 0
+    failed: list[str] = field(default_factory=list)
+    # The address of each person reminded (or, in a dry run, to remind) and what they were reminded of.
     reminded: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
-def _reminder_message(projects: list[Project]) -> str:
+def _send_reminders(
+    *,
+    due: list,
+    recipient: Callable,
+    claim: Callable[[Any], bool],
+    release: Callable[[list], None],
+    subject: str,
+    message: Callable[[list], str],
+    label: Callable[[Any], str],
+    dry_run: bool,
+) -> ReminderSummary:
+    """Send each recipient one message about their due items, each item at most once.
+
+    `claim` records an item as reminded with a conditional update, which is the lock: of two concurrent runs only one
+    sees the row change, so only one sends. When a message cannot be sent, `release` re-arms its items for the next run
+    and the others go on.
+    """
+    by_recipient: dict = defaultdict(list)
+    for item in due:
+        by_recipient[recipient(item)].append(item)
+
+    summary = ReminderSummary()
+    for person, items in by_recipient.items():
+        if not dry_run:
+            items = [item for item in items if claim(item)]
+            if not items:
+                continue
+            try:
+                send_mail(subject=subject, message=message(items), from_email=None, recipient_list=[person.email])
+            except Exception:
+                logger.exception("Could not send %r to %s", subject, person.email)
+                release(items)
+                summary.failed.append(person.email)
+                continue
+        summary.recipients += 1
+        summary.items += len(items)
+        summary.reminded.append((person.email, [label(item) for item in items]))
+    return summary
+
+
+def _project_reminder_message(projects: list[Project]) -> str:
     today = timezone.localdate()
     lines = []
     for project in projects:
@@ -56,13 +101,16 @@ def _reminder_message(projects: list[Project]) -> str:
     return "These projects of yours expire soon or have expired:\n\n" + "\n".join(lines) + "\n"
 
 
-def _claim(project: Project) -> bool:
-    # A conditional update is the lock: of two concurrent runs only one sees its row change, so only one sends.
+def _claim_project(project: Project) -> bool:
     return bool(
         Project.objects.filter(pk=project.pk, expiration_date=project.expiration_date)
         .exclude(reminded_for_date=project.expiration_date)
         .update(reminded_for_date=project.expiration_date)
     )
+
+
+def _release_projects(projects: list[Project]) -> None:
+    Project.objects.filter(pk__in=[project.pk for project in projects]).update(reminded_for_date=None)
 
 
 def project_send_expiration_reminders(
@@ -86,31 +134,128 @@ def project_send_expiration_reminders(
         except OverflowError:  # A window past the last date there is takes in every date.
             horizon = datetime.date.max
         due = due.filter(expiration_date__lte=horizon).exclude(reminded_for_date=F("expiration_date"))
-    by_owner: dict = defaultdict(list)
-    for project in due.select_related("owner").order_by("owner_id", "expiration_date", "id"):
-        by_owner[project.owner].append(project)
+    due = list(due.select_related("owner").order_by("owner_id", "expiration_date", "id"))
+    if force and not dry_run:
+        _release_projects(due)
+    return _send_reminders(
+        due=due,
+        recipient=lambda project: project.owner,
+        claim=_claim_project,
+        release=_release_projects,
+        subject="Registry: projects expiring soon",
+        message=_project_reminder_message,
+        label=lambda project: project.name,
+        dry_run=dry_run,
+    )
 
-    summary = ReminderSummary()
-    for owner, owner_projects in by_owner.items():
-        if not dry_run:
-            if force:
-                Project.objects.filter(pk__in=[p.pk for p in owner_projects]).update(reminded_for_date=None)
-            owner_projects = [project for project in owner_projects if _claim(project)]
-            if not owner_projects:
-                continue
-            try:
-                send_mail(
-                    subject="Registry: projects expiring soon",
-                    message=_reminder_message(owner_projects),
-                    from_email=None,
-                    recipient_list=[owner.email],
-                )
-            except Exception:
-                logger.exception("Could not send the expiration reminder to %s", owner.email)
-                Project.objects.filter(pk__in=[p.pk for p in owner_projects]).update(reminded_for_date=None)
-                summary.failed_owners.append(owner.email)
-                continue
-        summary.owners += 1
-        summary.projects += len(owner_projects)
-        summary.reminded.append((owner.email, [project.name for project in owner_projects]))
-    return summary
+
+def _require_role(*, actor: User, project: Project, minimum: str) -> str:
+    role = Project.objects.with_role(actor).values_list("role", flat=True).get(pk=project.pk)
+    if not role_at_least(role, minimum):
+        raise PermissionDenied("Your role in this project does not allow this.")
+    return role
+
+
+def membership_add(
+    *, project: Project, actor: User, user: User, role: str, expires_at: datetime.datetime | None = None
+) -> ProjectMembership:
+    """Add `user` to `project` with `role`; the actor needs maintainer or owner, and grants at most their own role."""
+    actor_role = _require_role(actor=actor, project=project, minimum=ProjectRole.MAINTAINER)
+    if not role_at_least(actor_role, role):
+        raise ValidationError({"role": [f"You cannot grant a role above your own ({actor_role})."]})
+    if user.pk == project.owner_id:
+        raise ValidationError({"user": ["The owner of a project cannot also be a member of it."]})
+    if ProjectMembership.objects.filter(project=project, user=user).exists():
+        raise ValidationError({"user": ["This user is already a member of the project."]})
+    membership = ProjectMembership(project=project, user=user, role=role, expires_at=expires_at, added_by=actor)
+    return validated_save(membership)
+
+
+def membership_change(*, membership: ProjectMembership, actor: User, **fields) -> ProjectMembership:
+    """Change a member's role or expiry; never one's own, never of a member above the actor, never above the actor."""
+    unknown = set(fields) - {"role", "expires_at"}
+    if unknown:
+        raise ValueError(f"membership_change cannot change {', '.join(sorted(unknown))}")
+    actor_role = _require_role(actor=actor, project=membership.project, minimum=ProjectRole.MAINTAINER)
+    if membership.user_id == actor.pk:
+        raise PermissionDenied("You cannot change your own membership.")
+    if not role_at_least(actor_role, membership.role):
+        raise PermissionDenied("You cannot change a member whose role is above your own.")
+    if "role" in fields and not role_at_least(actor_role, fields["role"]):
+        raise ValidationError({"role": [f"You cannot grant a role above your own ({actor_role})."]})
+    for name, value in fields.items():
+        setattr(membership, name, value)
+    return validated_save(membership)
+
+
+def membership_remove(*, membership: ProjectMembership, actor: User) -> None:
+    """Remove a member: the member themself (leaving), or a maintainer or owner for members not above them."""
+    if membership.user_id != actor.pk:
+        actor_role = _require_role(actor=actor, project=membership.project, minimum=ProjectRole.MAINTAINER)
+        if not role_at_least(actor_role, membership.role):
+            raise PermissionDenied("You cannot remove a member whose role is above your own.")
+    membership.delete()
+
+
+def project_transfer(*, project: Project, actor: User, new_owner: User) -> Project:
+    """Give the project to `new_owner`; the previous owner stays on as a maintainer. Only the owner may do this."""
+    _require_role(actor=actor, project=project, minimum=ProjectRole.OWNER)
+    if new_owner.pk == project.owner_id:
+        raise ValidationError({"user": ["This user already owns the project."]})
+    previous_owner = project.owner
+    with transaction.atomic():
+        ProjectMembership.objects.filter(project=project, user=new_owner).delete()
+        project.owner = new_owner
+        try:
+            validated_save(project)
+        except ValidationError as exc:
+            if "name" in exc.message_dict:
+                raise ValidationError({"user": ["The new owner already has a project with this name."]}) from exc
+            raise
+        validated_save(
+            ProjectMembership(project=project, user=previous_owner, role=ProjectRole.MAINTAINER, added_by=actor)
+        )
+    return project
+
+
+def _claim_membership(membership: ProjectMembership) -> bool:
+    return bool(
+        ProjectMembership.objects.filter(pk=membership.pk, expires_at=membership.expires_at)
+        .exclude(reminded_for_expiry=membership.expires_at)
+        .update(reminded_for_expiry=membership.expires_at)
+    )
+
+
+def _release_memberships(memberships: list[ProjectMembership]) -> None:
+    ProjectMembership.objects.filter(pk__in=[m.pk for m in memberships]).update(reminded_for_expiry=None)
+
+
+def _membership_reminder_message(memberships: list[ProjectMembership]) -> str:
+    lines = [f"- {m.project.name} ({m.role}) until {m.expires_at.isoformat()}" for m in memberships]
+    return "Your access to these projects ends soon:\n\n" + "\n".join(lines) + "\n"
+
+
+def membership_send_expiry_reminders(*, days: int | None = None, dry_run: bool = False) -> ReminderSummary:
+    """E-mail each member, in one message, about their memberships that end within `days` days, once per expiry."""
+    days = settings.EXPIRATION_REMINDER_DAYS if days is None else days
+    now = timezone.now()
+    try:
+        horizon = now + datetime.timedelta(days=days)
+    except OverflowError:
+        horizon = datetime.datetime.max.replace(tzinfo=datetime.UTC)
+    due = (
+        ProjectMembership.objects.filter(expires_at__gt=now, expires_at__lte=horizon)
+        .exclude(reminded_for_expiry=F("expires_at"))
+        .select_related("user", "project")
+        .order_by("user_id", "expires_at", "id")
+    )
+    return _send_reminders(
+        due=list(due),
+        recipient=lambda membership: membership.user,
+        claim=_claim_membership,
+        release=_release_memberships,
+        subject="Registry: your project access ends soon",
+        message=_membership_reminder_message,
+        label=lambda membership: membership.project.name,
+        dry_run=dry_run,
+    )

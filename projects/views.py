@@ -1,6 +1,7 @@
 from django.shortcuts import get_object_or_404
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -12,9 +13,14 @@ from experiments.serializers import ExperimentSerializer
 from experiments.views import ExperimentViewSet
 from projects import services
 from projects.filters import ProjectFilterSet
-from projects.models import Project
-from projects.permissions import IsProjectOwner
-from projects.serializers import ProjectSerializer
+from projects.models import Project, ProjectMembership, ProjectRole
+from projects.permissions import HasProjectRole
+from projects.serializers import (
+    MembershipCreateSerializer,
+    MembershipSerializer,
+    ProjectSerializer,
+    TransferSerializer,
+)
 
 
 @extend_schema_view(
@@ -29,7 +35,15 @@ class ProjectViewSet(viewsets.ModelViewSet):
     """Projects: lists show what the caller may see; someone else's project answers 403 on every detail route."""
 
     serializer_class = ProjectSerializer
-    permission_classes = [IsAuthenticated, IsProjectOwner]
+    permission_classes = [IsAuthenticated, HasProjectRole]
+    required_roles = {
+        "retrieve": ProjectRole.VIEWER,
+        "experiments": ProjectRole.VIEWER,
+        "update": ProjectRole.MAINTAINER,
+        "partial_update": ProjectRole.MAINTAINER,
+        "destroy": ProjectRole.OWNER,
+        "transfer": ProjectRole.OWNER,
+    }
     filterset_class = ProjectFilterSet
     lookup_value_regex = "[0-9]+"
     ordering_fields = ["name", "created_at", "updated_at", "expiration_date"]
@@ -43,8 +57,8 @@ class ProjectViewSet(viewsets.ModelViewSet):
         projects = Project.objects.select_related("owner").with_experiment_count()
         if self.action == "list":
             return projects.visible_to(self.request.user)
-        # Detail routes look among all rows, so that another user's project reaches the permission check (403).
-        return projects
+        # Detail routes look among all rows, so that a project the caller may not see reaches HasProjectRole (403).
+        return projects.with_role(self.request.user)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -61,7 +75,7 @@ class ProjectViewSet(viewsets.ModelViewSet):
         serializer = self.get_serializer(project, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
         services.project_update(project=project, **serializer.validated_data)
-        return Response(self.get_serializer(project).data)
+        return Response(self.get_serializer(self.get_object()).data)
 
     def perform_destroy(self, instance):
         services.project_delete(project=instance)
@@ -77,7 +91,101 @@ class ProjectViewSet(viewsets.ModelViewSet):
     )
     def experiments(self, request, pk=None):
         # This action's queryset holds experiments, so the project is looked up and checked here.
-        self.check_object_permissions(request, get_object_or_404(Project.objects.all(), pk=pk))
+        self.check_object_permissions(request, get_object_or_404(Project.objects.with_role(request.user), pk=pk))
         experiments = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(experiments)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Give the project to another user",
+        description="Only the owner. The previous owner stays on as a maintainer.",
+        request=TransferSerializer,
+        responses={200: ProjectSerializer},
+    )
+    @action(detail=True, methods=["post"], serializer_class=TransferSerializer)
+    def transfer(self, request, pk=None):
+        project = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.project_transfer(project=project, actor=request.user, new_owner=serializer.validated_data["user"])
+        return Response(ProjectSerializer(self.get_object(), context=self.get_serializer_context()).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List a project's members (viewer and up)"),
+    retrieve=extend_schema(summary="Read a project member (viewer and up)"),
+    create=extend_schema(
+        summary="Add a member (maintainer and up)",
+        description="`user` is an id, a username or an e-mail. A role above your own answers 400.",
+        request=MembershipCreateSerializer,
+        responses={201: MembershipSerializer},
+    ),
+    partial_update=extend_schema(summary="Change a member's role or expiry (maintainer and up, not your own)"),
+    destroy=extend_schema(summary="Remove a member (maintainer and up), or leave the project yourself"),
+)
+class ProjectMembershipViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A project's members, addressed by user id. Who may do what is checked on the project, then by the services."""
+
+    serializer_class = MembershipSerializer
+    permission_classes = [IsAuthenticated, HasProjectRole]
+    # Viewers may read; writes need maintainer, except that members may remove themselves (the services decide).
+    required_roles = {
+        "list": ProjectRole.VIEWER,
+        "retrieve": ProjectRole.VIEWER,
+        "create": ProjectRole.MAINTAINER,
+        "partial_update": ProjectRole.MAINTAINER,
+        "destroy": ProjectRole.VIEWER,
+    }
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    lookup_field = "user_id"
+    lookup_url_kwarg = "user_id"
+    lookup_value_regex = "[0-9]+"
+    ordering_fields = ["created_at", "role"]
+    ordering = ["created_at"]
+
+    @cached_property
+    def project(self) -> Project:
+        project = get_object_or_404(Project.objects.with_role(self.request.user), pk=self.kwargs.get("project_pk"))
+        self.check_object_permissions(self.request, project)
+        return project
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.project  # noqa: B018  (the project's existence and the caller's role are checked before anything else)
+
+    def get_queryset(self):
+        return ProjectMembership.objects.filter(project_id=self.kwargs.get("project_pk")).select_related(
+            "user", "added_by"
+        )
+
+    def get_serializer_class(self):
+        return MembershipCreateSerializer if self.action == "create" else MembershipSerializer
+
+    def get_object(self):
+        # The caller's access was checked on the project; the membership itself needs no second check.
+        return get_object_or_404(self.get_queryset(), user_id=self.kwargs["user_id"])
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = services.membership_add(project=self.project, actor=request.user, **serializer.validated_data)
+        location = reverse("project-member-detail", args=[self.project.pk, membership.user_id], request=request)
+        data = MembershipSerializer(membership, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+    def update(self, request, *args, **kwargs):
+        membership = self.get_object()
+        serializer = self.get_serializer(membership, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.membership_change(membership=membership, actor=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(membership).data)
+
+    def perform_destroy(self, instance):
+        services.membership_remove(membership=instance, actor=self.request.user)

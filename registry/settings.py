@@ -238,7 +238,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "ProjectRoleEnum": "projects.models.ProjectRole",
+        "MemberRoleEnum": "projects.models.MEMBER_ROLES",
+    },
 }
 
 # ---------------------------------------------------------------------------------------------------------------------

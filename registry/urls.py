@@ -4,13 +4,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from accounts.views import AuthViewSet, UserViewSet
 from experiments.views import ExperimentViewSet
-from projects.views import ProjectViewSet
+from projects.views import ProjectMembershipViewSet, ProjectViewSet
 from registry import views
 from registry.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register("users", UserViewSet, basename="user")
 router.register("projects", ProjectViewSet, basename="project")
+router.register(r"projects/(?P<project_pk>[0-9]+)/members", ProjectMembershipViewSet, basename="project-member")
 router.register("experiments", ExperimentViewSet, basename="experiment")
 router.register("auth", AuthViewSet, basename="auth")
 

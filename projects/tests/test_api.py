@@ -225,6 +225,7 @@ def test_create_answers_201_with_the_project_and_its_location(user, user_client)
         "expiration_date",
         "owner",
         "experiment_count",
+        "role",
         "created_at",
         "updated_at",
     }
@@ -233,7 +234,7 @@ def test_create_answers_201_with_the_project_and_its_location(user, user_client)
         "the data warehouse",
         _in(30).isoformat(),
     )
-    assert (data["owner"], data["experiment_count"]) == (user.pk, 0)
+    assert (data["owner"], data["experiment_count"], data["role"]) == (user.pk, 0, "owner")
 
 
 def test_create_with_only_a_name_has_no_description_and_no_expiration(user_client):
@@ -663,14 +664,14 @@ def test_experiments_sub_list_of_an_empty_project_is_empty(user, user_client):
     assert response["X-Total-Count"] == "0"
 
 
-def test_experiments_sub_list_never_shows_an_experiment_the_caller_may_not_see(user, other_user, user_client):
-    # An experiment can land in someone else's project outside the API (the admin moves the project to a new
-    # owner, say); the sub-list must not show it to a caller who would get 403 on the experiment itself.
+def test_experiments_sub_list_shows_every_experiment_in_the_project_to_its_owner(user, other_user, user_client):
+    # Experiments live by the project's roles: whoever created one, the project's owner sees it, here and on its own.
     project = ProjectFactory(owner=user)
     mine = ExperimentFactory(owner=user, project=project)
     theirs = ExperimentFactory(owner=other_user, project=project)
-    assert user_client.get(experiment_url(theirs.pk)).status_code == status.HTTP_403_FORBIDDEN
-    assert _ids(user_client.get(experiments_url(project.pk))) == [mine.pk]
+    ExperimentFactory(owner=user)
+    assert user_client.get(experiment_url(theirs.pk)).status_code == status.HTTP_200_OK
+    assert _ids(user_client.get(experiments_url(project.pk))) == [mine.pk, theirs.pk]
 
 
 def test_experiments_sub_list_filters_by_status_tag_and_search(user, user_client):

@@ -13,6 +13,8 @@ from projects import services
 from projects.models import Project
 from projects.tests.factories import ProjectFactory
 
+NO_MEMBERS = "Reminded 0 member(s) about 0 expiring membership(s)."
+
 pytestmark = pytest.mark.django_db
 
 
@@ -98,7 +100,7 @@ def test_a_second_run_sends_nothing_and_says_so(user):
     output = _remind()
 
     assert len(mail.outbox) == 1
-    assert output.strip() == "Reminded 0 owner(s) about 0 project(s)."
+    assert output.splitlines() == ["Reminded 0 owner(s) about 0 project(s).", NO_MEMBERS]
 
 
 def test_a_new_expiration_date_re_arms_the_reminder(user):
@@ -195,7 +197,10 @@ def test_dry_run_says_who_would_be_reminded_and_sends_and_records_nothing(user, 
     assert _reminded_for(lake) is None
     assert f"{user.email}: lake, warehouse" in output
     assert other_user.email not in output
-    assert output.strip().endswith("Would remind 1 owner(s) about 2 project(s).")
+    assert output.splitlines()[-2:] == [
+        "Would remind 1 owner(s) about 2 project(s).",
+        "Would remind 0 member(s) about 0 expiring membership(s).",
+    ]
     # Nothing was recorded, so the real run still sends.
     _remind()
     assert _recipients() == [user.email]
@@ -212,6 +217,7 @@ def test_the_summary_names_each_owner_reminded(user, other_user):
         f"{user.email}: warehouse",
         f"{other_user.email}: lake, sea",
         "Reminded 2 owner(s) about 3 project(s).",
+        NO_MEMBERS,
     ]
 
 
@@ -235,7 +241,7 @@ def test_a_failing_recipient_does_not_stop_the_others_and_is_retried_next_run(fa
     failing_address["address"] = failing.email
     out = StringIO()
 
-    with pytest.raises(CommandError, match=f"Could not send to 1 owner\\(s\\): {failing.email}"):
+    with pytest.raises(CommandError, match=f"Could not send to 1 address\\(es\\): {failing.email}"):
         call_command("send_expiration_reminders", stdout=out)
 
     assert _recipients() == sorted([first.email, last.email])
@@ -251,5 +257,5 @@ def test_a_failing_recipient_does_not_stop_the_others_and_is_retried_next_run(fa
 
 def test_no_due_projects_sends_nothing(user):
     ProjectFactory(owner=user)
-    assert _remind().strip() == "Reminded 0 owner(s) about 0 project(s)."
+    assert _remind().splitlines() == ["Reminded 0 owner(s) about 0 project(s).", NO_MEMBERS]
     assert mail.outbox == []

@@ -130,21 +130,21 @@ def test_reminders_summary_counts_owners_and_projects(user, other_user):
     ProjectFactory.create_batch(2, owner=user, expiration_date=_in(1))
     ProjectFactory(owner=other_user, expiration_date=_in(7))
     summary = services.project_send_expiration_reminders()
-    assert (summary.owners, summary.projects, summary.failed_owners) == (2, 3, [])
+    assert (summary.recipients, summary.items, summary.failed) == (2, 3, [])
     assert len(mail.outbox) == 2
 
 
 def test_reminders_default_window_comes_from_the_setting(user, settings):
     settings.EXPIRATION_REMINDER_DAYS = 30
     ProjectFactory(owner=user, expiration_date=_in(30))
-    assert services.project_send_expiration_reminders().projects == 1
+    assert services.project_send_expiration_reminders().items == 1
 
 
 def test_reminders_of_a_queryset_look_only_at_those_projects(user):
     wanted = ProjectFactory(owner=user, expiration_date=_in(1))
     ProjectFactory(owner=user, expiration_date=_in(1))
     summary = services.project_send_expiration_reminders(projects=Project.objects.filter(pk=wanted.pk))
-    assert summary.projects == 1
+    assert summary.items == 1
     assert wanted.name in mail.outbox[0].body
 
 
@@ -153,7 +153,7 @@ def test_forced_reminders_ignore_the_window_and_the_record(user):
     Project.objects.filter(pk=far.pk).update(reminded_for_date=far.expiration_date)
     ProjectFactory(owner=user, expiration_date=None)
     summary = services.project_send_expiration_reminders(projects=Project.objects.all(), force=True)
-    assert (summary.owners, summary.projects) == (1, 1)
+    assert (summary.recipients, summary.items) == (1, 1)
     assert far.name in mail.outbox[0].body
     assert Project.objects.get(pk=far.pk).reminded_for_date == far.expiration_date
 
@@ -164,7 +164,7 @@ def test_forced_reminders_work_on_a_queryset_with_the_experiment_count(user):
     summary = services.project_send_expiration_reminders(
         projects=Project.objects.with_experiment_count().filter(pk=project.pk), force=True
     )
-    assert summary.projects == 1
+    assert summary.items == 1
     assert len(mail.outbox) == 1
 
 
@@ -183,14 +183,14 @@ def test_the_reminder_says_which_projects_expire_and_which_have_expired(user):
 def test_a_claimed_project_is_not_reminded_by_a_concurrent_run(user, monkeypatch):
     # Another run records the reminder between this run's read and its claim: this run must not send it again.
     project = ProjectFactory(owner=user, expiration_date=_in(1))
-    claim = services._claim
+    claim = services._claim_project
 
     def claimed_elsewhere(candidate):
         Project.objects.filter(pk=candidate.pk).update(reminded_for_date=candidate.expiration_date)
         return claim(candidate)
 
-    monkeypatch.setattr(services, "_claim", claimed_elsewhere)
+    monkeypatch.setattr(services, "_claim_project", claimed_elsewhere)
     summary = services.project_send_expiration_reminders()
-    assert (summary.owners, summary.projects) == (0, 0)
+    assert (summary.recipients, summary.items) == (0, 0)
     assert mail.outbox == []
     assert Project.objects.get(pk=project.pk).reminded_for_date == project.expiration_date

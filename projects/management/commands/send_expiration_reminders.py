@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from projects.services import project_send_expiration_reminders
+from projects.services import membership_send_expiry_reminders, project_send_expiration_reminders
 
 
 class Command(BaseCommand):
@@ -24,13 +24,20 @@ class Command(BaseCommand):
     def handle(self, *args, days: int, dry_run: bool, **options):
         if days < 0:
             raise CommandError("--days must be 0 or more.")
-        summary = project_send_expiration_reminders(days=days, dry_run=dry_run)
         verb = "Would remind" if dry_run else "Reminded"
-        for email, names in summary.reminded:
+        projects = project_send_expiration_reminders(days=days, dry_run=dry_run)
+        for email, names in projects.reminded:
             self.stdout.write(f"{email}: {', '.join(names)}")
-        self.stdout.write(f"{verb} {summary.owners} owner(s) about {summary.projects} project(s).")
-        if summary.failed_owners:
+        self.stdout.write(f"{verb} {projects.recipients} owner(s) about {projects.items} project(s).")
+        # Members hear once, EXPIRATION_REMINDER_DAYS ahead (whatever --days says), that their access ends.
+        memberships = membership_send_expiry_reminders(dry_run=dry_run)
+        for email, names in memberships.reminded:
+            self.stdout.write(f"{email}: access ends to {', '.join(names)}")
+        self.stdout.write(
+            f"{verb} {memberships.recipients} member(s) about {memberships.items} expiring membership(s)."
+        )
+        failed = projects.failed + memberships.failed
+        if failed:
             raise CommandError(
-                f"Could not send to {len(summary.failed_owners)} owner(s): {', '.join(summary.failed_owners)}. "
-                "Their projects will be reminded on the next run."
+                f"Could not send to {len(failed)} address(es): {', '.join(failed)}. They will be tried on the next run."
             )
