@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from experiments.models import Experiment
 from projects import services
-from projects.models import Project
+from projects.models import Project, ProjectMembership
 
 
 class ExpirationFilter(admin.SimpleListFilter):
@@ -52,6 +52,62 @@ class ExperimentInline(admin.TabularInline):
         return super().get_queryset(request).select_related("owner")
 
 
+class MembershipInline(admin.TabularInline):
+    """The project's members; the model refuses the owner as a member and a second membership of one user."""
+
+    model = ProjectMembership
+    fk_name = "project"
+    fields = ["user", "role", "expires_at", "added_by", "created_at"]
+    readonly_fields = ["added_by", "created_at"]
+    autocomplete_fields = ["user"]
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "added_by")
+
+
+class MembershipExpiryFilter(admin.SimpleListFilter):
+    """Memberships that have expired, end within the reminder window, or never end."""
+
+    title = "expiry"
+    parameter_name = "expiry"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("soon", f"Ends within {settings.EXPIRATION_REMINDER_DAYS} days"),
+            ("expired", "Expired"),
+            ("never", "Never ends"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "soon":
+            horizon = now + datetime.timedelta(days=settings.EXPIRATION_REMINDER_DAYS)
+            return queryset.filter(expires_at__gt=now, expires_at__lte=horizon)
+        if self.value() == "expired":
+            return queryset.filter(expires_at__lte=now)
+        if self.value() == "never":
+            return queryset.filter(expires_at__isnull=True)
+        return queryset
+
+
+@admin.register(ProjectMembership)
+class ProjectMembershipAdmin(admin.ModelAdmin):
+    """Every membership, to find who has access to what and until when."""
+
+    list_display = ["user", "project", "role", "expires_at", "added_by", "created_at"]
+    list_filter = ["role", MembershipExpiryFilter]
+    list_select_related = ["user", "project", "added_by"]
+    search_fields = ["user__username", "user__email", "project__name"]
+    autocomplete_fields = ["user", "project"]
+    readonly_fields = ["added_by", "reminded_for_expiry", "created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.added_by = request.user
+        super().save_model(request, obj, form, change)
+
+
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
     """Projects of every user; saves and deletes go through the same services as the API's."""
@@ -62,7 +118,7 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ["name", "description", "owner__username", "owner__email"]
     autocomplete_fields = ["owner"]
     readonly_fields = ["reminded_for_date", "created_at", "updated_at"]
-    inlines = [ExperimentInline]
+    inlines = [MembershipInline, ExperimentInline]
     actions = ["send_reminders_now"]
 
     def get_queryset(self, request):
@@ -86,3 +142,12 @@ class ProjectAdmin(admin.ModelAdmin):
         self.message_user(request, f"Reminded {summary.recipients} owner(s) about {summary.items} project(s).")
         if summary.failed:
             self.message_user(request, f"Could not send to: {', '.join(summary.failed)}.", level=messages.WARNING)
+
+    def save_formset(self, request, form, formset, change):
+        for membership in formset.save(commit=False):
+            if isinstance(membership, ProjectMembership) and membership.added_by_id is None:
+                membership.added_by = request.user
+            membership.save()
+        for obj in formset.deleted_objects:
+            obj.delete()
+        formset.save_m2m()

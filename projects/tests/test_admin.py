@@ -17,7 +17,12 @@ pytestmark = pytest.mark.django_db
 CHANGELIST_URL = reverse("admin:projects_project_changelist")
 ADD_URL = reverse("admin:projects_project_add")
 # The inline's management form: the add and change forms carry it even when the inline adds nothing.
-NO_INLINE_ROWS = {"experiments-TOTAL_FORMS": "0", "experiments-INITIAL_FORMS": "0"}
+NO_INLINE_ROWS = {
+    "memberships-TOTAL_FORMS": "0",
+    "memberships-INITIAL_FORMS": "0",
+    "experiments-TOTAL_FORMS": "0",
+    "experiments-INITIAL_FORMS": "0",
+}
 
 
 def change_url(pk: int) -> str:
@@ -160,7 +165,7 @@ def test_change_page_loads_with_the_experiments_inline(admin_client, user):
     content = response.content.decode()
     assert "baseline" in content
     assert "elsewhere" not in content
-    (inline,) = response.context["inline_admin_formsets"]
+    _, inline = response.context["inline_admin_formsets"]
     assert [form.original.name for form in inline] == ["baseline"]
     # Read-only: nothing to add, delete or edit in the rows (only the hidden keys that tie them to the project).
     assert not inline.has_add_permission
@@ -176,6 +181,8 @@ def test_change_saves_and_keeps_the_experiments(admin_client, user, other_user):
         name="lake",
         expiration_date=_in(-3).isoformat(),
         **{
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
             "experiments-TOTAL_FORMS": "1",
             "experiments-INITIAL_FORMS": "1",
             "experiments-0-id": str(experiment.pk),
