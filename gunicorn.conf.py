@@ -12,3 +12,6 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 wsgi_app = "registry.wsgi:application"
+# No runtime control socket: it would live at one path shared by every instance of a user (or fail to be created in
+# the container's read-only home), and nothing here uses it.
+control_socket_disable = True

@@ -4,6 +4,8 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+from registry.db import FieldConstraintErrorsMixin
+
 
 class UserManager(DjangoUserManager):
     def get_by_natural_key(self, username: str) -> "User":
@@ -11,8 +13,10 @@ class UserManager(DjangoUserManager):
         return self.get(username__iexact=username)
 
 
-class User(AbstractUser):
+class User(FieldConstraintErrorsMixin, AbstractUser):
     """A person or service account that owns projects and experiments and logs in with a username or e-mail."""
+
+    constraint_fields = {"accounts_user_username_ci_unique": "username", "accounts_user_email_ci_unique": "email"}
 
     email = models.EmailField("email address")
     age = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(150)])

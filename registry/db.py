@@ -1,3 +1,4 @@
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
 
 
@@ -17,3 +18,27 @@ def validated_save(instance: models.Model, **save_kwargs) -> models.Model:
         instance.validate_constraints()
         raise
     return instance
+
+
+class FieldConstraintErrorsMixin:
+    """Report the violation of a unique constraint over an expression (such as `Lower("username")`) on its field.
+
+    Django files such violations under the whole row, while the serializer's own check and the admin's form put them
+    beside the field; listing `constraint_fields = {constraint name: field name}` makes every path say the same.
+    """
+
+    constraint_fields: dict[str, str] = {}
+
+    def validate_constraints(self, exclude=None):
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as exc:
+            fields = {
+                str(constraint.violation_error_message): self.constraint_fields[constraint.name]
+                for constraint in self._meta.constraints
+                if constraint.name in self.constraint_fields
+            }
+            errors = exc.update_error_dict({})
+            for error in errors.pop(NON_FIELD_ERRORS, []):
+                errors.setdefault(fields.get(error.message, NON_FIELD_ERRORS), []).append(error)
+            raise ValidationError(errors) from exc

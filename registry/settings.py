@@ -238,6 +238,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "registry.schema.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ProjectRoleEnum": "projects.models.ProjectRole",
         "MemberRoleEnum": "projects.models.MEMBER_ROLES",
@@ -248,9 +252,13 @@ SPECTACULAR_SETTINGS = {
 # Cache
 # ---------------------------------------------------------------------------------------------------------------------
 
-# Throttles must hold across every gunicorn worker, so the default is a cache all workers on this machine share (never
-# the per-process local-memory cache). Several machines share Redis: CACHE_URL=redis://host:6379/0.
-CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{DATA_DIR / 'cache'}")}
+# Throttles must hold across every gunicorn worker, so the default is a cache every worker shares (never the
+# per-process local-memory cache): a table in the service's own database, created by a migration, whose unique key
+# makes `cache.add()` atomic. Redis does the same job faster for several machines: CACHE_URL=redis://host:6379/0.
+CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://registry_cache")}
+if "redis" not in CACHES["default"]["BACKEND"]:
+    # Throttle slots must not be culled to make room, which would forget attempts.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 1_000_000)
 
 # ---------------------------------------------------------------------------------------------------------------------
 # E-mail

@@ -64,7 +64,7 @@ def health(request):
     except DatabaseError as exc:
         logger.warning("Health check: database unavailable: %s", exc)
         body = {"status": "unavailable", "database": "unavailable", "version": __version__}
-        return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
     return Response({"status": "ok", "database": "ok", "version": __version__})
 
 

@@ -518,3 +518,30 @@ def test_password_change_needs_authentication(api_client):
 
     assert response.status_code == status.HTTP_401_UNAUTHORIZED
     assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_login_throttle_holds_on_the_default_database_cache(settings, api_client, user):
+    # The default cache of a deployment without Redis: the table the migrations create.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "registry_cache"}
+    }
+    settings.AUTH_THROTTLE_RATE = "3/min"
+    answers = [login(api_client, user.username, "wrong").status_code for _ in range(5)]
+
+    assert answers == [401, 401, 401, 429, 429]
+
+
+def test_throttle_frees_a_slot_when_its_window_passes(settings, api_client, user, time_machine):
+    settings.AUTH_THROTTLE_RATE = "2/min"
+    time_machine.move_to("2030-01-01 12:00:00+00:00", tick=False)
+    login(api_client, user.username, "wrong")
+    time_machine.move_to("2030-01-01 12:00:30+00:00", tick=False)
+    login(api_client, user.username, "wrong")
+    throttled = login(api_client, user.username)
+
+    time_machine.move_to("2030-01-01 12:01:01+00:00", tick=False)
+    freed = login(api_client, user.username)
+
+    assert throttled.status_code == status.HTTP_429_TOO_MANY_REQUESTS
+    assert int(throttled["Retry-After"]) == 30
+    assert freed.status_code == status.HTTP_200_OK

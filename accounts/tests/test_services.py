@@ -45,7 +45,7 @@ def test_user_create_that_loses_a_uniqueness_race_raises_validation_error(monkey
     with pytest.raises(ValidationError) as excinfo:
         services.user_create(username="BOB", email="other@example.com", password="a-long-enough-passphrase")
 
-    assert "A user with that username already exists." in str(excinfo.value)
+    assert excinfo.value.message_dict == {"username": ["A user with that username already exists."]}
     assert User.objects.count() == 1
 
 
@@ -55,7 +55,7 @@ def test_email_uniqueness_ignores_case():
     with pytest.raises(ValidationError) as excinfo:
         services.user_create(username="carol", email="CAROL@example.com", password="a-long-enough-passphrase")
 
-    assert "A user with that email already exists." in str(excinfo.value)
+    assert excinfo.value.message_dict == {"email": ["A user with that email already exists."]}
 
 
 def test_user_update_refuses_fields_outside_the_profile():

@@ -32,6 +32,7 @@ def test_health_answers_503_while_the_database_does_not(api_client, monkeypatch)
 
     assert response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE
     assert response.json()["status"] == "unavailable"
+    assert response["Retry-After"] == "5"
 
 
 def test_database_outage_on_an_api_route_is_a_clean_503(user_client, monkeypatch):
