@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test bootstrap lint format check clean
+.PHONY: run test system-test bootstrap lint format check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ run: bootstrap
 
 test: bootstrap
 	$(BIN)/python -m pytest
+
+# Real gunicorn servers under races and faults (needs PostgreSQL and Redis on 127.0.0.1; restarts PostgreSQL as root).
+system-test: bootstrap
+	$(BIN)/python -m pytest -c systemtests/pytest.ini systemtests
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,48 @@
+"""The auth throttle under concurrency: a burst of wrong-password logins spread over four gunicorn workers is counted
+in the shared cache (files under DATA_DIR by default, or Redis), so that at most the allowed few reach the password
+check and the rest answer 429 with Retry-After."""
+
+import time
+
+import pytest
+
+from systemtests.harness import PASSWORD, Response, attempt, concurrently, register, report, server_errors, tally
+
+LOGINS = 40
+THREADS = 8
+ALLOWED_PER_MINUTE = 10  # AUTH_THROTTLE_RATE's default, which these servers keep.
+# At most ten of the burst may reach the password check (nine, strictly, after the registration's attempt).
+MIN_THROTTLED = LOGINS - ALLOWED_PER_MINUTE
+
+
+@pytest.mark.parametrize("cache", ["file", "redis"])
+def test_burst_of_wrong_password_logins_is_throttled_across_workers(cache, postgres, start_server, request):
+    env = {"CACHE_URL": request.getfixturevalue("redis_url")} if cache == "redis" else {}
+    server = start_server(postgres, **env)
+    # The registration counts as one attempt for the address and one for the username.
+    register(server.port, "victim")
+    wrong = {"username": "victim", "password": PASSWORD + "-wrong"}
+
+    def logins(thread: int) -> list[Response | str]:
+        return [attempt(server.port, "POST", "/auth/token", data=wrong) for _ in range(LOGINS // THREADS)]
+
+    started = time.monotonic()
+    results = [result for batch in concurrently(THREADS, logins) for result in batch]
+    elapsed = time.monotonic() - started
+
+    statuses = tally(results)
+    throttled = [result for result in results if isinstance(result, Response) and result.status == 429]
+    without_retry_after = [result for result in throttled if not result.headers.get("retry-after", "").isdigit()]
+    report(
+        f"{LOGINS} wrong-password logins from {THREADS} threads, {cache} cache",
+        statuses=dict(statuses),
+        seconds=round(elapsed, 2),
+        reached_password_check=statuses[401],
+        ideal=f"{ALLOWED_PER_MINUTE - 1} x 401 and {LOGINS - ALLOWED_PER_MINUTE + 1} x 429",
+        retry_after=sorted({result.headers.get("retry-after") for result in throttled}),
+    )
+    assert not server_errors(results)
+    assert set(statuses) <= {401, 429}, statuses
+    throttled_count = len(throttled)
+    assert throttled_count >= MIN_THROTTLED, f"only {throttled_count} of {LOGINS} throttled: {dict(statuses)}"
+    assert not without_retry_after
