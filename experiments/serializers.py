@@ -11,6 +11,7 @@ from experiments.models import (
     validate_tags,
 )
 from projects.models import Project
+from registry import serializers as strict
 
 
 @extend_schema_field({"type": "object", "additionalProperties": {}, "description": "At most 64 KB as JSON."})
@@ -23,15 +24,6 @@ class ResultsField(serializers.JSONField):
     pass
 
 
-class TagField(serializers.CharField):
-    """A string, and only a string: REST framework's CharField would turn a number into one."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 class WritableProjectField(serializers.PrimaryKeyRelatedField):
     """A project id, among the projects the caller may put experiments into; any other id is an invalid choice."""
 
@@ -42,13 +34,13 @@ class WritableProjectField(serializers.PrimaryKeyRelatedField):
         return Project.objects.filter(Q(pk__in=writable.values("pk")) | Q(pk=current))
 
 
-class ExperimentSerializer(serializers.ModelSerializer):
+class ExperimentSerializer(strict.ModelSerializer):
     """An experiment as the API shows it; the owner comes from the request, never from the body."""
 
     parameters = ParametersField(required=False, validators=[validate_parameters])
     results = ResultsField(required=False, validators=[validate_results])
     tags = serializers.ListField(
-        child=TagField(max_length=TAG_MAX_LENGTH),
+        child=strict.CharField(max_length=TAG_MAX_LENGTH),
         max_length=TAGS_MAX_COUNT,
         required=False,
         validators=[validate_tags],
@@ -73,3 +65,12 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "owner", "created_at", "updated_at"]
+
+    def validate_project(self, project):
+        # Editors may change someone else's experiment, but moving it would show it to people its owner never chose.
+        user = self.context["request"].user
+        experiment = self.instance
+        moving = experiment is not None and getattr(project, "pk", None) != experiment.project_id
+        if moving and experiment.owner_id != user.pk and not user.is_superuser:
+            raise serializers.ValidationError("Only the experiment's owner can move it to another project.")
+        return project

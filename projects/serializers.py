@@ -5,12 +5,13 @@ from rest_framework import serializers
 
 from accounts.models import User
 from projects.models import MEMBER_ROLES, NAME_TAKEN, Project, ProjectMembership, ProjectRole
+from registry import serializers as strict
 
 
-class ProjectSerializer(serializers.ModelSerializer):
+class ProjectSerializer(strict.ModelSerializer):
     """A project; `owner` comes from the request and `experiment_count` from the queryset's annotation."""
 
-    name = serializers.CharField(max_length=255)
+    name = strict.CharField(max_length=255)
     owner = serializers.PrimaryKeyRelatedField(read_only=True)
     experiment_count = serializers.IntegerField(read_only=True)
     role = serializers.ChoiceField(
@@ -77,7 +78,7 @@ class UserReferenceField(serializers.Field):
         return UserSummarySerializer(value).data
 
 
-class MembershipSerializer(serializers.ModelSerializer):
+class MembershipSerializer(strict.ModelSerializer):
     """A member of a project and their role; `expires_at` (optional) ends the membership."""
 
     user = UserSummarySerializer(read_only=True)

@@ -3,10 +3,12 @@ from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from accounts.models import User
 from experiments.filters import ExperimentFilterSet
 from experiments.models import Experiment
 from experiments.serializers import ExperimentSerializer
@@ -46,6 +48,7 @@ class ProjectViewSet(viewsets.ModelViewSet):
     }
     filterset_class = ProjectFilterSet
     lookup_value_regex = "[0-9]+"
+    list_actions = {"list", "experiments"}
     ordering_fields = ["name", "created_at", "updated_at", "expiration_date"]
     ordering = ["-created_at", "-id"]
 
@@ -108,7 +111,10 @@ class ProjectViewSet(viewsets.ModelViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.project_transfer(project=project, actor=request.user, new_owner=serializer.validated_data["user"])
-        return Response(ProjectSerializer(self.get_object(), context=self.get_serializer_context()).data)
+        # Read back without get_object(): the caller is now a maintainer, below the owner role this action requires, so
+        # its permission check would answer 403 for a transfer that has just succeeded.
+        project = self.get_queryset().get(pk=project.pk)
+        return Response(ProjectSerializer(project, context=self.get_serializer_context()).data)
 
 
 @extend_schema_view(
@@ -158,6 +164,10 @@ class ProjectMembershipViewSet(
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        # A method this route does not answer (PUT, or DELETE on the list) is a 405 for everyone: without this, the role
+        # check below, which finds no required role for it, would answer 403 first.
+        if request.method.lower() not in self.http_method_names or self.action is None:
+            raise MethodNotAllowed(request.method)
         self.project  # noqa: B018  (the project's existence and the caller's role are checked before anything else)
 
     def get_queryset(self):
@@ -169,8 +179,11 @@ class ProjectMembershipViewSet(
         return MembershipCreateSerializer if self.action == "create" else MembershipSerializer
 
     def get_object(self):
-        # The caller's access was checked on the project; the membership itself needs no second check.
-        return get_object_or_404(self.get_queryset(), user_id=self.kwargs["user_id"])
+        # The caller's access was checked on the project; the membership itself needs no second check. The user is
+        # matched through their own primary key, whose lookup answers "no such row" for an id too large for the
+        # database; the foreign key's `user_id=` sends it on, and SQLite fails with an OverflowError (a 500).
+        users = User.objects.filter(pk=self.kwargs["user_id"])
+        return get_object_or_404(self.get_queryset(), user__in=users)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

@@ -242,10 +242,10 @@ def test_create_with_only_a_name_has_no_description_and_no_expiration(user_clien
     assert (data["description"], data["expiration_date"]) == ("", None)
 
 
-def test_a_form_encoded_create_works(user_client):
+def test_a_form_encoded_create_is_415_json_only(user_client):
     response = user_client.post(LIST_URL, {"name": "form", "expiration_date": ""}, format="multipart")
-    assert response.status_code == status.HTTP_201_CREATED
-    assert response.json()["expiration_date"] is None
+    assert response.status_code == status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
+    assert not Project.objects.exists()
 
 
 def test_retrieve_shows_the_project_with_its_experiment_count(user, user_client, project):

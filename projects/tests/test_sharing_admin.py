@@ -1,0 +1,258 @@
+"""Smoke tests of the admin's memberships: the inline on the project page and the membership list."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework import status
+
+from accounts.tests.factories import UserFactory
+from projects.models import ProjectMembership, ProjectRole
+from projects.tests.factories import ProjectFactory, ProjectMembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+R = ProjectRole
+MEMBERSHIPS_URL = reverse("admin:projects_projectmembership_changelist")
+ADD_MEMBERSHIP_URL = reverse("admin:projects_projectmembership_add")
+
+
+def project_change_url(pk: int) -> str:
+    return reverse("admin:projects_project_change", args=[pk])
+
+
+def membership_change_url(pk: int) -> str:
+    return reverse("admin:projects_projectmembership_change", args=[pk])
+
+
+def _project_form(project, memberships: list[dict] | None = None, initial: int = 0) -> dict:
+    """The project change form as a browser posts it, with `memberships` as the inline's rows."""
+    form = {
+        "name": project.name,
+        "owner": project.owner_id,
+        "description": project.description,
+        "expiration_date": "",
+        "memberships-TOTAL_FORMS": str(len(memberships or [])),
+        "memberships-INITIAL_FORMS": str(initial),
+        "experiments-TOTAL_FORMS": "0",
+        "experiments-INITIAL_FORMS": "0",
+    }
+    for index, row in enumerate(memberships or []):
+        row = {"id": "", "project": project.pk, "expires_at_0": "", "expires_at_1": "", **row}
+        form.update({f"memberships-{index}-{name}": value for name, value in row.items()})
+    return form
+
+
+def _inline_errors(response) -> list:
+    membership_inline = next(
+        inline for inline in response.context["inline_admin_formsets"] if inline.formset.prefix == "memberships"
+    )
+    return membership_inline.formset.errors
+
+
+def test_project_change_page_shows_the_members_inline(admin_client):
+    project = ProjectFactory()
+    membership = ProjectMembershipFactory(project=project, role=R.EDITOR)
+    response = admin_client.get(project_change_url(project.pk))
+    assert response.status_code == status.HTTP_200_OK
+    formsets = {inline.formset.prefix: inline for inline in response.context["inline_admin_formsets"]}
+    assert [form.instance for form in formsets["memberships"].formset.forms] == [membership]
+    assert membership.user.username in response.content.decode()
+
+
+def test_the_members_inline_adds_a_membership_recording_the_admin(admin_client, admin_user):
+    project = ProjectFactory()
+    newcomer = UserFactory()
+    later = timezone.localtime() + timedelta(days=3)
+    form = _project_form(
+        project,
+        [
+            {
+                "user": newcomer.pk,
+                "role": R.MAINTAINER,
+                "expires_at_0": later.date().isoformat(),
+                "expires_at_1": later.strftime("%H:%M:%S"),
+            }
+        ],
+    )
+    response = admin_client.post(project_change_url(project.pk), form)
+    assert response.status_code == status.HTTP_302_FOUND, _inline_errors(response)
+    membership = ProjectMembership.objects.get()
+    assert (membership.project, membership.user, membership.role, membership.added_by) == (
+        project,
+        newcomer,
+        R.MAINTAINER,
+        admin_user,
+    )
+    assert membership.expires_at == later.replace(microsecond=0)
+
+
+def test_the_members_inline_changes_and_deletes_memberships_keeping_the_adder(admin_client):
+    project = ProjectFactory()
+    changed = ProjectMembershipFactory(project=project, role=R.VIEWER)
+    deleted = ProjectMembershipFactory(project=project, role=R.VIEWER)
+    rows = [
+        {"id": changed.pk, "user": changed.user_id, "role": R.EDITOR},
+        {"id": deleted.pk, "user": deleted.user_id, "role": R.VIEWER, "DELETE": "on"},
+    ]
+    response = admin_client.post(project_change_url(project.pk), _project_form(project, rows, initial=2))
+    assert response.status_code == status.HTTP_302_FOUND, _inline_errors(response)
+    (membership,) = ProjectMembership.objects.all()
+    assert (membership.pk, membership.role, membership.added_by) == (changed.pk, R.EDITOR, project.owner)
+
+
+def test_the_owner_cannot_be_added_through_the_members_inline(admin_client):
+    project = ProjectFactory()
+    response = admin_client.post(
+        project_change_url(project.pk), _project_form(project, [{"user": project.owner_id, "role": R.VIEWER}])
+    )
+    assert response.status_code == status.HTTP_200_OK
+    assert _inline_errors(response) == [{"user": ["The owner of a project cannot also be a member of it."]}]
+    assert not ProjectMembership.objects.exists()
+
+
+def test_the_same_user_cannot_be_added_twice_through_the_members_inline(admin_client):
+    project = ProjectFactory()
+    newcomer = UserFactory()
+    rows = [{"user": newcomer.pk, "role": R.VIEWER}, {"user": newcomer.pk, "role": R.EDITOR}]
+    response = admin_client.post(project_change_url(project.pk), _project_form(project, rows))
+    assert response.status_code == status.HTTP_200_OK
+    assert not ProjectMembership.objects.exists()
+
+
+def test_giving_the_project_to_a_member_through_the_admin_is_a_form_error(admin_client):
+    project = ProjectFactory()
+    member = ProjectMembershipFactory(project=project, role=R.EDITOR)
+    form = _project_form(project, [{"id": member.pk, "user": member.user_id, "role": R.EDITOR}], initial=1)
+    form["owner"] = member.user_id
+    response = admin_client.post(project_change_url(project.pk), form)
+    assert response.status_code == status.HTTP_200_OK
+    assert _inline_errors(response) == [{"user": ["The owner of a project cannot also be a member of it."]}]
+    project.refresh_from_db()
+    assert project.owner_id != member.user_id
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The membership list and pages
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def memberships() -> dict[str, ProjectMembership]:
+    now = timezone.now()
+    rows = {
+        "never": ProjectMembershipFactory(role=R.VIEWER),
+        "soon": ProjectMembershipFactory(role=R.EDITOR, expires_at=now + timedelta(days=2)),
+        "at the window's end": ProjectMembershipFactory(
+            role=R.MAINTAINER, expires_at=now + timedelta(days=7, hours=-1)
+        ),
+        "later": ProjectMembershipFactory(role=R.VIEWER, expires_at=now + timedelta(days=30)),
+        "expired": ProjectMembershipFactory(role=R.EDITOR, expires_at=now - timedelta(hours=1)),
+    }
+    return rows
+
+
+def _listed(response) -> set[int]:
+    assert response.status_code == status.HTTP_200_OK
+    return {membership.pk for membership in response.context["cl"].result_list}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, {"never", "soon", "at the window's end", "later", "expired"}),
+        ({"role__exact": R.VIEWER}, {"never", "later"}),
+        ({"role__exact": R.EDITOR}, {"soon", "expired"}),
+        ({"role__exact": R.MAINTAINER}, {"at the window's end"}),
+        ({"expiry": "soon"}, {"soon", "at the window's end"}),
+        ({"expiry": "expired"}, {"expired"}),
+        ({"expiry": "never"}, {"never"}),
+        ({"expiry": "soon", "role__exact": R.EDITOR}, {"soon"}),
+    ],
+    ids=["all", "viewer", "editor", "maintainer", "expiry soon", "expired", "never expires", "combined"],
+)
+def test_membership_changelist_filters(admin_client, memberships, params, expected):
+    assert _listed(admin_client.get(MEMBERSHIPS_URL, params)) == {memberships[name].pk for name in expected}
+
+
+def test_membership_changelist_searches_user_and_project(admin_client):
+    wanted = ProjectMembershipFactory(user=UserFactory(username="findme"), project__name="lake")
+    ProjectMembershipFactory(project__name="warehouse")
+    assert _listed(admin_client.get(MEMBERSHIPS_URL, {"q": "FINDME"})) == {wanted.pk}
+    assert _listed(admin_client.get(MEMBERSHIPS_URL, {"q": "lake"})) == {wanted.pk}
+
+
+def test_membership_changelist_queries_do_not_grow_with_the_rows(
+    admin_client, django_assert_max_num_queries, django_assert_num_queries
+):
+    ProjectMembershipFactory()
+    with django_assert_max_num_queries(20) as one_row:
+        assert admin_client.get(MEMBERSHIPS_URL).status_code == status.HTTP_200_OK
+    ProjectMembershipFactory.create_batch(9, added_by=UserFactory())
+    with django_assert_num_queries(len(one_row)):
+        assert admin_client.get(MEMBERSHIPS_URL).status_code == status.HTTP_200_OK
+
+
+def test_membership_add_page_records_the_admin_as_the_adder(admin_client, admin_user):
+    project = ProjectFactory()
+    newcomer = UserFactory()
+    assert admin_client.get(ADD_MEMBERSHIP_URL).status_code == status.HTTP_200_OK
+    form = {"project": project.pk, "user": newcomer.pk, "role": R.EDITOR, "expires_at_0": "", "expires_at_1": ""}
+    response = admin_client.post(ADD_MEMBERSHIP_URL, form)
+    assert response.status_code == status.HTTP_302_FOUND, response.context["adminform"].form.errors
+    membership = ProjectMembership.objects.get()
+    assert (membership.project, membership.user, membership.role, membership.added_by) == (
+        project,
+        newcomer,
+        R.EDITOR,
+        admin_user,
+    )
+
+
+def test_the_owner_cannot_be_added_on_the_membership_add_page(admin_client):
+    project = ProjectFactory()
+    form = {"project": project.pk, "user": project.owner_id, "role": R.VIEWER, "expires_at_0": "", "expires_at_1": ""}
+    response = admin_client.post(ADD_MEMBERSHIP_URL, form)
+    assert response.status_code == status.HTTP_200_OK
+    assert response.context["adminform"].form.errors == {
+        "user": ["The owner of a project cannot also be a member of it."]
+    }
+    assert not ProjectMembership.objects.exists()
+
+
+@pytest.mark.parametrize("role", [R.OWNER, "admin"])
+def test_the_membership_add_page_offers_only_member_roles(admin_client, role):
+    project = ProjectFactory()
+    form = {"project": project.pk, "user": UserFactory().pk, "role": role, "expires_at_0": "", "expires_at_1": ""}
+    response = admin_client.post(ADD_MEMBERSHIP_URL, form)
+    assert response.status_code == status.HTTP_200_OK
+    assert set(response.context["adminform"].form.errors) == {"role"}
+    assert not ProjectMembership.objects.exists()
+
+
+def test_membership_change_page_keeps_the_adder(admin_client):
+    membership = ProjectMembershipFactory(role=R.VIEWER)
+    url = membership_change_url(membership.pk)
+    assert admin_client.get(url).status_code == status.HTTP_200_OK
+    form = {
+        "project": membership.project_id,
+        "user": membership.user_id,
+        "role": R.MAINTAINER,
+        "expires_at_0": "",
+        "expires_at_1": "",
+    }
+    response = admin_client.post(url, form)
+    assert response.status_code == status.HTTP_302_FOUND, response.context["adminform"].form.errors
+    stored = ProjectMembership.objects.get(pk=membership.pk)
+    assert (stored.role, stored.added_by) == (R.MAINTAINER, membership.project.owner)
+
+
+def test_user_autocomplete_answers_for_the_membership_inline(admin_client):
+    user = UserFactory(username="findme")
+    response = admin_client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "projects", "model_name": "projectmembership", "field_name": "user", "term": "findme"},
+    )
+    assert response.status_code == status.HTTP_200_OK
+    assert [row["id"] for row in response.json()["results"]] == [str(user.pk)]
