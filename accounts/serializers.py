@@ -4,13 +4,14 @@ from rest_framework.validators import UniqueValidator
 from rest_framework_simplejwt.serializers import TokenObtainSerializer
 
 from accounts.models import User
+from registry import serializers as strict
 
 PASSWORD_MAX_LENGTH = 256
 
 
 def _password_field(**kwargs) -> serializers.CharField:
     # Bounded, so that a huge password is refused before it reaches the validators and the hasher.
-    return serializers.CharField(
+    return strict.CharField(
         write_only=True,
         trim_whitespace=False,
         max_length=PASSWORD_MAX_LENGTH,
@@ -19,17 +20,17 @@ def _password_field(**kwargs) -> serializers.CharField:
     )
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(strict.ModelSerializer):
     """A user as the API shows it: `email` only to the user themself and to staff, never a password."""
 
-    username = serializers.CharField(
+    username = strict.CharField(
         max_length=150,
         validators=[
             UnicodeUsernameValidator(),
             UniqueValidator(User.objects.all(), lookup="iexact", message="A user with that username already exists."),
         ],
     )
-    email = serializers.EmailField(
+    email = strict.EmailField(
         max_length=254,
         validators=[
             UniqueValidator(User.objects.all(), lookup="iexact", message="A user with that email already exists.")
@@ -82,7 +83,7 @@ class LoginSerializer(TokenObtainSerializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields[self.username_field] = serializers.CharField(
+        self.fields[self.username_field] = strict.CharField(
             write_only=True, max_length=254, help_text="A username or an e-mail address."
         )
         self.fields["password"] = _password_field()
@@ -99,4 +100,4 @@ class TokenPairSerializer(serializers.Serializer):
 
 
 class RefreshSerializer(serializers.Serializer):
-    refresh = serializers.CharField()
+    refresh = strict.CharField()

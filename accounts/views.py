@@ -1,6 +1,7 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -19,6 +20,7 @@ from accounts.serializers import (
     UserCreateSerializer,
     UserSerializer,
 )
+from registry.parsers import JSONParser
 from registry.throttles import AuthAddressThrottle, AuthUsernameThrottle
 
 AUTH_THROTTLES = [AuthAddressThrottle, AuthUsernameThrottle]
@@ -48,6 +50,12 @@ class UserViewSet(viewsets.ModelViewSet):
 
     def get_serializer_class(self):
         return UserCreateSerializer if self.action == "create" else UserSerializer
+
+    def get_object(self):
+        if self.action == "me":
+            self.check_object_permissions(self.request, self.request.user)
+            return self.request.user
+        return super().get_object()
 
     def get_permissions(self):
         if self.action == "create":
@@ -79,7 +87,6 @@ class UserViewSet(viewsets.ModelViewSet):
     @extend_schema(summary="Change the caller's own account", methods=["PUT", "PATCH"])
     @action(detail=False, methods=["get", "put", "patch"], url_path="me")
     def me(self, request):
-        self.kwargs[self.lookup_field] = request.user.pk
         if request.method == "GET":
             return self.retrieve(request)
         return self.update(request, partial=request.method == "PATCH")
@@ -116,7 +123,13 @@ class AuthViewSet(viewsets.GenericViewSet):
         description="The OAuth2 password grant. `username` takes a username or an e-mail; JSON or form-encoded.",
         responses={200: TokenPairSerializer, 401: UNAUTHORIZED},
     )
-    @action(detail=False, methods=["post"], url_path="token", throttle_classes=AUTH_THROTTLES)
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="token",
+        throttle_classes=AUTH_THROTTLES,
+        parser_classes=[JSONParser, FormParser, MultiPartParser],
+    )
     def token(self, request):
         serializer = self._validated(request)
         return Response(services.token_obtain(user=serializer.user))

@@ -17,12 +17,13 @@ class BoundedIsoDateTimeField(filters.IsoDateTimeFilter.field_class):
 
     def to_python(self, value):
         value = super().to_python(value)
-        if value is not None:
-            try:
-                value.astimezone(UTC)
-            except OverflowError as exc:
-                raise forms.ValidationError("Date-time out of range.", code="overflow") from exc
-        return value
+        if value is None:
+            return None
+        try:
+            # In UTC: PostgreSQL refuses offsets beyond 15:59 that ISO 8601 (and Python) allow, such as -20:28.
+            return value.astimezone(UTC)
+        except OverflowError as exc:
+            raise forms.ValidationError("Date-time out of range.", code="overflow") from exc
 
 
 class BoundedIsoDateTimeFilter(filters.IsoDateTimeFilter):

@@ -1,3 +1,4 @@
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 
@@ -30,3 +31,17 @@ class StrictOrderingFilter(OrderingFilter):
         for parameter in parameters:
             parameter["description"] = f"Sort by one or more of: {fields} (comma-separated; a leading `-` reverses)."
         return parameters
+
+
+class ListFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, applied to lists only.
+
+    REST framework also runs filter backends when it looks up one object, so `GET /projects/5/?role=viewer` would
+    answer 404 for a project that exists, instead of its content or the 403 the caller is owed. A ViewSet names its
+    listing actions in `list_actions` (default: `list`).
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        if getattr(view, "action", None) not in getattr(view, "list_actions", {"list"}):
+            return queryset
+        return super().filter_queryset(request, queryset, view)

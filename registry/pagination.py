@@ -1,3 +1,4 @@
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -7,11 +8,26 @@ class HeaderLimitOffsetPagination(LimitOffsetPagination):
     """`?limit=` and `?offset=` paging whose body is the plain list of rows.
 
     The total goes in `X-Total-Count` and the neighbouring pages in an RFC 8288 `Link` header, so that a client reads
-    a list the same way whether or not it pages. Junk values fall back to the defaults and a large limit is clamped.
+    a list the same way whether or not it pages. A limit above the maximum is clamped and an offset past the end gives
+    an empty page; anything that is not a whole number (or a limit of 0) answers 400 instead of being guessed at.
     """
 
     default_limit = 50
     max_limit = 100
+
+    def _whole_number(self, request, param: str, default: int, minimum: int) -> int:
+        raw = request.query_params.get(param)
+        if raw is None:
+            return default
+        if not raw.isascii() or not raw.isdigit() or int(raw) < minimum:
+            raise ValidationError({param: [f"A whole number of {minimum} or more is required."]})
+        return int(raw)
+
+    def get_limit(self, request) -> int:
+        return min(self._whole_number(request, self.limit_query_param, self.default_limit, 1), self.max_limit)
+
+    def get_offset(self, request) -> int:
+        return self._whole_number(request, self.offset_query_param, 0, 0)
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
@@ -56,6 +72,9 @@ class HeaderLimitOffsetPagination(LimitOffsetPagination):
         for parameter in parameters:
             if parameter["name"] == self.limit_query_param:
                 parameter["description"] = (
-                    f"Number of rows to return: default {self.default_limit}, at most {self.max_limit}."
+                    f"Number of rows to return: default {self.default_limit}; larger values give {self.max_limit}."
                 )
+                parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.offset_query_param:
+                parameter["schema"]["minimum"] = 0
         return parameters

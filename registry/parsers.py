@@ -1,3 +1,8 @@
+import codecs
+import json
+import math
+
+from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -26,14 +31,47 @@ def _find_unstorable_string(data) -> bool:
     return False
 
 
+INT64_LIMIT = 2**63
+
+
+def _parse_int(text: str) -> int:
+    value = int(text)
+    if not -INT64_LIMIT <= value < INT64_LIMIT:
+        raise ValueError(f"the integer {text[:30]}... does not fit in 64 bits")
+    return value
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:30]} is out of range")
+    return value
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
 class JSONParser(parsers.JSONParser):
-    """REST framework's JSON parser, also refusing pathological nesting and unstorable strings with a 400."""
+    """REST framework's JSON parser, refusing with a 400 what no database column can hold.
+
+    That is: integers beyond 64 bits, numbers that overflow to infinity, NaN and Infinity, nesting deep enough to
+    exhaust the parser, and strings with a NUL or an unpaired surrogate.
+    """
 
     def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            data = super().parse(stream, media_type, parser_context)
+            data = json.load(
+                codecs.getreader(encoding)(stream),
+                parse_int=_parse_int,
+                parse_float=_parse_float,
+                parse_constant=_reject_constant,
+            )
         except RecursionError as exc:
             raise ParseError("JSON parse error - nested too deeply.") from exc
+        except ValueError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from exc
         if _find_unstorable_string(data):
             raise ParseError("JSON parse error - strings may not contain NUL characters or unpaired surrogates.")
         return data

@@ -1,10 +1,8 @@
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 
-class OptionalSlashRouter(DefaultRouter):
+class OptionalSlashRouter(SimpleRouter):
     """A router whose routes match with or without the trailing slash, for every method."""
-
-    include_root_view = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

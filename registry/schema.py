@@ -26,6 +26,9 @@ def add_error_responses(result, generator, request, public):
     here once instead of on every view.
     """
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    # A user's e-mail is shown only to that user and to staff, so responses may leave it out.
+    if "email" in schemas.get("User", {}).get("required", []):
+        schemas["User"]["required"].remove("email")
     schemas["Error"] = ERROR
     schemas["ValidationError"] = VALIDATION_ERROR
     for path, operations in result.get("paths", {}).items():

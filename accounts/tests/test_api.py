@@ -81,7 +81,7 @@ def test_failing_mail_server_does_not_fail_registration(api_client, monkeypatch,
         ({"username": ""}, "username"),
         ({"age": 151}, "age"),
         ({"age": -1}, "age"),
-        ({"age": 10**30}, "age"),
+        ({"age": 10**30}, "detail"),  # Beyond 64 bits: refused by the JSON parser.
         ({"age": "old"}, "age"),
         ({"email": None}, "email"),
     ],
