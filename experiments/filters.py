@@ -6,6 +6,7 @@ from django_filters import rest_framework as filters
 
 from experiments.models import TAG_MAX_LENGTH, Experiment, ExperimentQuerySet, ExperimentStatus
 from projects.models import Project
+from registry.filters import FilterSet
 
 
 class StatusInFilter(filters.BaseInFilter, filters.ChoiceFilter):
@@ -30,7 +31,7 @@ class BoundedIsoDateTimeFilter(filters.IsoDateTimeFilter):
     field_class = BoundedIsoDateTimeField
 
 
-class ExperimentFilterSet(filters.FilterSet):
+class ExperimentFilterSet(FilterSet):
     """Filters of the experiment list; an invalid value answers 400 rather than an empty list."""
 
     status = StatusInFilter(

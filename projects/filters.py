@@ -3,13 +3,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from projects.models import Project, ProjectRole
+from registry.filters import FilterSet
 
 
 class RoleInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
     """Several roles, comma-separated; each must be a known role."""
 
 
-class ProjectFilterSet(django_filters.FilterSet):
+class ProjectFilterSet(FilterSet):
     """Filters of the project list; bad values answer 400."""
 
     expired = django_filters.ChoiceFilter(

@@ -1,3 +1,4 @@
+import django_filters
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
@@ -45,3 +46,19 @@ class ListFilterBackend(DjangoFilterBackend):
         if getattr(view, "action", None) not in getattr(view, "list_actions", {"list"}):
             return queryset
         return super().filter_queryset(request, queryset, view)
+
+
+class FilterSet(django_filters.FilterSet):
+    """django-filter's FilterSet, answering 400 to a parameter that is present but empty.
+
+    django-filter ignores `?created_before=` as if it were absent; an empty date, choice or id is not a valid value,
+    and a client that sends one should hear so. Text filters (`search`, `tag`) accept the empty string.
+    """
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        for name, declared in self.filters.items():
+            if self.data.get(name) == "" and not isinstance(declared, django_filters.CharFilter):
+                self.form.add_error(name, "This value may not be empty.")
+                valid = False
+        return valid

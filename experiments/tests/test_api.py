@@ -639,10 +639,11 @@ def test_filters_combine(user, user_client):
     assert _ids(response) == [wanted.pk]
 
 
-def test_empty_filter_values_are_ignored(user, user_client):
+def test_empty_text_filters_are_ignored_and_other_empty_filters_are_400(user, user_client):
     experiment = ExperimentFactory(owner=user)
-    params = {"status": "", "tag": "", "search": "", "created_after": "", "created_before": ""}
-    assert _ids(user_client.get(LIST_URL, params)) == [experiment.pk]
+    assert _ids(user_client.get(LIST_URL, {"tag": "", "search": ""})) == [experiment.pk]
+    params = {"status": "", "created_after": "", "created_before": ""}
+    assert set(_errors(user_client.get(LIST_URL, params))) == set(params)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -577,9 +577,12 @@ def test_filters_combine(user, user_client, by_expiration):
     assert _names(user_client.get(LIST_URL, params)) == {"next week", "next week too"}
 
 
-def test_empty_filter_values_are_ignored(user_client, by_expiration):
-    params = {"expired": "", "expires_before": "", "expires_after": "", "search": ""}
-    assert len(_ids(user_client.get(LIST_URL, params))) == 5
+def test_an_empty_search_is_ignored_and_other_empty_filters_are_400(user_client, by_expiration):
+    assert len(_ids(user_client.get(LIST_URL, {"search": ""}))) == 5
+    params = {"expired": "", "expires_before": "", "expires_after": ""}
+    response = user_client.get(LIST_URL, params)
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert set(response.json()) == set(params)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -382,3 +382,27 @@ def test_extreme_time_zone_offsets_never_fail_the_database(user_client, moment):
 
     assert listed.status_code in (status.HTTP_200_OK, status.HTTP_400_BAD_REQUEST)
     assert created.status_code in (status.HTTP_201_CREATED, status.HTTP_400_BAD_REQUEST)
+
+
+@pytest.mark.parametrize(
+    ("route", "param"),
+    [
+        ("experiment-list", "created_before"),
+        ("experiment-list", "created_after"),
+        ("experiment-list", "status"),
+        ("experiment-list", "project"),
+        ("experiment-list", "mine"),
+        ("project-list", "expires_before"),
+        ("project-list", "expired"),
+        ("project-list", "role"),
+    ],
+)
+def test_an_empty_filter_value_is_400_not_ignored(user_client, route, param):
+    response = user_client.get(reverse(route), {param: ""})
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert param in response.json()
+
+
+def test_empty_text_filters_are_allowed(user_client):
+    assert user_client.get(reverse("experiment-list"), {"search": "", "tag": ""}).status_code == status.HTTP_200_OK
