@@ -41,17 +41,22 @@ class LockedRateThrottle(SimpleRateThrottle):
             self.cache.delete(lock)
 
 
+def _scope(throttle: SimpleRateThrottle, view) -> str:
+    # Logins and registrations are counted apart, so that signing up does not use up the attempts to log in.
+    return f"{throttle.scope}_{getattr(view, 'action', None) or 'any'}"
+
+
 class AuthAddressThrottle(LockedRateThrottle):
-    """Login and registration attempts per client address, at AUTH_THROTTLE_RATE, counted in the shared cache."""
+    """Login and registration attempts per client address, at AUTH_THROTTLE_RATE each, counted in the shared cache."""
 
     scope = "auth_address"
 
     def get_cache_key(self, request, view) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.cache_format % {"scope": _scope(self, view), "ident": self.get_ident(request)}
 
 
 class AuthUsernameThrottle(LockedRateThrottle):
-    """Login and registration attempts per username, whatever address they come from, at AUTH_THROTTLE_RATE."""
+    """Login and registration attempts per username, whatever address they come from, at AUTH_THROTTLE_RATE each."""
 
     scope = "auth_username"
 
@@ -61,4 +66,4 @@ class AuthUsernameThrottle(LockedRateThrottle):
             return None
         # Hashed, so that any string a client sends makes a valid, bounded cache key.
         ident = hashlib.sha256(username.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+        return self.cache_format % {"scope": _scope(self, view), "ident": ident}

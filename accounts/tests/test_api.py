@@ -545,3 +545,14 @@ def test_throttle_frees_a_slot_when_its_window_passes(settings, api_client, user
     assert throttled.status_code == status.HTTP_429_TOO_MANY_REQUESTS
     assert int(throttled["Retry-After"]) == 30
     assert freed.status_code == status.HTTP_200_OK
+
+
+def test_registrations_and_logins_are_counted_apart(settings, api_client, user):
+    settings.AUTH_THROTTLE_RATE = "2/min"
+    for n in range(2):
+        body = {**NEW_USER, "username": f"apart-{n}", "email": f"apart{n}@example.com"}
+        assert api_client.post(reverse("user-list"), body).status_code == status.HTTP_201_CREATED
+
+    assert login(api_client, user.username).status_code == status.HTTP_200_OK
+    assert login(api_client, user.username).status_code == status.HTTP_200_OK
+    assert login(api_client, user.username).status_code == status.HTTP_429_TOO_MANY_REQUESTS
