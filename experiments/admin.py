@@ -14,6 +14,7 @@ class ExperimentAdminForm(forms.ModelForm):
         fields = [
             "name",
             "owner",
+            "project",
             "description",
             "status",
             "parameters",
@@ -40,26 +41,14 @@ class ExperimentAdmin(admin.ModelAdmin):
     """Experiments of every user; status changes go through the same service as the API's."""
 
     form = ExperimentAdminForm
-    list_display = ["name", "owner", "status", "started_at", "finished_at", "created_at", "updated_at"]
+    list_display = ["name", "owner", "project", "status", "started_at", "finished_at", "created_at", "updated_at"]
     list_filter = ["status", "created_at", "started_at", "finished_at"]
     search_fields = ["name", "description", "owner__username", "owner__email"]
-    list_select_related = ["owner"]
-    autocomplete_fields = ["owner"]
+    list_select_related = ["owner", "project"]
+    autocomplete_fields = ["owner", "project"]
     date_hierarchy = "created_at"
     readonly_fields = ["created_at", "updated_at"]
-    fields = [
-        "name",
-        "owner",
-        "description",
-        "status",
-        "parameters",
-        "results",
-        "tags",
-        "started_at",
-        "finished_at",
-        "created_at",
-        "updated_at",
-    ]
+    fields = [*ExperimentAdminForm.Meta.fields, "created_at", "updated_at"]
 
     def save_model(self, request, obj, form, change):
         # The form has already set every field on `obj`; the status is put back to the stored one so that the

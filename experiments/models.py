@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Case, CharField, F, Q, Value, When
 
 from projects.models import ProjectRole, role_expression
+from registry.db import TrimmedNameMixin
 
 PARAMETERS_MAX_BYTES = 64 * 1024
 TAGS_MAX_COUNT = 20
@@ -127,7 +128,7 @@ class ExperimentQuerySet(models.QuerySet):
         return self.filter(match)
 
 
-class Experiment(models.Model):
+class Experiment(TrimmedNameMixin, models.Model):
     """One tracked attempt at something: what was tried (parameters), how it went (status) and what came out."""
 
     Status = ExperimentStatus
@@ -178,12 +179,6 @@ class Experiment(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def clean_fields(self, exclude=None):
-        # Surrounding whitespace is never part of a name, whichever way the name arrives.
-        if isinstance(self.name, str):
-            self.name = self.name.strip()
-        super().clean_fields(exclude=exclude)
 
     def clean(self):
         super().clean()

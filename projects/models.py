@@ -1,9 +1,11 @@
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, CharField, Count, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from registry.db import FieldConstraintErrorsMixin, TrimmedNameMixin
 
 NAME_TAKEN = "You already have a project with this name."
 
@@ -67,9 +69,11 @@ class ProjectQuerySet(models.QuerySet):
         return self.annotate(experiment_count=Count("experiments", distinct=True))
 
 
-class Project(models.Model):
+class Project(TrimmedNameMixin, FieldConstraintErrorsMixin, models.Model):
     """A long-lived piece of data work (a warehouse, a model, a study) that has an owner, may expire, and groups
     experiments."""
+
+    constraint_fields = {"projects_project_name_per_owner_ci_unique": "name"}
 
     name = models.CharField(max_length=255)
     description = models.TextField(blank=True, default="")
@@ -97,27 +101,10 @@ class Project(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean_fields(self, exclude=None):
-        # Trimmed before the field checks, so that the length limit and the blank check see the name that is stored.
-        if isinstance(self.name, str):
-            self.name = self.name.strip()
-        super().clean_fields(exclude=exclude)
-
     def clean(self):
         super().clean()
         if self._state.adding and self.is_expired:
             raise ValidationError({"expiration_date": "A new project cannot be already expired."})
-
-    def validate_constraints(self, exclude=None):
-        # A constraint over an expression is reported for the whole row; a name clash belongs beside `name`, where the
-        # serializer's check and the admin's form put it, also when it is only caught after losing a race.
-        try:
-            super().validate_constraints(exclude=exclude)
-        except ValidationError as exc:
-            errors = exc.update_error_dict({})
-            for error in errors.pop(NON_FIELD_ERRORS, []):
-                errors.setdefault("name" if error.message == NAME_TAKEN else NON_FIELD_ERRORS, []).append(error)
-            raise ValidationError(errors) from exc
 
     @property
     def is_expired(self) -> bool:

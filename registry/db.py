@@ -42,3 +42,13 @@ class FieldConstraintErrorsMixin:
             for error in errors.pop(NON_FIELD_ERRORS, []):
                 errors.setdefault(fields.get(error.message, NON_FIELD_ERRORS), []).append(error)
             raise ValidationError(errors) from exc
+
+
+class TrimmedNameMixin:
+    """Strip the surrounding whitespace of `name` before the field checks, so that the length limit and the blank check
+    see the name that is stored, whichever way (API, admin, shell) it arrives."""
+
+    def clean_fields(self, exclude=None):
+        if isinstance(self.name, str):
+            self.name = self.name.strip()
+        super().clean_fields(exclude=exclude)
