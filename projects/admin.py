@@ -124,6 +124,10 @@ class ProjectAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).with_experiment_count()
 
+    def get_readonly_fields(self, request, obj=None):
+        # A change of owner is a transfer (the previous owner stays on as maintainer): POST /projects/{id}/transfer.
+        return [*self.readonly_fields, "owner"] if obj is not None else self.readonly_fields
+
     def save_model(self, request, obj, form, change):
         # The form has already set every field on `obj` (the owner included); the service validates and saves it.
         changed = {name: getattr(obj, name) for name in form.changed_data if name in services.PROJECT_EDITABLE_FIELDS}

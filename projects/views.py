@@ -149,7 +149,7 @@ class ProjectMembershipViewSet(
         "partial_update": ProjectRole.MAINTAINER,
         "destroy": ProjectRole.VIEWER,
     }
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head"]
     lookup_field = "user_id"
     lookup_url_kwarg = "user_id"
     lookup_value_regex = "[0-9]+"

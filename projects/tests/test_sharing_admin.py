@@ -121,16 +121,17 @@ def test_the_same_user_cannot_be_added_twice_through_the_members_inline(admin_cl
     assert not ProjectMembership.objects.exists()
 
 
-def test_giving_the_project_to_a_member_through_the_admin_is_a_form_error(admin_client):
+def test_the_owner_cannot_be_changed_in_the_admin(admin_client):
+    # A change of owner is a transfer, with its own rules (the previous owner stays on as maintainer).
     project = ProjectFactory()
+    owner = project.owner
     member = ProjectMembershipFactory(project=project, role=R.EDITOR)
     form = _project_form(project, [{"id": member.pk, "user": member.user_id, "role": R.EDITOR}], initial=1)
     form["owner"] = member.user_id
     response = admin_client.post(project_change_url(project.pk), form)
-    assert response.status_code == status.HTTP_200_OK
-    assert _inline_errors(response) == [{"user": ["The owner of a project cannot also be a member of it."]}]
+    assert response.status_code == status.HTTP_302_FOUND
     project.refresh_from_db()
-    assert project.owner_id != member.user_id
+    assert project.owner == owner
 
 
 # ---------------------------------------------------------------------------------------------------------------------
