@@ -12,7 +12,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch, get_md5_hash_password
 
 from accounts.models import User
-from registry.db import validated_save
+from registry.db import set_fields, validated_save
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +63,7 @@ def user_create(
 
 def user_update(*, user: User, **fields) -> User:
     """Change a user's own profile fields; anything else (staff, active, password) is not changed here."""
-    unknown = set(fields) - set(USER_EDITABLE_FIELDS)
-    if unknown:
-        raise ValueError(f"user_update cannot change {', '.join(sorted(unknown))}")
-    for name, value in fields.items():
-        setattr(user, name, value)
-    return validated_save(user)
+    return validated_save(set_fields(user, fields, allowed=USER_EDITABLE_FIELDS))
 
 
 def user_delete(*, user: User) -> None:

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from experiments.models import FINAL_STATUSES, Experiment, ExperimentStatus
-from registry.db import validated_save
+from registry.db import set_fields, validated_save
 
 EXPERIMENT_EDITABLE_FIELDS = (
     "name",
@@ -28,12 +28,6 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     ExperimentStatus.FAILED: (),
     ExperimentStatus.CANCELLED: (),
 }
-
-
-def _check_editable(fields: dict) -> None:
-    unknown = set(fields) - set(EXPERIMENT_EDITABLE_FIELDS)
-    if unknown:
-        raise ValueError(f"experiments cannot set {', '.join(sorted(unknown))} here")
 
 
 def _stored_status(experiment: Experiment) -> str:
@@ -98,8 +92,7 @@ def experiment_transition(
 
 def experiment_create(*, owner: User, status: str = ExperimentStatus.DRAFT, **fields) -> Experiment:
     """Create an experiment owned by `owner`. It starts as a draft, so `status` may be draft or a move from draft."""
-    _check_editable(fields)
-    experiment = Experiment(owner=owner, **fields)
+    experiment = set_fields(Experiment(owner=owner), fields, allowed=EXPERIMENT_EDITABLE_FIELDS)
     return experiment_transition(
         experiment=experiment,
         status=status,
@@ -110,10 +103,8 @@ def experiment_create(*, owner: User, status: str = ExperimentStatus.DRAFT, **fi
 
 def experiment_update(*, experiment: Experiment, **fields) -> Experiment:
     """Change an experiment's fields; a new `status` is a move checked by experiment_transition."""
-    _check_editable(fields)
     status = fields.pop("status", experiment.status)
-    for name, value in fields.items():
-        setattr(experiment, name, value)
+    set_fields(experiment, fields, allowed=EXPERIMENT_EDITABLE_FIELDS)
     return experiment_transition(
         experiment=experiment,
         status=status,

@@ -1,3 +1,5 @@
+from collections.abc import Iterable
+
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
 
@@ -52,3 +54,17 @@ class TrimmedNameMixin:
         if isinstance(self.name, str):
             self.name = self.name.strip()
         super().clean_fields(exclude=exclude)
+
+
+def set_fields(instance: models.Model, fields: dict, *, allowed: Iterable[str]) -> models.Model:
+    """Set `fields` on `instance`, each of which must be in `allowed`: what a service lets its callers change.
+
+    A field outside that list is a programming error (ValueError), never something a request can reach: serializers
+    and admin forms offer only the allowed fields.
+    """
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise ValueError(f"{type(instance).__name__} fields {', '.join(sorted(unknown))} cannot be set here")
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    return instance
