@@ -1,26 +1,19 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.db.models import Case, IntegerField, Q, Value, When
 
 
 class UsernameOrEmailBackend(ModelBackend):
     """Django's model backend, letting a user log in with their username or their e-mail, in any case.
 
-    Django's own backend looks up the username only. A username that equals another account's e-mail wins, so that
-    an account can never be reached through somebody else's name.
+    The account is found by the one lookup rule (`UserQuerySet.identified_by`): a name with an `@` is an e-mail,
+    any other a username, so no account can be reached through somebody else's name.
     """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
-        if username is None or password is None:
+        if not isinstance(username, str) or password is None:
             return None
         user_model = get_user_model()
-        user = (
-            user_model._default_manager.filter(Q(username__iexact=username) | Q(email__iexact=username))
-            .order_by(
-                Case(When(username__iexact=username, then=Value(0)), default=Value(1), output_field=IntegerField())
-            )
-            .first()
-        )
+        user = user_model._default_manager.identified_by(username).first()
         if user is None:
             # Hash anyway, so that an unknown name takes as long as a wrong password (as ModelBackend does).
             user_model().set_password(password)

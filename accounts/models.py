@@ -2,23 +2,57 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.validators import MaxValueValidator
 from django.db import models
-from django.db.models.functions import Lower
 
-from registry.db import FieldConstraintErrorsMixin
+from accounts.validators import validate_username
+from registry.db import FieldConstraintErrorsMixin, NormalizedKeysMixin
+from registry.text import fold, single_line
+
+MAX_ID = 2**63 - 1
 
 
-class UserManager(DjangoUserManager):
+class UserQuerySet(models.QuerySet):
+    def identified_by(self, identifier: int | str) -> "UserQuerySet":
+        """The account a client names: the one rule for logins, members and transfers.
+
+        A JSON integer is an id. A string with an `@` is an e-mail, any other string a username, both compared in
+        their folded form; a string is never an id. No username holds an `@`, so the answer is never ambiguous.
+        """
+        if isinstance(identifier, bool):
+            return self.none()
+        if isinstance(identifier, int):
+            return self.filter(pk=identifier) if 0 < identifier <= MAX_ID else self.none()
+        if not isinstance(identifier, str) or not identifier.strip():
+            return self.none()
+        key = fold(identifier.strip())
+        return self.filter(email_key=key) if "@" in key else self.filter(username_key=key)
+
+
+class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
     def get_by_natural_key(self, username: str) -> "User":
-        # Usernames are unique case-insensitively, so "Alice" and "alice" name the same account.
-        return self.get(username__iexact=username)
+        # Usernames are unique in their folded form, so "Alice" and "alice" name the same account.
+        return self.get(username_key=fold(username))
 
 
-class User(FieldConstraintErrorsMixin, AbstractUser):
+class User(NormalizedKeysMixin, FieldConstraintErrorsMixin, AbstractUser):
     """A person or service account that owns projects and experiments and logs in with a username or e-mail."""
 
-    constraint_fields = {"accounts_user_username_ci_unique": "username", "accounts_user_email_ci_unique": "email"}
+    normalized_keys = {"username_key": "username", "email_key": "email"}
+    constraint_fields = {"accounts_user_username_key_unique": "username", "accounts_user_email_key_unique": "email"}
 
+    username = models.CharField(
+        "username",
+        max_length=150,
+        unique=True,
+        help_text="Letters, digits and . _ + - (no @, not digits alone); at most 150 characters.",
+        validators=[validate_username],
+        error_messages={"unique": "A user with that username already exists."},
+    )
+    first_name = models.CharField("first name", max_length=150, blank=True, validators=[single_line])
+    last_name = models.CharField("last name", max_length=150, blank=True, validators=[single_line])
     email = models.EmailField("email address")
+    # The folded username and e-mail (registry.text.fold), which the unique constraints and the lookups compare.
+    username_key = models.TextField(editable=False)
+    email_key = models.TextField(null=True, editable=False)  # noqa: DJ001 (NULL, unlike "", never clashes)
     age = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(150)])
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -28,13 +62,13 @@ class User(FieldConstraintErrorsMixin, AbstractUser):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
-                Lower("username"),
-                name="accounts_user_username_ci_unique",
+                fields=["username_key"],
+                name="accounts_user_username_key_unique",
                 violation_error_message="A user with that username already exists.",
             ),
             models.UniqueConstraint(
-                Lower("email"),
-                name="accounts_user_email_ci_unique",
+                fields=["email_key"],
+                name="accounts_user_email_key_unique",
                 violation_error_message="A user with that email already exists.",
             ),
         ]

@@ -1,9 +1,8 @@
-from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
-from rest_framework.validators import UniqueValidator
 from rest_framework_simplejwt.serializers import TokenObtainSerializer
 
 from accounts.models import User
+from accounts.validators import validate_username
 from registry import serializers as strict
 
 PASSWORD_MAX_LENGTH = 256
@@ -21,21 +20,13 @@ def _password_field(**kwargs) -> serializers.CharField:
 
 
 class UserSerializer(strict.ModelSerializer):
-    """A user as the API shows it: `email` only to the user themself and to staff, never a password."""
+    """A user as the API shows it: `email` only to the user themself and to staff, never a password.
 
-    username = strict.CharField(
-        max_length=150,
-        validators=[
-            UnicodeUsernameValidator(),
-            UniqueValidator(User.objects.all(), lookup="iexact", message="A user with that username already exists."),
-        ],
-    )
-    email = strict.EmailField(
-        max_length=254,
-        validators=[
-            UniqueValidator(User.objects.all(), lookup="iexact", message="A user with that email already exists.")
-        ],
-    )
+    Uniqueness of the username and the e-mail (in their folded form) is the model's to check, in the services.
+    """
+
+    username = strict.CharField(min_length=1, max_length=150, validators=[validate_username])
+    email = strict.EmailField(max_length=254)
     full_name = serializers.CharField(read_only=True)
 
     class Meta:

@@ -9,6 +9,7 @@ from django.db.models import Case, CharField, F, Q, Value, When
 
 from projects.models import ProjectRole, role_expression
 from registry.db import TrimmedNameMixin
+from registry.text import multi_line, single_line
 
 PARAMETERS_MAX_BYTES = 64 * 1024
 TAGS_MAX_COUNT = 20
@@ -69,6 +70,8 @@ def validate_tags(value) -> None:
         raise ValidationError("Each tag must be a string.", code="invalid")
     if not all(1 <= len(tag) <= TAG_MAX_LENGTH for tag in value):
         raise ValidationError(f"Each tag must have 1 to {TAG_MAX_LENGTH} characters.", code="invalid")
+    for tag in value:
+        single_line(tag)
     if len(set(value)) != len(value):
         raise ValidationError("Tags must be distinct.", code="duplicate")
 
@@ -133,8 +136,8 @@ class Experiment(TrimmedNameMixin, models.Model):
 
     Status = ExperimentStatus
 
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True, default="")
+    name = models.CharField(max_length=200, validators=[single_line])
+    description = models.TextField(blank=True, default="", validators=[multi_line])
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     parameters = StrictJSONField(default=dict, blank=True, validators=[validate_parameters])
     results = StrictJSONField(default=dict, blank=True, validators=[validate_results])

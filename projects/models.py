@@ -2,10 +2,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, CharField, Count, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Lower
 from django.utils import timezone
 
-from registry.db import FieldConstraintErrorsMixin, TrimmedNameMixin
+from registry.db import FieldConstraintErrorsMixin, NormalizedKeysMixin, TrimmedNameMixin
+from registry.text import multi_line, single_line
 
 NAME_TAKEN = "You already have a project with this name."
 
@@ -69,14 +69,17 @@ class ProjectQuerySet(models.QuerySet):
         return self.annotate(experiment_count=Count("experiments", distinct=True))
 
 
-class Project(TrimmedNameMixin, FieldConstraintErrorsMixin, models.Model):
+class Project(TrimmedNameMixin, NormalizedKeysMixin, FieldConstraintErrorsMixin, models.Model):
     """A long-lived piece of data work (a warehouse, a model, a study) that has an owner, may expire, and groups
     experiments."""
 
-    constraint_fields = {"projects_project_name_per_owner_ci_unique": "name"}
+    normalized_keys = {"name_key": "name"}
+    constraint_fields = {"projects_project_name_key_per_owner_unique": "name"}
 
-    name = models.CharField(max_length=255)
-    description = models.TextField(blank=True, default="")
+    name = models.CharField(max_length=255, validators=[single_line])
+    # The folded name (registry.text.fold): an owner's projects differ in it.
+    name_key = models.TextField(editable=False)
+    description = models.TextField(blank=True, default="", validators=[multi_line])
     expiration_date = models.DateField(null=True, blank=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects")
     # The expiration date the owner was last reminded of; a new date re-arms the reminder.
@@ -90,9 +93,8 @@ class Project(TrimmedNameMixin, FieldConstraintErrorsMixin, models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                Lower("name"),
-                "owner",
-                name="projects_project_name_per_owner_ci_unique",
+                fields=["owner", "name_key"],
+                name="projects_project_name_key_per_owner_unique",
                 violation_error_message=NAME_TAKEN,
             ),
         ]

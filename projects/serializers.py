@@ -1,15 +1,17 @@
-from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import User
-from projects.models import MEMBER_ROLES, NAME_TAKEN, Project, ProjectMembership, ProjectRole
+from accounts.models import MAX_ID, User
+from projects.models import MEMBER_ROLES, Project, ProjectMembership, ProjectRole
 from registry import serializers as strict
 
 
 class ProjectSerializer(strict.ModelSerializer):
-    """A project; `owner` comes from the request and `experiment_count` from the queryset's annotation."""
+    """A project; `owner` comes from the request and `experiment_count` from the queryset's annotation.
+
+    That an owner's project names differ (in their folded form) is the model's constraint, checked by the services.
+    """
 
     name = strict.CharField(max_length=255)
     owner = serializers.PrimaryKeyRelatedField(read_only=True)
@@ -33,16 +35,6 @@ class ProjectSerializer(strict.ModelSerializer):
         ]
         read_only_fields = ["id", "owner", "created_at", "updated_at"]
 
-    def validate_name(self, value: str) -> str:
-        # The database constraint is the last word (see services); this check names the field in the common case.
-        owner = self.instance.owner if self.instance else self.context["request"].user
-        clashes = Project.objects.filter(owner=owner, name__iexact=value)
-        if self.instance is not None:
-            clashes = clashes.exclude(pk=self.instance.pk)
-        if clashes.exists():
-            raise serializers.ValidationError(NAME_TAKEN)
-        return value
-
 
 class UserSummarySerializer(serializers.ModelSerializer):
     full_name = serializers.CharField(read_only=True)
@@ -54,25 +46,24 @@ class UserSummarySerializer(serializers.ModelSerializer):
 
 
 @extend_schema_field(
-    {"oneOf": [{"type": "integer"}, {"type": "string"}], "description": "A user id, username or e-mail."}
+    {
+        "oneOf": [
+            {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID},
+            {"type": "string", "minLength": 1, "maxLength": 254},
+        ],
+        "description": "A user: an id as a JSON integer, or a username or an e-mail as a string (never an id).",
+    }
 )
 class UserReferenceField(serializers.Field):
-    """A user named by id, username or e-mail (either in any case)."""
+    """A user named as `UserQuerySet.identified_by` reads it: an integer is an id, a string a username or e-mail."""
 
     default_error_messages = {"unknown": "No active user matches {value}."}
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, (int, str)) or not str(data).strip():
-            self.fail("unknown", value=repr(data))
-        value = str(data).strip()
-        match = Q(username__iexact=value) | Q(email__iexact=value)
-        if value.isdigit() and len(value) < 19:
-            match |= Q(pk=int(value))
-        users = list(User.objects.filter(match, is_active=True)[:2])
-        if not users:
-            self.fail("unknown", value=repr(value))
-        # A username that equals another account's e-mail names its own account, as at login.
-        return next((user for user in users if user.username.lower() == value.lower()), users[0])
+        user = User.objects.identified_by(data).filter(is_active=True).first()
+        if user is None:
+            self.fail("unknown", value=repr(data.strip() if isinstance(data, str) else data))
+        return user
 
     def to_representation(self, value):
         return UserSummarySerializer(value).data

@@ -3,6 +3,8 @@ from collections.abc import Iterable
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
 
+from registry.text import fold
+
 
 def validated_save(instance: models.Model, **save_kwargs) -> models.Model:
     """Validate `instance` with `full_clean()` and save it.
@@ -44,6 +46,60 @@ class FieldConstraintErrorsMixin:
             for error in errors.pop(NON_FIELD_ERRORS, []):
                 errors.setdefault(fields.get(error.message, NON_FIELD_ERRORS), []).append(error)
             raise ValidationError(errors) from exc
+
+    def full_clean(self, exclude=None, validate_unique=True, validate_constraints=True):
+        # A field's own `unique` and a constraint over its folded form can both refuse one value: say it once.
+        try:
+            super().full_clean(exclude, validate_unique, validate_constraints)
+        except ValidationError as exc:
+            errors = {
+                field: list({next(iter(error)): error for error in messages}.values())
+                for field, messages in exc.update_error_dict({}).items()
+            }
+            raise ValidationError(errors) from exc
+
+
+class NormalizedKeysMixin:
+    """Keep the folded form (`registry.text.fold`) of a text field in a column of its own, so that a unique constraint
+    over that column compares names as people do, on every database: SQLite's LOWER() folds ASCII letters only.
+
+    `normalized_keys = {key field: field it folds}`. The key is set before validation and before every save, so the
+    API, the admin, the shell and `createsuperuser` all store it; an empty source stores NULL, which never clashes.
+    Constraints over a key are always checked, even where a form leaves the key out (it has no input of its own).
+    """
+
+    normalized_keys: dict[str, str] = {}
+
+    def set_normalized_keys(self) -> None:
+        for key, source in self.normalized_keys.items():
+            value = getattr(self, source)
+            setattr(self, key, fold(value) if value else None)
+
+    def clean(self):
+        super().clean()
+        self.set_normalized_keys()
+
+    def validate_constraints(self, exclude=None):
+        self.set_normalized_keys()
+        # A form without the key (or, in the admin, with a read-only owner) would skip the constraint otherwise.
+        checked = set(self.normalized_keys)
+        for constraint in self._meta.constraints:
+            fields = set(getattr(constraint, "fields", ()))
+            if fields & checked:
+                checked |= fields
+        super().validate_constraints(exclude={name for name in exclude or () if name not in checked})
+
+    def save(self, *args, **kwargs):
+        # A derived column, not a rule: kept in step with its source on every save, whoever saves.
+        self.set_normalized_keys()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            sources = set(update_fields)
+            kwargs["update_fields"] = [
+                *update_fields,
+                *(key for key, source in self.normalized_keys.items() if source in sources),
+            ]
+        super().save(*args, **kwargs)
 
 
 class TrimmedNameMixin:

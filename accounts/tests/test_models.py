@@ -53,12 +53,12 @@ def test_backend_authenticates_by_username_or_email(login):
     assert authenticate(username=login, password=PASSWORD) == user
 
 
-def test_backend_prefers_a_username_match_over_an_email_match():
-    email_owner = UserFactory(email="gina@example.com")
-    name_owner = UserFactory(username="gina@example.com", email="other@example.com")
+def test_backend_reads_a_name_with_an_at_sign_as_an_email_only():
+    email_owner = UserFactory(username="gina", email="gina@example.com")
+    UserFactory(username="gina-example.com", email="other@example.com")
 
-    assert authenticate(username="gina@example.com", password=PASSWORD) == name_owner
-    assert authenticate(username="gina@example.com", password=PASSWORD) != email_owner
+    assert authenticate(username="GINA@example.com", password=PASSWORD) == email_owner
+    assert authenticate(username="gina-example.com", password=PASSWORD) != email_owner
 
 
 def test_backend_refuses_inactive_users_and_wrong_passwords():

@@ -10,7 +10,6 @@ from rest_framework.test import APIClient
 from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
 from projects.models import Project
-from projects.serializers import ProjectSerializer
 from projects.tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -370,9 +369,8 @@ def test_a_project_may_keep_its_name_or_change_its_case(user_client, project):
 
 
 def test_a_name_clash_that_slips_past_the_checks_is_still_a_400(user_client, project, monkeypatch):
-    # Two concurrent requests both pass the serializer's check and the model's validation before either inserts;
+    # Two concurrent requests both pass the model's validation before either inserts;
     # the database constraint refuses the second, and the answer is a 400, not a 500.
-    monkeypatch.setattr(ProjectSerializer, "validate_name", lambda self, value: value)
     monkeypatch.setattr(Project, "full_clean", lambda self, *args, **kwargs: None)
     response = user_client.post(LIST_URL, {"name": "WAREHOUSE"})
     assert _errors(response) == {"name": ["You already have a project with this name."]}
@@ -381,7 +379,6 @@ def test_a_name_clash_that_slips_past_the_checks_is_still_a_400(user_client, pro
 
 def test_a_rename_clash_that_slips_past_the_checks_is_still_a_400(user, user_client, project, monkeypatch):
     other = ProjectFactory(owner=user, name="lake")
-    monkeypatch.setattr(ProjectSerializer, "validate_name", lambda self, value: value)
     monkeypatch.setattr(Project, "full_clean", lambda self, *args, **kwargs: None)
     response = user_client.patch(detail_url(other.pk), {"name": "Warehouse"})
     assert _errors(response) == {"name": ["You already have a project with this name."]}
