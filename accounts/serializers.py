@@ -91,4 +91,8 @@ class TokenPairSerializer(serializers.Serializer):
 
 
 class RefreshSerializer(serializers.Serializer):
-    refresh = strict.CharField()
+    refresh = strict.CharField(min_length=1)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = strict.CharField(min_length=1, help_text="An access or a refresh token.")

@@ -6,8 +6,6 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.settings import api_settings
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import TokenVerifySerializer
 
 from accounts import services
 from accounts.models import User
@@ -17,13 +15,13 @@ from accounts.serializers import (
     PasswordChangeSerializer,
     RefreshSerializer,
     TokenPairSerializer,
+    TokenSerializer,
     UserCreateSerializer,
     UserSerializer,
 )
 from registry.parsers import JSONParser
-from registry.throttles import AuthAddressThrottle, AuthUsernameThrottle
+from registry.throttles import PASSWORD_THROTTLES, REGISTRATION_THROTTLES
 
-AUTH_THROTTLES = [AuthAddressThrottle, AuthUsernameThrottle]
 UNAUTHORIZED = OpenApiResponse(description="Missing, invalid, expired or revoked credentials.")
 
 
@@ -63,7 +61,9 @@ class UserViewSet(viewsets.ModelViewSet):
         return [IsAuthenticated(), IsSelfOrStaff()]
 
     def get_throttles(self):
-        return [throttle() for throttle in AUTH_THROTTLES] if self.action == "create" else super().get_throttles()
+        return (
+            [throttle() for throttle in REGISTRATION_THROTTLES] if self.action == "create" else super().get_throttles()
+        )
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -109,7 +109,7 @@ class AuthViewSet(viewsets.GenericViewSet):
         return {
             "refresh": RefreshSerializer,
             "logout": RefreshSerializer,
-            "verify": TokenVerifySerializer,
+            "verify": TokenSerializer,
             "password": PasswordChangeSerializer,
         }.get(self.action, LoginSerializer)
 
@@ -127,7 +127,7 @@ class AuthViewSet(viewsets.GenericViewSet):
         detail=False,
         methods=["post"],
         url_path="token",
-        throttle_classes=AUTH_THROTTLES,
+        throttle_classes=PASSWORD_THROTTLES,
         parser_classes=[JSONParser, FormParser, MultiPartParser],
     )
     def token(self, request):
@@ -144,13 +144,15 @@ class AuthViewSet(viewsets.GenericViewSet):
         serializer = self._validated(request)
         return Response(services.token_rotate(refresh=serializer.validated_data["refresh"]))
 
-    @extend_schema(summary="Check a token", responses={200: OpenApiResponse(description="Valid."), 401: UNAUTHORIZED})
+    @extend_schema(
+        summary="Check a token",
+        description="200 exactly when the token would be accepted where it is used: an access token by every "
+        "endpoint, a refresh token by /auth/token/refresh. Otherwise 401.",
+        responses={200: OpenApiResponse(description="Valid."), 401: UNAUTHORIZED},
+    )
     @action(detail=False, methods=["post"], url_path="token/verify")
     def verify(self, request):
-        try:
-            self._validated(request)
-        except TokenError as exc:
-            raise InvalidToken(exc.args[0]) from exc
+        services.token_verify(token=self._validated(request).validated_data["token"])
         return Response({})
 
     @extend_schema(summary="Log out: revoke a refresh token", responses={204: None, 401: UNAUTHORIZED})
@@ -162,7 +164,8 @@ class AuthViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Change the caller's password",
-        description="Every token issued before stops working; log in again with the new password.",
+        description="Every token issued before stops working; log in again with the new password. Throttled with "
+        "logins, per address and per account.",
         responses={204: None, 401: UNAUTHORIZED},
     )
     @action(
@@ -171,6 +174,7 @@ class AuthViewSet(viewsets.GenericViewSet):
         url_path="password",
         authentication_classes=api_settings.DEFAULT_AUTHENTICATION_CLASSES,
         permission_classes=[IsAuthenticated],
+        throttle_classes=PASSWORD_THROTTLES,
     )
     def password(self, request):
         serializer = self._validated(request)

@@ -23,6 +23,7 @@ from projects.serializers import (
     ProjectSerializer,
     TransferSerializer,
 )
+from registry.throttles import LOOKUP_THROTTLES
 
 
 @extend_schema_view(
@@ -105,7 +106,7 @@ class ProjectViewSet(viewsets.ModelViewSet):
         request=TransferSerializer,
         responses={200: ProjectSerializer},
     )
-    @action(detail=True, methods=["post"], serializer_class=TransferSerializer)
+    @action(detail=True, methods=["post"], serializer_class=TransferSerializer, throttle_classes=LOOKUP_THROTTLES)
     def transfer(self, request, pk=None):
         project = self.get_object()
         serializer = self.get_serializer(data=request.data)
@@ -177,6 +178,10 @@ class ProjectMembershipViewSet(
 
     def get_serializer_class(self):
         return MembershipCreateSerializer if self.action == "create" else MembershipSerializer
+
+    def get_throttles(self):
+        # Naming a user by e-mail would otherwise tell anyone, at any speed, which addresses have an account.
+        return [throttle() for throttle in LOOKUP_THROTTLES] if self.action == "create" else super().get_throttles()
 
     def get_object(self):
         # The caller's access was checked on the project; the membership itself needs no second check. The user is

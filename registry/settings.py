@@ -90,7 +90,7 @@ X_FRAME_OPTIONS = "DENY"
 # ---------------------------------------------------------------------------------------------------------------------
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "registry.apps.RegistryAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -123,7 +123,7 @@ MIDDLEWARE = [
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "registry" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

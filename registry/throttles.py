@@ -2,7 +2,10 @@ import hashlib
 import time
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from rest_framework.throttling import SimpleRateThrottle
+
+from registry.text import fold
 
 
 class LockedRateThrottle(SimpleRateThrottle):
@@ -41,29 +44,71 @@ class LockedRateThrottle(SimpleRateThrottle):
             self.cache.delete(lock)
 
 
-def _scope(throttle: SimpleRateThrottle, view) -> str:
-    # Logins and registrations are counted apart, so that signing up does not use up the attempts to log in.
-    return f"{throttle.scope}_{getattr(view, 'action', None) or 'any'}"
+class AuthThrottle(LockedRateThrottle):
+    """A limit on one kind of attempt (`bucket`), counted per `ident`; see `throttles_for`."""
+
+    bucket = "any"
+
+    @classmethod
+    def for_bucket(cls, bucket: str) -> type["AuthThrottle"]:
+        return type(f"{bucket.title()}{cls.__name__}", (cls,), {"bucket": bucket})
+
+    def ident(self, request) -> str | None:
+        raise NotImplementedError
+
+    def get_cache_key(self, request, view) -> str | None:
+        ident = self.ident(request)
+        if ident is None:
+            return None
+        return self.cache_format % {"scope": f"{self.scope}_{self.bucket}", "ident": ident}
 
 
-class AuthAddressThrottle(LockedRateThrottle):
-    """Login and registration attempts per client address, at AUTH_THROTTLE_RATE each, counted in the shared cache."""
+class AddressThrottle(AuthThrottle):
+    """Attempts per client address (see NUM_PROXIES for which address that is)."""
 
     scope = "auth_address"
 
-    def get_cache_key(self, request, view) -> str:
-        return self.cache_format % {"scope": _scope(self, view), "ident": self.get_ident(request)}
+    def ident(self, request) -> str:
+        return self.get_ident(request)
 
 
-class AuthUsernameThrottle(LockedRateThrottle):
-    """Login and registration attempts per username, whatever address they come from, at AUTH_THROTTLE_RATE each."""
+class AccountThrottle(AuthThrottle):
+    """Attempts per account, from whatever address: the caller's own when signed in, else the account the body names
+    (as `UserQuerySet.identified_by` reads `username`), or the folded name itself when it names no account."""
 
-    scope = "auth_username"
+    scope = "auth_account"
 
-    def get_cache_key(self, request, view) -> str | None:
-        username = request.data.get("username") if hasattr(request.data, "get") else None
-        if not isinstance(username, str) or not username.strip():
+    def ident(self, request) -> str | None:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return f"user-{user.pk}"
+        data = request.data if hasattr(request, "data") else request.POST
+        name = data.get("username") if hasattr(data, "get") else None
+        if not isinstance(name, str) or not name.strip():
             return None
+        pk = get_user_model()._default_manager.identified_by(name).values_list("pk", flat=True).first()
+        if pk is not None:
+            return f"user-{pk}"
         # Hashed, so that any string a client sends makes a valid, bounded cache key.
-        ident = hashlib.sha256(username.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
-        return self.cache_format % {"scope": _scope(self, view), "ident": ident}
+        return hashlib.sha256(fold(name.strip()).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def throttles_for(bucket: str) -> list[type[AuthThrottle]]:
+    """The policy for one kind of attempt: AUTH_THROTTLE_RATE per client address and, apart, per account.
+
+    Buckets: `password` for every door that checks a password (API login, the admin's login, password change), so
+    that trying one door uses up the others; `register` for sign-ups; `lookup` for naming users by username or e-mail
+    (adding members, transfers), which would otherwise tell anyone which accounts exist.
+    """
+    return [AddressThrottle.for_bucket(bucket), AccountThrottle.for_bucket(bucket)]
+
+
+PASSWORD_THROTTLES = throttles_for("password")
+REGISTRATION_THROTTLES = throttles_for("register")
+LOOKUP_THROTTLES = throttles_for("lookup")
+
+
+def first_refusal(request, throttles: list[type[AuthThrottle]]) -> float | None:
+    """For views outside REST framework (the admin's login): the seconds to wait if a throttle refuses, else None."""
+    waits = [throttle.wait() for throttle in (cls() for cls in throttles) if not throttle.allow_request(request, None)]
+    return max((wait or 1 for wait in waits), default=None)

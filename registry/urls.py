@@ -34,6 +34,3 @@ handler400 = "registry.views.bad_request"
 handler403 = "registry.views.permission_denied"
 handler404 = "registry.views.page_not_found"
 handler500 = "registry.views.server_error"
-
-admin.site.site_header = "Registry administration"
-admin.site.site_title = "Registry"

@@ -438,6 +438,48 @@ def test_verify(api_client, user):
     assert api_client.post("/auth/token/verify", {"token": access + "x"}).status_code == 401
 
 
+def _change_password(user):
+    user.set_password("another-long-passphrase")
+    user.save()
+
+
+def _deactivate(user):
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+
+def _delete(user):
+    User.objects.filter(pk=user.pk).delete()
+
+
+@pytest.mark.parametrize("what_happened", [_change_password, _deactivate, _delete])
+def test_verify_refuses_an_access_token_that_authentication_refuses(api_client, user, what_happened):
+    access = login(api_client, user.username).data["access"]
+    what_happened(user)
+
+    assert api_client.get(reverse("me"), HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 401
+    assert api_client.post("/auth/token/verify", {"token": access}).status_code == 401
+
+
+@pytest.mark.parametrize("what_happened", [_change_password, _deactivate, _delete])
+def test_verify_refuses_a_refresh_token_that_refresh_refuses(api_client, user, what_happened):
+    refresh = login(api_client, user.username).data["refresh"]
+    what_happened(user)
+
+    assert api_client.post("/auth/token/verify", {"token": refresh}).status_code == 401
+    assert api_client.post("/auth/token/refresh", {"refresh": refresh}).status_code == 401
+
+
+def test_verify_answers_401_for_a_blacklisted_refresh_token(api_client, user):
+    refresh = login(api_client, user.username).data["refresh"]
+    assert api_client.post("/auth/token/verify", {"token": refresh}).status_code == status.HTTP_200_OK
+    api_client.post("/auth/logout", {"refresh": refresh})
+
+    response = api_client.post("/auth/token/verify", {"token": refresh})
+
+    assert response.status_code == status.HTTP_401_UNAUTHORIZED
+    assert response.json()["code"] == "token_not_valid"
+
+
 def test_logout_blacklists_the_refresh_token(api_client, user):
     refresh = login(api_client, user.username).data["refresh"]
 
