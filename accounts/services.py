@@ -14,6 +14,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch, get_md5_hash_pas
 
 from accounts.models import User
 from registry.db import set_fields, validated_save
+from registry.text import one_line
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def _send_welcome_email(*, user_id: int) -> None:
     try:
         send_mail(
             subject="Welcome to Registry",
-            message=f"Hello {user.get_short_name() or user.username},\n\nyour Registry account is ready.",
+            message=f"Hello {one_line(user.get_short_name() or user.username)},\n\nyour Registry account is ready.",
             from_email=None,
             recipient_list=[user.email],
         )

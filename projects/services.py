@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from projects.models import Project, ProjectMembership, ProjectRole, role_at_least
 from registry.db import set_fields, validated_save
+from registry.text import one_line
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def _project_reminder_message(projects: list[Project]) -> str:
     lines = []
     for project in projects:
         when = "expired on" if project.expiration_date < today else "expires on"
-        lines.append(f"- {project.name} {when} {project.expiration_date.isoformat()}")
+        lines.append(f"- {one_line(project.name)} {when} {project.expiration_date.isoformat()}")
     return "These projects of yours expire soon or have expired:\n\n" + "\n".join(lines) + "\n"
 
 
@@ -123,7 +124,9 @@ def project_send_expiration_reminders(
     address is logged and skipped, and its projects stay armed for the next run.
     """
     days = settings.EXPIRATION_REMINDER_DAYS if days is None else days
-    due = (projects if projects is not None else Project.objects.all()).filter(expiration_date__isnull=False)
+    due = (projects if projects is not None else Project.objects.all()).filter(
+        expiration_date__isnull=False, owner__is_active=True
+    )
     if not force:
         try:
             horizon = timezone.localdate() + datetime.timedelta(days=days)
@@ -140,7 +143,7 @@ def project_send_expiration_reminders(
         release=_release_projects,
         subject="Registry: projects expiring soon",
         message=_project_reminder_message,
-        label=lambda project: project.name,
+        label=lambda project: one_line(project.name),
         dry_run=dry_run,
     )
 
@@ -152,18 +155,36 @@ def _require_role(*, actor: User, project: Project, minimum: str) -> str:
     return role
 
 
+def _require_within_own_term(*, actor: User, project: Project, actor_role: str, expires_at) -> None:
+    """Nobody grants more than they hold: a member whose access ends may grant access only until then."""
+    if actor_role == ProjectRole.OWNER:
+        return
+    own_end = (
+        ProjectMembership.objects.active().filter(project=project, user=actor).values_list("expires_at", flat=True)
+    ).first()
+    if own_end is not None and (expires_at is None or expires_at > own_end):
+        raise ValidationError(
+            {"expires_at": [f"Your own membership ends at {own_end.isoformat()}; this one must end no later."]}
+        )
+
+
 def membership_add(
     *, project: Project, actor: User, user: User, role: str, expires_at: datetime.datetime | None = None
 ) -> ProjectMembership:
-    """Add `user` to `project` with `role`; the actor needs maintainer or owner, and grants at most their own role."""
+    """Add `user` to `project` with `role`; the actor needs maintainer or owner, and grants at most their own role,
+    until at most the end of their own membership. A member whose membership has expired is added again."""
     actor_role = _require_role(actor=actor, project=project, minimum=ProjectRole.MAINTAINER)
     if not role_at_least(actor_role, role):
         raise ValidationError({"role": [f"You cannot grant a role above your own ({actor_role})."]})
+    _require_within_own_term(actor=actor, project=project, actor_role=actor_role, expires_at=expires_at)
     if user.pk == project.owner_id:
         raise ValidationError({"user": ["The owner of a project cannot also be a member of it."]})
-    if ProjectMembership.objects.filter(project=project, user=user).exists():
+    membership = ProjectMembership.objects.filter(project=project, user=user).first()
+    if membership is not None and membership.is_active:
         raise ValidationError({"user": ["This user is already a member of the project."]})
-    membership = ProjectMembership(project=project, user=user, role=role, expires_at=expires_at, added_by=actor)
+    membership = membership or ProjectMembership(project=project, user=user)
+    membership.role, membership.expires_at, membership.added_by = role, expires_at, actor
+    membership.reminded_for_expiry = None
     return validated_save(membership)
 
 
@@ -176,11 +197,14 @@ def membership_change(*, membership: ProjectMembership, actor: User, **fields) -
         raise PermissionDenied("You cannot change a member whose role is above your own.")
     if "role" in fields and not role_at_least(actor_role, fields["role"]):
         raise ValidationError({"role": [f"You cannot grant a role above your own ({actor_role})."]})
+    expires_at = fields.get("expires_at", membership.expires_at)
+    _require_within_own_term(actor=actor, project=membership.project, actor_role=actor_role, expires_at=expires_at)
     return validated_save(set_fields(membership, fields, allowed=MEMBERSHIP_EDITABLE_FIELDS))
 
 
 def membership_remove(*, membership: ProjectMembership, actor: User) -> None:
-    """Remove a member: the member themself (leaving), or a maintainer or owner for members not above them."""
+    """Remove a member: the member themself (leaving, which always works, expired or not), or a maintainer or owner
+    for members not above them."""
     if membership.user_id != actor.pk:
         actor_role = _require_role(actor=actor, project=membership.project, minimum=ProjectRole.MAINTAINER)
         if not role_at_least(actor_role, membership.role):
@@ -222,7 +246,7 @@ def _release_memberships(memberships: list[ProjectMembership]) -> None:
 
 
 def _membership_reminder_message(memberships: list[ProjectMembership]) -> str:
-    lines = [f"- {m.project.name} ({m.role}) until {m.expires_at.isoformat()}" for m in memberships]
+    lines = [f"- {one_line(m.project.name)} ({m.role}) until {m.expires_at.isoformat()}" for m in memberships]
     return "Your access to these projects ends soon:\n\n" + "\n".join(lines) + "\n"
 
 
@@ -235,7 +259,7 @@ def membership_send_expiry_reminders(*, days: int | None = None, dry_run: bool =
     except OverflowError:
         horizon = datetime.datetime.max.replace(tzinfo=datetime.UTC)
     due = (
-        ProjectMembership.objects.filter(expires_at__gt=now, expires_at__lte=horizon)
+        ProjectMembership.objects.filter(expires_at__gt=now, expires_at__lte=horizon, user__is_active=True)
         .exclude(reminded_for_expiry=F("expires_at"))
         .select_related("user", "project")
         .order_by("user_id", "expires_at", "id")
@@ -247,6 +271,6 @@ def membership_send_expiry_reminders(*, days: int | None = None, dry_run: bool =
         release=_release_memberships,
         subject="Registry: your project access ends soon",
         message=_membership_reminder_message,
-        label=lambda membership: membership.project.name,
+        label=lambda membership: one_line(membership.project.name),
         dry_run=dry_run,
     )

@@ -160,7 +160,10 @@ class ProjectMembershipViewSet(
     @cached_property
     def project(self) -> Project:
         project = get_object_or_404(Project.objects.with_role(self.request.user), pk=self.kwargs.get("project_pk"))
-        self.check_object_permissions(self.request, project)
+        # Leaving needs no role: a member whose membership has expired may still remove it.
+        leaving = self.action == "destroy" and self.kwargs.get("user_id") == str(self.request.user.pk)
+        if not leaving:
+            self.check_object_permissions(self.request, project)
         return project
 
     def initial(self, request, *args, **kwargs):

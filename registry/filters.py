@@ -13,7 +13,8 @@ class StrictOrderingFilter(OrderingFilter):
 
     def remove_invalid_fields(self, queryset, fields, view, request):
         valid = [item[0] for item in self.get_valid_fields(queryset, view, {"request": request})]
-        invalid = [term for term in fields if term.lstrip("-") not in valid]
+        # One leading `-` reverses; `--name` is no field (and would reach the database as a FieldError).
+        invalid = [term for term in fields if term.removeprefix("-") not in valid]
         if invalid:
             raise ValidationError(
                 {self.ordering_param: [f"Unknown ordering field {', '.join(invalid)}. Allowed: {', '.join(valid)}."]}

@@ -244,13 +244,13 @@ def test_membership_add_of_the_owner_is_refused(user, project):
     assert set(excinfo.value.message_dict) == {"user"}
 
 
-def test_membership_add_of_a_member_is_refused_even_when_their_membership_expired(user, project):
+def test_membership_add_of_a_member_whose_membership_expired_renews_the_same_row(user, project):
     expired = _member(project, R.VIEWER, expires_at=_ago(days=1))
-    before = _rows()
-    with pytest.raises(ValidationError) as excinfo:
-        services.membership_add(project=project, actor=user, user=expired, role=R.EDITOR)
-    assert set(excinfo.value.message_dict) == {"user"}
-    assert _rows() == before
+    before = ProjectMembership.objects.get(user=expired)
+    renewed = services.membership_add(project=project, actor=user, user=expired, role=R.EDITOR)
+    row = ProjectMembership.objects.get(user=expired)
+    assert (row.pk, row.role, row.expires_at, row.added_by_id) == (before.pk, R.EDITOR, None, user.pk)
+    assert renewed.pk == before.pk
 
 
 # ---------------------------------------------------------------------------------------------------------------------
