@@ -1,3 +1,4 @@
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainSerializer
 
@@ -6,6 +7,7 @@ from accounts.validators import validate_username
 from registry import serializers as strict
 
 PASSWORD_MAX_LENGTH = 256
+PASSWORD_MIN_LENGTH = 8  # Django's MinimumLengthValidator, as configured in AUTH_PASSWORD_VALIDATORS.
 
 
 def _password_field(**kwargs) -> serializers.CharField:
@@ -15,6 +17,18 @@ def _password_field(**kwargs) -> serializers.CharField:
         trim_whitespace=False,
         max_length=PASSWORD_MAX_LENGTH,
         style={"input_type": "password"},
+        **kwargs,
+    )
+
+
+def _new_password_field(**kwargs) -> serializers.CharField:
+    # What of Django's password validators a schema can state: the length and "not digits alone". The list of common
+    # passwords and the likeness to the user's own names are checked by the validators alone.
+    return _password_field(
+        min_length=PASSWORD_MIN_LENGTH,
+        validators=[
+            RegexValidator(r"\D", message="This password is entirely numeric.", code="password_entirely_numeric")
+        ],
         **kwargs,
     )
 
@@ -58,15 +72,15 @@ class UserSerializer(strict.ModelSerializer):
 class UserCreateSerializer(UserSerializer):
     """Registration: a user's fields plus the password, which Django's validators check in the service."""
 
-    password = _password_field()
+    password = _new_password_field()
 
     class Meta(UserSerializer.Meta):
         fields = [*UserSerializer.Meta.fields, "password"]
 
 
 class PasswordChangeSerializer(serializers.Serializer):
-    current_password = _password_field()
-    new_password = _password_field()
+    current_password = _password_field(min_length=1)
+    new_password = _new_password_field()
 
 
 class LoginSerializer(TokenObtainSerializer):

@@ -14,14 +14,15 @@ class UsernameValidator(RegexValidator):
     reached through another's address or number.
     """
 
-    regex = r"^[\w.+-]+\Z"
+    # The lookahead states "not digits alone" in the pattern the OpenAPI schema shows; NFKC digits are checked below.
+    regex = r"^(?!\d+\Z)[\w.+-]+\Z"
     message = "Enter a username of letters, digits and . _ + - only (no @)."
     flags = 0
 
     def __call__(self, value):
-        super().__call__(value)
-        if unicodedata.normalize("NFKC", value).isdigit():
+        if isinstance(value, str) and unicodedata.normalize("NFKC", value).isdigit():
             raise ValidationError("A username cannot be digits alone.", code="numeric_username")
+        super().__call__(value)
 
 
 validate_username = UsernameValidator()

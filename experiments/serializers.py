@@ -12,6 +12,7 @@ from experiments.models import (
 )
 from projects.models import Project
 from registry import serializers as strict
+from registry.text import single_line
 
 
 @extend_schema_field({"type": "object", "additionalProperties": {}, "description": "At most 64 KB as JSON."})
@@ -40,7 +41,7 @@ class ExperimentSerializer(strict.ModelSerializer):
     parameters = ParametersField(required=False, validators=[validate_parameters])
     results = ResultsField(required=False, validators=[validate_results])
     tags = serializers.ListField(
-        child=strict.CharField(max_length=TAG_MAX_LENGTH),
+        child=strict.CharField(min_length=1, max_length=TAG_MAX_LENGTH, validators=[single_line]),
         max_length=TAGS_MAX_COUNT,
         required=False,
         validators=[validate_tags],

@@ -13,7 +13,6 @@ class ProjectSerializer(strict.ModelSerializer):
     That an owner's project names differ (in their folded form) is the model's constraint, checked by the services.
     """
 
-    name = strict.CharField(max_length=255)
     owner = serializers.PrimaryKeyRelatedField(read_only=True)
     experiment_count = serializers.IntegerField(read_only=True)
     role = serializers.ChoiceField(

@@ -29,9 +29,17 @@ class StrictOrderingFilter(OrderingFilter):
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
-        fields = ", ".join(getattr(view, "ordering_fields", None) or [])
+        fields = list(getattr(view, "ordering_fields", None) or [])
         for parameter in parameters:
-            parameter["description"] = f"Sort by one or more of: {fields} (comma-separated; a leading `-` reverses)."
+            parameter["description"] = (
+                f"Sort by one or more of: {', '.join(fields)} (comma-separated; a leading `-` reverses)."
+            )
+            parameter["schema"] = {
+                "type": "array",
+                "items": {"type": "string", "enum": [term for field in fields for term in (field, f"-{field}")]},
+                "minItems": 1,
+            }
+            parameter["style"], parameter["explode"] = "form", False
         return parameters
 
 

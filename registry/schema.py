@@ -1,5 +1,7 @@
 """OpenAPI schema additions that hold for every endpoint, so that each operation documents every answer it can give."""
 
+import re
+
 ERROR = {
     "type": "object",
     "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
@@ -7,6 +9,21 @@ ERROR = {
 }
 # Field errors ({"field": ["message", ...]}) or a parse error ({"detail": "..."}).
 VALIDATION_ERROR = {"type": "object", "additionalProperties": {}}
+# What the JSON parser (registry.parsers) takes anywhere in a body: integers within 64 bits, finite numbers, strings
+# without NUL or unpaired surrogates. Unknown fields of a body are ignored, but must be such values too.
+JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
+JSON_VALUE = {
+    "description": "Any JSON value whose integers fit in 64 bits.",
+    "nullable": True,
+    "anyOf": [
+        {"type": "string", "pattern": "^[^\\u0000]*$"},
+        {"type": "boolean"},
+        {"type": "integer", "format": "int64", "minimum": -(2**63), "maximum": 2**63 - 1},
+        {"type": "number", "format": "double"},
+        {"type": "array", "items": JSON_VALUE_REF},
+        {"type": "object", "additionalProperties": JSON_VALUE_REF},
+    ],
+}
 
 THROTTLED_OPERATIONS = {("/auth/token/", "post"), ("/login/", "post"), ("/auth/register/", "post"), ("/users/", "post")}
 
@@ -16,6 +33,35 @@ def _error(description: str, schema_name: str = "Error") -> dict:
         "description": description,
         "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}},
     }
+
+
+def _blank_or_pattern(schema: dict) -> dict:
+    """drf-spectacular writes a blank-allowed field with a pattern as `oneOf: [pattern, maxLength 0]`; where the pattern
+    itself takes "", the blank is matched twice, which `oneOf` forbids. Keep the pattern alone there."""
+    branches = schema.get("oneOf")
+    if (
+        isinstance(branches, list)
+        and len(branches) == 2
+        and branches[1] == {"type": "string", "maxLength": 0}
+        and "pattern" in branches[0]
+        and re.search(branches[0]["pattern"], "")
+    ):
+        return {**{key: value for key, value in schema.items() if key != "oneOf"}, **branches[0]}
+    return schema
+
+
+def _state_json_values(schemas: dict) -> None:
+    """Say in every request body, and in free-form JSON fields, which values the parser takes."""
+    for name, schema in schemas.items():
+        properties = schema.get("properties", {})
+        for field_name, field in properties.items():
+            properties[field_name] = _blank_or_pattern(field)
+        if not name.endswith("Request") or schema.get("type") != "object":
+            continue
+        schema.setdefault("additionalProperties", JSON_VALUE_REF)
+        for field in schema.get("properties", {}).values():
+            if field.get("type") == "object" and field.get("additionalProperties") == {}:
+                field["additionalProperties"] = JSON_VALUE_REF
 
 
 def add_error_responses(result, generator, request, public):
@@ -31,10 +77,16 @@ def add_error_responses(result, generator, request, public):
         schemas["User"]["required"].remove("email")
     schemas["Error"] = ERROR
     schemas["ValidationError"] = VALIDATION_ERROR
+    schemas["JsonValue"] = JSON_VALUE
+    _state_json_values(schemas)
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
+            for parameter in operation.get("parameters", []):
+                # An empty list (`?status=`) is refused like any empty non-text filter value.
+                if parameter.get("schema", {}).get("type") == "array":
+                    parameter["schema"].setdefault("minItems", 1)
             responses = operation.setdefault("responses", {})
             additions = {}
             if operation.get("parameters") or "requestBody" in operation:
@@ -49,6 +101,9 @@ def add_error_responses(result, generator, request, public):
                 additions["403"] = _error("Authenticated, but not allowed to do this.")
             if "{" in path:
                 additions["404"] = _error("No such object.")
+            if any(parameter.get("in") == "query" for parameter in operation.get("parameters", [])):
+                # gunicorn's own answer (limit_request_line), before the service sees the request: not JSON.
+                additions["414"] = {"description": "The request line (the URL with its query) is over 4094 bytes."}
             if (path, method) in THROTTLED_OPERATIONS:
                 additions["429"] = _error("Too many attempts; retry after the number of seconds in Retry-After.")
             if path != "/":

@@ -3,6 +3,7 @@
 import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.utils.deconstruct import deconstructible
 
 # Characters that end or break a line, or steer a terminal: C0 and C1 controls (category Cc) and the Unicode line and
@@ -27,11 +28,17 @@ def _breaking_characters(text: str, allowed: frozenset[str]) -> list[str]:
 
 
 @deconstructible
-class NoControlCharactersValidator:
-    """Refuse control characters and line separators; a multi-line field still takes newlines and tabs."""
+class NoControlCharactersValidator(RegexValidator):
+    """Refuse control characters and line separators; a multi-line field still takes newlines and tabs.
+
+    A RegexValidator, so that the OpenAPI schema states the rule as the field's `pattern`.
+    """
 
     def __init__(self, multiline: bool = False):
         self.multiline = multiline
+        # Category Cc is exactly U+0000-U+001F and U+007F-U+009F.
+        excluded = r"\x00-\x08\x0b\x0c\x0e-\x1f" if multiline else r"\x00-\x1f"
+        super().__init__(regex=rf"^[^{excluded}\x7f-\x9f\u2028\u2029]*\Z", code="control_characters")
 
     def __call__(self, value) -> None:
         if not isinstance(value, str):
@@ -42,6 +49,9 @@ class NoControlCharactersValidator:
             raise ValidationError(
                 f"Control characters{kept} are not allowed; found {', '.join(found)}.", code="control_characters"
             )
+
+    def deconstruct(self):
+        return ("registry.text.NoControlCharactersValidator", (), {"multiline": True} if self.multiline else {})
 
     def __eq__(self, other) -> bool:
         return isinstance(other, NoControlCharactersValidator) and other.multiline == self.multiline
