@@ -21,6 +21,7 @@ from accounts.serializers import (
 )
 from registry.parsers import JSONParser
 from registry.throttles import PASSWORD_THROTTLES, REGISTRATION_THROTTLES
+from tokens.permissions import IsNotPersonalAccessToken
 
 UNAUTHORIZED = OpenApiResponse(description="Missing, invalid, expired or revoked credentials.")
 
@@ -58,6 +59,9 @@ class UserViewSet(viewsets.ModelViewSet):
     def get_permissions(self):
         if self.action == "create":
             return [IsRegistrationOpenOrStaff()]
+        # Deleting an account, by whichever route, takes a password login. (No request while the schema is built.)
+        if self.action == "destroy" or getattr(self.request, "method", None) == "DELETE":
+            return [IsAuthenticated(), IsNotPersonalAccessToken(), IsSelfOrStaff()]
         return [IsAuthenticated(), IsSelfOrStaff()]
 
     def get_throttles(self):
@@ -173,7 +177,7 @@ class AuthViewSet(viewsets.GenericViewSet):
         methods=["post"],
         url_path="password",
         authentication_classes=api_settings.DEFAULT_AUTHENTICATION_CLASSES,
-        permission_classes=[IsAuthenticated],
+        permission_classes=[IsAuthenticated, IsNotPersonalAccessToken],
         throttle_classes=PASSWORD_THROTTLES,
     )
     def password(self, request):

@@ -25,7 +25,13 @@ JSON_VALUE = {
     ],
 }
 
-THROTTLED_OPERATIONS = {("/auth/token/", "post"), ("/login/", "post"), ("/auth/register/", "post"), ("/users/", "post")}
+THROTTLED_OPERATIONS = {
+    ("/auth/token/", "post"),
+    ("/login/", "post"),
+    ("/auth/register/", "post"),
+    ("/users/", "post"),
+    ("/auth/tokens/", "post"),
+}
 
 
 def _error(description: str, schema_name: str = "Error") -> dict:

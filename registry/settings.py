@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "accounts",
     "projects",
     "experiments",
+    "tokens",
 ]
 
 MIDDLEWARE = [
@@ -197,6 +198,10 @@ SIMPLE_JWT = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Personal access tokens first: they take only credentials that start with their prefix and pass anything else
+        # on, while JWTAuthentication would answer 401 to a personal access token.
+        "tokens.authentication.PersonalAccessTokenAuthentication",
+        "tokens.authentication.PersonalAccessTokenBasicAuthentication",
         "rest_framework_simplejwt.authentication.JWTAuthentication",
         # Only the admin and the browsable API log in with a session.
         "rest_framework.authentication.SessionAuthentication",

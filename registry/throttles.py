@@ -98,7 +98,8 @@ def throttles_for(bucket: str) -> list[type[AuthThrottle]]:
 
     Buckets: `password` for every door that checks a password (API login, the admin's login, password change), so
     that trying one door uses up the others; `register` for sign-ups; `lookup` for naming users by username or e-mail
-    (adding members, transfers), which would otherwise tell anyone which accounts exist.
+    (adding members, transfers), which would otherwise tell anyone which accounts exist; `token` for creating
+    personal access tokens.
     """
     return [AddressThrottle.for_bucket(bucket), AccountThrottle.for_bucket(bucket)]
 

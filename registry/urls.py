@@ -7,12 +7,14 @@ from experiments.views import ExperimentViewSet
 from projects.views import ProjectMembershipViewSet, ProjectViewSet
 from registry import views
 from registry.routers import OptionalSlashRouter
+from tokens.views import PersonalAccessTokenViewSet
 
 router = OptionalSlashRouter()
 router.register("users", UserViewSet, basename="user")
 router.register("projects", ProjectViewSet, basename="project")
 router.register(r"projects/(?P<project_pk>[0-9]+)/members", ProjectMembershipViewSet, basename="project-member")
 router.register("experiments", ExperimentViewSet, basename="experiment")
+router.register("auth/tokens", PersonalAccessTokenViewSet, basename="personal-access-token")
 router.register("auth", AuthViewSet, basename="auth")
 
 urlpatterns = [

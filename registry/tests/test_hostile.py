@@ -19,6 +19,8 @@ from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
 from projects.models import Project, ProjectMembership
 from projects.tests.factories import ProjectFactory, ProjectMembershipFactory
+from tokens.models import PersonalAccessToken
+from tokens.tests.factories import PersonalAccessTokenFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +50,11 @@ def _experiment(owner):
 def _membership(owner):
     membership = ProjectMembershipFactory(project=ProjectFactory(owner=owner))
     return {"project_pk": membership.project_id, "user_id": membership.user_id}, ProjectMembership, membership.pk
+
+
+def _token(owner):
+    token = PersonalAccessTokenFactory(user=owner)
+    return {"pk": token.pk}, PersonalAccessToken, token.pk
 
 
 # (route name, method, a function that makes the owner's object and returns the URL kwargs and the row to watch).
@@ -82,6 +89,24 @@ def test_a_caller_without_access_gets_403_and_nothing_changes(route, method, mak
     assert model_to_dict(model.objects.get(pk=pk)) == before
 
 
+# Objects whose very existence is private answer 404 to a caller without access, as a missing id does.
+# (Tokens cannot be changed at all: PUT and PATCH answer 405 to everyone.)
+HIDDEN = [("personal-access-token-detail", method, _token) for method in ["get", "delete"]]
+
+
+@pytest.mark.parametrize(("route", "method", "make"), HIDDEN, ids=[f"{r}-{m}" for r, m, _ in HIDDEN])
+def test_a_caller_without_access_to_a_private_object_gets_404_and_nothing_changes(
+    route, method, make, other_client, user
+):
+    kwargs, model, pk = make(user)
+    before = model_to_dict(model.objects.get(pk=pk))
+
+    response = getattr(other_client, method)(reverse(route, kwargs=kwargs), {"name": "taken over"}, format="json")
+
+    assert response.status_code == status.HTTP_404_NOT_FOUND, response.content
+    assert model_to_dict(model.objects.get(pk=pk)) == before
+
+
 def _detail_routes() -> set[str]:
     """Every API route that addresses one object (its pattern takes an id)."""
     names = set()
@@ -98,9 +123,10 @@ def _detail_routes() -> set[str]:
     return names
 
 
-def test_every_detail_route_has_a_403_test():
-    # A new route that addresses one object must join FORBIDDEN above, with every method a stranger might try.
-    assert _detail_routes() == {route for route, _, _ in FORBIDDEN}
+def test_every_detail_route_has_a_403_or_404_test():
+    # A new route that addresses one object must join FORBIDDEN (or HIDDEN) above, with every method a stranger might
+    # try.
+    assert _detail_routes() == {route for route, _, _ in FORBIDDEN + HIDDEN}
 
 
 # Forged and misused tokens ------------------------------------------------------------------------------------------

@@ -1,0 +1,80 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from registry.throttles import throttles_for
+from tokens import services
+from tokens.models import PersonalAccessToken
+from tokens.permissions import IsNotPersonalAccessToken
+from tokens.serializers import (
+    PersonalAccessTokenCreatedSerializer,
+    PersonalAccessTokenCreateSerializer,
+    PersonalAccessTokenSerializer,
+)
+
+# Per client address and per account, like the password doors, in a bucket of its own.
+CREATION_THROTTLES = throttles_for("token")
+NOT_FOUND = OpenApiResponse(description="No token of yours has this id (someone else's token is not found either).")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List your personal access tokens (newest first, without their secrets)"),
+    create=extend_schema(
+        summary="Create a personal access token",
+        description="Answers with the secret (`token`), which is shown this once. Needs a password login (an access "
+        "token or a session): a personal access token cannot create another. The owner is sent an e-mail naming the "
+        "token. Throttled per user.",
+        request=PersonalAccessTokenCreateSerializer,
+        responses={201: PersonalAccessTokenCreatedSerializer},
+    ),
+    retrieve=extend_schema(
+        summary="Read one of your personal access tokens",
+        responses={200: PersonalAccessTokenSerializer, 404: NOT_FOUND},
+    ),
+    destroy=extend_schema(
+        summary="Revoke one of your personal access tokens",
+        description="The token stops working at once.",
+        responses={204: None, 404: NOT_FOUND},
+    ),
+)
+class PersonalAccessTokenViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The caller's personal access tokens. Someone else's token answers 404, so that ids reveal nothing."""
+
+    serializer_class = PersonalAccessTokenSerializer
+    permission_classes = [IsAuthenticated]
+    lookup_value_regex = "[0-9]+"
+    ordering_fields = ["created_at", "expires_at", "last_used_at", "name"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        return PersonalAccessToken.objects.visible_to(self.request.user)
+
+    def get_serializer_class(self):
+        return PersonalAccessTokenCreateSerializer if self.action == "create" else PersonalAccessTokenSerializer
+
+    def get_permissions(self):
+        if self.action == "create":
+            return [IsAuthenticated(), IsNotPersonalAccessToken()]
+        return super().get_permissions()
+
+    def get_throttles(self):
+        return [throttle() for throttle in CREATION_THROTTLES] if self.action == "create" else super().get_throttles()
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token, secret = services.token_create(user=request.user, **serializer.validated_data)
+        data = PersonalAccessTokenCreatedSerializer(token, context={**self.get_serializer_context(), "secret": secret})
+        location = reverse("personal-access-token-detail", args=[token.pk], request=request)
+        return Response(data.data, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+    def perform_destroy(self, instance):
+        services.token_revoke(token=instance)
