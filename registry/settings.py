@@ -249,6 +249,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ProjectRoleEnum": "projects.models.ProjectRole",
         "MemberRoleEnum": "projects.models.MEMBER_ROLES",
+        "TokenScopeEnum": "tokens.models.TokenScope",
     },
 }
 
