@@ -60,7 +60,8 @@ class PersonalAccessToken(TrimmedNameMixin, FieldConstraintErrorsMixin, models.M
     scope = models.CharField(max_length=10, choices=TokenScope.choices, default=TokenScope.WRITE)
     token_prefix = models.CharField(max_length=20, editable=False, help_text="The token's first characters.")
     digest = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the service from the same clock reading as `expires_at`, so that a 90-day token lives exactly 90 days.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 

@@ -49,13 +49,15 @@ def token_create(
     The owner is told by e-mail once the token is committed, so that a stolen password cannot mint a silent one.
     """
     secret = TOKEN_PREFIX + secrets.token_urlsafe(SECRET_BYTES)
+    now = timezone.now()
     token = PersonalAccessToken(
         user=user,
         name=name,
         scope=scope,
         token_prefix=secret[:DISPLAY_PREFIX_LENGTH],
         digest=token_digest(secret),
-        expires_at=timezone.now() + timedelta(days=expires_in_days),
+        created_at=now,
+        expires_at=now + timedelta(days=expires_in_days),
     )
     with transaction.atomic():
         validated_save(token)

@@ -37,6 +37,12 @@ def test_create_returns_a_prefixed_secret_and_stores_only_its_digest(user, time_
     }
 
 
+def test_a_token_lives_exactly_its_days_from_its_creation(user):
+    token, _ = services.token_create(user=user, name="ci", expires_in_days=90)
+
+    assert token.expires_at - token.created_at == timedelta(days=90)
+
+
 def test_each_secret_is_new(user):
     secrets = {services.token_create(user=user, name=f"t{n}")[1] for n in range(20)}
 
