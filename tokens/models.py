@@ -1,6 +1,8 @@
 import hashlib
+import unicodedata
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -23,6 +25,16 @@ def token_digest(raw: str) -> str:
     brute force can recover it from its digest, and the lookup has to be cheap because it runs on every request.
     """
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def validate_no_control_characters(value: str) -> None:
+    """Refuse line breaks, tabs, escapes and other control characters in a token's name.
+
+    The name goes into the subject of the mail that announces the token, where a line break makes the mail fail, and
+    that mail is what keeps a token created with a stolen password from going unnoticed.
+    """
+    if any(unicodedata.category(character) == "Cc" for character in value):
+        raise ValidationError("The name may not contain control characters such as line breaks.", code="control")
 
 
 class TokenScope(models.TextChoices):
@@ -56,7 +68,7 @@ class PersonalAccessToken(TrimmedNameMixin, FieldConstraintErrorsMixin, models.M
     constraint_fields = {"tokens_pat_name_per_user_ci_unique": "name"}
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_access_tokens")
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[validate_no_control_characters])
     scope = models.CharField(max_length=10, choices=TokenScope.choices, default=TokenScope.WRITE)
     token_prefix = models.CharField(max_length=20, editable=False, help_text="The token's first characters.")
     digest = models.CharField(max_length=64, unique=True, editable=False)

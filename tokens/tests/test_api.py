@@ -108,6 +108,12 @@ def test_create_mails_the_owner(user_client, user, django_capture_on_commit_call
         ({"name": "x" * 101}, "name"),
         ({"name": 5}, "name"),
         ({"name": None}, "name"),
+        ({"name": "two\nlines"}, "name"),
+        ({"name": "a\rb"}, "name"),
+        ({"name": "tab\there"}, "name"),
+        ({"name": "esc\u001b[31m"}, "name"),
+        ({"name": "del\u007f"}, "name"),
+        ({"name": "next\u0085line"}, "name"),
         ({"name": "ok", "scope": "admin"}, "scope"),
         ({"name": "ok", "scope": ""}, "scope"),
         ({"name": "ok", "expires_in_days": 0}, "expires_in_days"),
@@ -124,6 +130,20 @@ def test_invalid_bodies_are_field_errors_and_store_nothing(user_client, body, fi
     assert response.status_code == status.HTTP_400_BAD_REQUEST, response.content
     assert list(response.json()) == [field]
     assert not PersonalAccessToken.objects.exists()
+
+
+def test_a_name_with_a_line_break_says_why(user_client):
+    response = user_client.post(LIST_URL, {"name": "ci\nBcc: attacker@example.com"})
+
+    assert response.json() == {"name": ["The name may not contain control characters such as line breaks."]}
+
+
+def test_a_unicode_name_is_kept_and_mailed(user_client, user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = user_client.post(LIST_URL, {"name": "entraînement 训练 🚀"})
+
+    assert response.json()["name"] == "entraînement 训练 🚀"
+    assert [message.subject for message in mail.outbox] == ["A personal access token was created: entraînement 训练 🚀"]
 
 
 def test_name_of_100_characters_and_a_lifetime_of_365_days_are_accepted(user_client):
