@@ -243,6 +243,7 @@ def test_no_response_leaks_hashes_other_emails_or_foreign_tokens(api_client, use
     ProjectMembershipFactory(project=project, user=other_user)
     ExperimentFactory(owner=user, project=project)
     RefreshToken.for_user(other_user)  # Outstanding for the other user: must never show up.
+    PersonalAccessTokenFactory(user=other_user)  # Nor may their personal access token, or even its prefix.
     login = api_client.post("/auth/token", {"username": user.username, "password": PASSWORD})
     issued = {login.data["access"], login.data["refresh"]}
     auth = {"HTTP_AUTHORIZATION": f"Bearer {login.data['access']}"}
@@ -257,12 +258,14 @@ def test_no_response_leaks_hashes_other_emails_or_foreign_tokens(api_client, use
         reverse("project-member-list", args=[project.pk]),
         reverse("experiment-list"),
         reverse("project-experiments", args=[project.pk]),
+        reverse("personal-access-token-list"),
     ]
     for url in urls:
         body = api_client.get(url, **auth).content.decode()
         assert user.password not in body and other_user.password not in body, url
         assert "argon2" not in body and "md5$" not in body and "pbkdf2" not in body, url
         assert other_user.email not in body, url
+        assert "reg_pat_" not in body, url
         tokens = {word for word in body.replace('"', " ").split() if word.count(".") == 2 and len(word) > 100}
         assert tokens <= issued, url
 
