@@ -9,6 +9,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, BasicAuthentication, get_authorization_header
 from rest_framework.permissions import SAFE_METHODS
 
+from accounts.models import User
 from tokens import services
 from tokens.models import TOKEN_PREFIX, PersonalAccessToken, token_digest
 
@@ -79,6 +80,7 @@ class PersonalAccessTokenBasicAuthentication(BasicAuthentication):
         if not password.startswith(TOKEN_PREFIX):
             raise exceptions.AuthenticationFailed(BASIC_NEEDS_TOKEN, code="password_not_accepted")
         token = valid_token(password)
-        if userid.strip().casefold() not in {token.user.username.casefold(), token.user.email.casefold()}:
+        # The user part names the token's owner as a login does: a username, or an e-mail when it holds an @.
+        if not User.objects.identified_by(userid).filter(pk=token.user_id).exists():
             raise exceptions.AuthenticationFailed("Invalid username or personal access token.", code="token_not_valid")
         return admit(request, token)

@@ -1,14 +1,12 @@
 import hashlib
-import unicodedata
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
 from django.utils import timezone
 
-from registry.db import FieldConstraintErrorsMixin, TrimmedNameMixin
+from registry.db import FieldConstraintErrorsMixin, NormalizedKeysMixin, TrimmedNameMixin
+from registry.text import single_line
 
 # Every personal access token starts with this, so that people, logs and secret scanners recognise one, and so that
 # the authentication classes tell it apart from a JWT (which always starts with "ey").
@@ -25,16 +23,6 @@ def token_digest(raw: str) -> str:
     brute force can recover it from its digest, and the lookup has to be cheap because it runs on every request.
     """
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def validate_no_control_characters(value: str) -> None:
-    """Refuse line breaks, tabs, escapes and other control characters in a token's name.
-
-    The name goes into the subject of the mail that announces the token, where a line break makes the mail fail, and
-    that mail is what keeps a token created with a stolen password from going unnoticed.
-    """
-    if any(unicodedata.category(character) == "Cc" for character in value):
-        raise ValidationError("The name may not contain control characters such as line breaks.", code="control")
 
 
 class TokenScope(models.TextChoices):
@@ -58,17 +46,22 @@ class PersonalAccessTokenQuerySet(models.QuerySet):
         return self.filter(expires_at__gt=timezone.now())
 
 
-class PersonalAccessToken(TrimmedNameMixin, FieldConstraintErrorsMixin, models.Model):
+class PersonalAccessToken(TrimmedNameMixin, NormalizedKeysMixin, FieldConstraintErrorsMixin, models.Model):
     """A long-lived credential a user makes for a script, CI job or MLflow client, with a scope and an expiry.
 
     Only a SHA-256 digest of the secret is stored, beside a short prefix to recognise it by; the secret itself is
     shown once, when the token is created. Revoking a token deletes it.
     """
 
-    constraint_fields = {"tokens_pat_name_per_user_ci_unique": "name"}
+    normalized_keys = {"name_key": "name"}
+    constraint_fields = {"tokens_pat_name_key_per_user_unique": "name"}
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_access_tokens")
-    name = models.CharField(max_length=100, validators=[validate_no_control_characters])
+    # On one line: the name goes into the subject of the mail that announces the token, where a line break would make
+    # the mail fail, and that mail is what keeps a token made with a stolen password from going unnoticed.
+    name = models.CharField(max_length=100, validators=[single_line])
+    # The folded name (registry.text.fold): a user's tokens differ in it.
+    name_key = models.TextField(editable=False)
     scope = models.CharField(max_length=10, choices=TokenScope.choices, default=TokenScope.WRITE)
     token_prefix = models.CharField(max_length=20, editable=False, help_text="The token's first characters.")
     digest = models.CharField(max_length=64, unique=True, editable=False)
@@ -84,9 +77,8 @@ class PersonalAccessToken(TrimmedNameMixin, FieldConstraintErrorsMixin, models.M
         verbose_name = "personal access token"
         constraints = [
             models.UniqueConstraint(
-                Lower("name"),
-                "user",
-                name="tokens_pat_name_per_user_ci_unique",
+                fields=["user", "name_key"],
+                name="tokens_pat_name_key_per_user_unique",
                 violation_error_message=NAME_TAKEN,
             ),
             models.CheckConstraint(

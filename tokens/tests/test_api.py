@@ -135,7 +135,7 @@ def test_invalid_bodies_are_field_errors_and_store_nothing(user_client, body, fi
 def test_a_name_with_a_line_break_says_why(user_client):
     response = user_client.post(LIST_URL, {"name": "ci\nBcc: attacker@example.com"})
 
-    assert response.json() == {"name": ["The name may not contain control characters such as line breaks."]}
+    assert response.json() == {"name": ["Control characters are not allowed; found U+000A."]}
 
 
 def test_a_unicode_name_is_kept_and_mailed(user_client, user, django_capture_on_commit_callbacks):
@@ -196,15 +196,20 @@ def test_a_session_may_create_a_token(user):
     assert client.post(LIST_URL, {"name": "from the browser"}).status_code == status.HTTP_201_CREATED
 
 
-def test_creation_is_throttled_per_user(settings, user_client, other_client):
+def test_creation_is_throttled_per_account_and_per_address(settings, user_client, other_client):
     settings.AUTH_THROTTLE_RATE = "3/min"
+    home, elsewhere = {"REMOTE_ADDR": "10.0.0.1"}, {"REMOTE_ADDR": "10.0.0.2"}
 
-    codes = [user_client.post(LIST_URL, {"name": f"t{n}"}).status_code for n in range(4)]
+    codes = [user_client.post(LIST_URL, {"name": f"t{n}"}, **home).status_code for n in range(4)]
+    refused = user_client.post(LIST_URL, {"name": "t9"}, **home)
+    same_user_elsewhere = user_client.post(LIST_URL, {"name": "t8"}, **elsewhere)
+    other_user_same_address = other_client.post(LIST_URL, {"name": "t0"}, **home)
+    other_user_elsewhere = other_client.post(LIST_URL, {"name": "t0"}, **elsewhere)
 
     assert codes == [201, 201, 201, 429]
-    refused = user_client.post(LIST_URL, {"name": "t9"})
     assert int(refused["Retry-After"]) > 0
-    assert other_client.post(LIST_URL, {"name": "t0"}).status_code == status.HTTP_201_CREATED
+    assert (same_user_elsewhere.status_code, other_user_same_address.status_code) == (429, 429)
+    assert other_user_elsewhere.status_code == status.HTTP_201_CREATED
     assert PersonalAccessToken.objects.count() == 4
 
 

@@ -28,6 +28,7 @@ def test_create_returns_a_prefixed_secret_and_stores_only_its_digest(user, time_
         "id": token.pk,
         "user_id": user.pk,
         "name": "ci",
+        "name_key": "ci",
         "scope": "read",
         "token_prefix": secret[:16],
         "digest": hashlib.sha256(secret.encode()).hexdigest(),
