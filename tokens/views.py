@@ -25,7 +25,7 @@ NOT_FOUND = OpenApiResponse(description="No token of yours has this id (someone 
         summary="Create a personal access token",
         description="Answers with the secret (`token`), which is shown this once. Needs a password login (an access "
         "token or a session): a personal access token cannot create another. The owner is sent an e-mail naming the "
-        "token. Throttled per user.",
+        "token. Throttled per client address and per account.",
         request=PersonalAccessTokenCreateSerializer,
         responses={201: PersonalAccessTokenCreatedSerializer},
     ),
