@@ -31,6 +31,7 @@ DEPENDS_ON_STORED_STATE = {
     "auth_register_create": "a username or e-mail already taken, or a common password",
     # Also refused: an expiration date already past (it depends on today's date).
     "projects_create": "a project name the owner already uses, or an expiration date already past",
+    "auth_tokens_create": "a token name the user already uses",
 }
 CONFIG = f"""
 [generation]
