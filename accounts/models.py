@@ -49,6 +49,9 @@ class User(NormalizedKeysMixin, FieldConstraintErrorsMixin, AbstractUser):
     )
     first_name = models.CharField("first name", max_length=150, blank=True, validators=[single_line])
     last_name = models.CharField("last name", max_length=150, blank=True, validators=[single_line])
+    # A person's name as they write it. Set on its own, it is kept exactly; set through first and last names, it is
+    # those two joined by a space (see accounts.services).
+    full_name = models.CharField("full name", max_length=301, blank=True, validators=[single_line])
     email = models.EmailField("email address")
     # The folded username and e-mail (registry.text.fold), which the unique constraints and the lookups compare.
     username_key = models.TextField(editable=False)
@@ -76,6 +79,5 @@ class User(NormalizedKeysMixin, FieldConstraintErrorsMixin, AbstractUser):
     def __str__(self) -> str:
         return self.username
 
-    @property
-    def full_name(self) -> str:
-        return self.get_full_name()
+    def get_full_name(self) -> str:
+        return self.full_name

@@ -41,7 +41,6 @@ class UserSerializer(strict.ModelSerializer):
 
     username = strict.CharField(min_length=1, max_length=150, validators=[validate_username])
     email = strict.EmailField(max_length=254)
-    full_name = serializers.CharField(read_only=True)
 
     class Meta:
         model = User
@@ -70,16 +69,47 @@ class UserSerializer(strict.ModelSerializer):
 
 
 class UserCreateSerializer(UserSerializer):
-    """Registration: a user's fields plus the password, which Django's validators check in the service."""
+    """Registration: a user's fields plus the password, which Django's validators check in the service.
 
-    password = _new_password_field()
+    `username` may be left out: one is made from the e-mail. Staff may leave out the password: the account then has
+    none until its owner sets one through a password reset.
+    """
+
+    username = strict.CharField(
+        min_length=1,
+        max_length=150,
+        validators=[validate_username],
+        required=False,
+        help_text="Optional: without it, one is made from the e-mail's local part (the answer shows it).",
+    )
+    password = _new_password_field(
+        required=False, help_text="Required, except when staff create an account for someone (see password reset)."
+    )
 
     class Meta(UserSerializer.Meta):
         fields = [*UserSerializer.Meta.fields, "password"]
 
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        request = self.context.get("request")
+        if "password" not in attrs and not getattr(getattr(request, "user", None), "is_staff", False):
+            raise serializers.ValidationError({"password": ["This field is required."]})
+        attrs.setdefault("password", None)
+        return attrs
+
 
 class PasswordChangeSerializer(serializers.Serializer):
     current_password = _password_field(min_length=1)
+    new_password = _new_password_field()
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = strict.EmailField(max_length=254, help_text="The e-mail of the account.")
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    uid = strict.CharField(min_length=1, max_length=64, help_text="The `uid` from the reset mail.")
+    token = strict.CharField(min_length=1, max_length=128, help_text="The `token` from the reset mail.")
     new_password = _new_password_field()
 
 

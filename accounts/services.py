@@ -1,10 +1,18 @@
 import logging
+import re
+import secrets
+import unicodedata
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -18,7 +26,9 @@ from registry.text import one_line
 
 logger = logging.getLogger(__name__)
 
-USER_EDITABLE_FIELDS = ("username", "email", "first_name", "last_name", "age")
+USER_EDITABLE_FIELDS = ("username", "email", "first_name", "last_name", "full_name", "age")
+NAME_PARTS = ("first_name", "last_name")
+DERIVED_USERNAME_ATTEMPTS = 8
 
 
 def _validate_password(*, password: str, user: User, field: str) -> None:
@@ -44,28 +54,77 @@ def _send_welcome_email(*, user_id: int) -> None:
         logger.exception("Could not send the welcome e-mail to user %s", user_id)
 
 
+def _with_full_name(*, user: User, fields: dict) -> dict:
+    """Keep `full_name` in step with the name parts: given alone it is kept as sent; given with first or last names it
+    must equal them joined by a space (else 400); not given, it follows changed parts."""
+    if not any(part in fields for part in NAME_PARTS):
+        return fields
+    joined = " ".join(filter(None, (fields.get(part, getattr(user, part)).strip() for part in NAME_PARTS)))
+    if "full_name" in fields and fields["full_name"].strip() != joined:
+        raise ValidationError(
+            {"full_name": [f"The full name must be the first and last names joined by a space: {joined!r}."]}
+        )
+    return {**fields, "full_name": joined}
+
+
+def _username_from_email(email: str) -> str:
+    """A username made from an e-mail's local part, within the username rules (see accounts.validators)."""
+    local = email.rpartition("@")[0] or email
+    name = re.sub(r"[^\w.+-]+", "-", unicodedata.normalize("NFKC", local)).strip("-.") or "user"
+    if name.isdigit():
+        name = f"user-{name}"
+    return name[:140]
+
+
+def _save_new_user(user: User, *, derive_username: bool) -> None:
+    """Save a new account; a username made from the e-mail gets a short random suffix while it is taken, also when a
+    concurrent registration takes it first."""
+    base = user.username
+    for attempt in range(DERIVED_USERNAME_ATTEMPTS):
+        try:
+            validated_save(user)
+            return
+        except ValidationError as exc:
+            taken = exc.message_dict.get("username") == ["A user with that username already exists."]
+            if not (derive_username and taken) or attempt == DERIVED_USERNAME_ATTEMPTS - 1:
+                raise
+            user.username = f"{base}-{secrets.token_hex(2)}"
+
+
 def user_create(
     *,
-    username: str,
     email: str,
-    password: str,
+    password: str | None,
+    username: str | None = None,
     first_name: str = "",
     last_name: str = "",
+    full_name: str | None = None,
     age: int | None = None,
 ) -> User:
-    """Create an account (password checked by Django's validators) and send a welcome e-mail once committed."""
-    user = User(username=username, email=email, first_name=first_name, last_name=last_name, age=age)
-    _validate_password(password=password, user=user, field="password")
-    user.set_password(password)
+    """Create an account and send a welcome e-mail once committed.
+
+    Without a username, one is made from the e-mail. Without a password (accounts that staff create for someone), the
+    password is unusable until its owner sets one through a password reset.
+    """
+    names = {"first_name": first_name, "last_name": last_name}
+    if full_name is not None:
+        names["full_name"] = full_name
+    names = _with_full_name(user=User(), fields=names) if (first_name or last_name) else names
+    user = User(username=username or _username_from_email(email), email=email, age=age, **names)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        _validate_password(password=password, user=user, field="password")
+        user.set_password(password)
     with transaction.atomic():
-        validated_save(user)
+        _save_new_user(user, derive_username=username is None)
         transaction.on_commit(lambda: _send_welcome_email(user_id=user.pk))
     return user
 
 
 def user_update(*, user: User, **fields) -> User:
     """Change a user's own profile fields; anything else (staff, active, password) is not changed here."""
-    return validated_save(set_fields(user, fields, allowed=USER_EDITABLE_FIELDS))
+    return validated_save(set_fields(user, _with_full_name(user=user, fields=fields), allowed=USER_EDITABLE_FIELDS))
 
 
 def user_delete(*, user: User) -> None:
@@ -77,6 +136,54 @@ def user_change_password(*, user: User, current_password: str, new_password: str
     """Change a password after checking the current one, and revoke every token issued before."""
     if not user.check_password(current_password):
         raise ValidationError({"current_password": ["The current password is not correct."]})
+    _validate_password(password=new_password, user=user, field="new_password")
+    user.set_password(new_password)
+    with transaction.atomic():
+        user.save(update_fields=["password", "updated_at"])
+        user_revoke_tokens(user=user)
+
+
+def _send_password_reset_email(*, user_id: int) -> None:
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    hours = settings.PASSWORD_RESET_TIMEOUT // 3600
+    message = (
+        f"Hello {one_line(user.get_short_name() or user.username)},\n\n"
+        f"someone asked to set a new password for your Registry account ({one_line(user.username)}). To do so, open\n\n"
+        f"{settings.PASSWORD_RESET_URL}?{urlencode({'uid': uid, 'token': token})}\n\n"
+        f"or send POST /auth/password/reset/confirm with\n\nuid: {uid}\ntoken: {token}\n"
+        f"new_password: (your new password)\n\n"
+        f"The link works once, for {hours} hours. If you did not ask for it, ignore this mail.\n"
+    )
+    try:
+        send_mail(subject="Registry: set a new password", message=message, from_email=None, recipient_list=[user.email])
+    except Exception:
+        logger.exception("Could not send the password reset e-mail to user %s", user_id)
+
+
+def user_request_password_reset(*, email: str) -> None:
+    """Mail a one-time password reset token to the active account holding `email`, if there is one.
+
+    The caller learns nothing either way: the answer is the same, and the mail is sent after the request.
+    """
+    user = User.objects.identified_by(email).filter(is_active=True).first() if "@" in email else None
+    if user is not None:
+        transaction.on_commit(lambda: _send_password_reset_email(user_id=user.pk))
+
+
+def user_reset_password(*, uid: str, token: str, new_password: str) -> None:
+    """Set a new password with a token from a reset mail (Django's token generator: it works once, and expires after
+    PASSWORD_RESET_TIMEOUT), and revoke every token issued before, as a password change does."""
+    try:
+        pk = int(force_str(urlsafe_base64_decode(uid)))
+    except (ValueError, TypeError, UnicodeDecodeError):
+        pk = None
+    user = User.objects.identified_by(pk).filter(is_active=True).first() if pk is not None else None
+    if user is None or not default_token_generator.check_token(user, token):
+        raise ValidationError({"token": ["This password reset link is invalid, used or expired."]})
     _validate_password(password=new_password, user=user, field="new_password")
     user.set_password(new_password)
     with transaction.atomic():

@@ -13,6 +13,8 @@ from accounts.permissions import IsRegistrationOpenOrStaff, IsSelfOrStaff
 from accounts.serializers import (
     LoginSerializer,
     PasswordChangeSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
     RefreshSerializer,
     TokenPairSerializer,
     TokenSerializer,
@@ -20,9 +22,10 @@ from accounts.serializers import (
     UserSerializer,
 )
 from registry.parsers import JSONParser
-from registry.throttles import PASSWORD_THROTTLES, REGISTRATION_THROTTLES
+from registry.throttles import PASSWORD_THROTTLES, REGISTRATION_THROTTLES, throttles_for
 from tokens.permissions import IsNotPersonalAccessToken
 
+RESET_THROTTLES = throttles_for("reset")
 UNAUTHORIZED = OpenApiResponse(description="Missing, invalid, expired or revoked credentials.")
 
 
@@ -115,6 +118,8 @@ class AuthViewSet(viewsets.GenericViewSet):
             "logout": RefreshSerializer,
             "verify": TokenSerializer,
             "password": PasswordChangeSerializer,
+            "password_reset": PasswordResetSerializer,
+            "password_reset_confirm": PasswordResetConfirmSerializer,
         }.get(self.action, LoginSerializer)
 
     def _validated(self, request):
@@ -183,4 +188,28 @@ class AuthViewSet(viewsets.GenericViewSet):
     def password(self, request):
         serializer = self._validated(request)
         services.user_change_password(user=request.user, **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Ask for a password reset mail",
+        description="Always 204, whether or not an account has this e-mail; when one does, it is mailed a one-time "
+        "`uid` and `token` for /auth/password/reset/confirm. Throttled per address and per e-mail.",
+        auth=[{}],
+        responses={204: None},
+    )
+    @action(detail=False, methods=["post"], url_path="password/reset", throttle_classes=RESET_THROTTLES)
+    def password_reset(self, request):
+        services.user_request_password_reset(email=self._validated(request).validated_data["email"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Set a new password with a reset mail's token",
+        description="204, and every token issued before stops working, as after a password change. A used, expired "
+        "or forged token answers 400. Throttled with logins.",
+        auth=[{}],
+        responses={204: None},
+    )
+    @action(detail=False, methods=["post"], url_path="password/reset/confirm", throttle_classes=PASSWORD_THROTTLES)
+    def password_reset_confirm(self, request):
+        services.user_reset_password(**self._validated(request).validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)

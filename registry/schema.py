@@ -31,6 +31,11 @@ THROTTLED_OPERATIONS = {
     ("/auth/register/", "post"),
     ("/users/", "post"),
     ("/auth/tokens/", "post"),
+    ("/auth/password/", "post"),
+    ("/auth/password/reset/", "post"),
+    ("/auth/password/reset/confirm/", "post"),
+    ("/projects/{id}/transfer/", "post"),
+    ("/projects/{project_pk}/members/", "post"),
 }
 
 

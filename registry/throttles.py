@@ -74,7 +74,8 @@ class AddressThrottle(AuthThrottle):
 
 class AccountThrottle(AuthThrottle):
     """Attempts per account, from whatever address: the caller's own when signed in, else the account the body names
-    (as `UserQuerySet.identified_by` reads `username`), or the folded name itself when it names no account."""
+    (its `username`, or its `email`, read as `UserQuerySet.identified_by` reads it), or the folded name itself when it
+    names no account."""
 
     scope = "auth_account"
 
@@ -83,7 +84,7 @@ class AccountThrottle(AuthThrottle):
         if user is not None and user.is_authenticated:
             return f"user-{user.pk}"
         data = request.data if hasattr(request, "data") else request.POST
-        name = data.get("username") if hasattr(data, "get") else None
+        name = (data.get("username") or data.get("email")) if hasattr(data, "get") else None
         if not isinstance(name, str) or not name.strip():
             return None
         pk = get_user_model()._default_manager.identified_by(name).values_list("pk", flat=True).first()

@@ -27,11 +27,12 @@ DEPENDS_ON_STORED_STATE = {
     "projects_transfer_create": "an unknown user, or a name the new owner already uses",
     # Also refused: a password that Django's validators find too common or too like the user's own names (a list
     # and the other fields, beyond what a schema states), besides a username or e-mail already taken.
-    "users_create": "a username or e-mail already taken, or a common password",
-    "auth_register_create": "a username or e-mail already taken, or a common password",
+    "users_create": "a username or e-mail already taken, a common password, or no password (staff only)",
+    "auth_register_create": "a username or e-mail already taken, a common password, or no password (staff only)",
     # Also refused: an expiration date already past (it depends on today's date).
     "projects_create": "a project name the owner already uses, or an expiration date already past",
     "auth_tokens_create": "a token name the user already uses",
+    "auth_password_reset_confirm_create": "a reset token that was mailed and not used yet",
 }
 CONFIG = f"""
 [generation]

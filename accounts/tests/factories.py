@@ -14,4 +14,5 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
+    full_name = factory.LazyAttribute(lambda user: f"{user.first_name} {user.last_name}")
     password = factory.django.Password(PASSWORD)

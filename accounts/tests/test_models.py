@@ -8,8 +8,10 @@ from accounts.tests.factories import PASSWORD, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_full_name_joins_first_and_last_name():
-    assert UserFactory.build(first_name="Grace", last_name="Hopper").full_name == "Grace Hopper"
+def test_the_full_name_is_the_stored_full_name():
+    assert UserFactory.build(
+        first_name="Grace", last_name="Hopper", full_name="Rear Admiral Hopper"
+    ).get_full_name() == ("Rear Admiral Hopper")
 
 
 def test_str_is_the_username():
