@@ -143,3 +143,23 @@ def test_concurrent_refreshes_of_one_token_rotate_it_at_most_once(postgres, star
         if isinstance(result, Response) and result.status == 200:
             again = request(server.port, "POST", "/auth/token/refresh", data={"refresh": result.json()["refresh"]})
             assert again.status == 200, again.text
+
+
+def test_concurrent_registrations_without_a_username_get_distinct_usernames(postgres, start_server):
+    server = start_server(postgres, AUTH_THROTTLE_RATE=UNTHROTTLED)
+
+    def register(index: int):
+        data = {"email": f"sam@host{index}.example", "password": PASSWORD}
+        return attempt(server.port, "POST", "/auth/register", data=data)
+
+    results = concurrently(20, register)
+
+    statuses = tally(results)
+    names = [result.json()["username"] for result in results if isinstance(result, Response) and result.status == 201]
+    rows = postgres.fetch(server.database_name, "SELECT username FROM accounts_user WHERE email LIKE %s", ("sam@%",))
+    report("20 registrations with one local part", statuses=dict(statuses), usernames=sorted(names))
+    assert statuses == Counter({201: 20})
+    assert sorted(names) == sorted(row[0] for row in rows)
+    assert len(set(names)) == 20
+    assert "sam" in names
+    assert all(name == "sam" or (name.startswith("sam-") and len(name) == 8) for name in names)
