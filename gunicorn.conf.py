@@ -1,16 +1,21 @@
-"""gunicorn settings, from the same environment variables as the service."""
+"""gunicorn settings, from the same environment variables as the service (a `.env` file included, see registry.env)."""
 
-import os
+import sys
+from pathlib import Path
 
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # The project folder, wherever gunicorn is started from.
+
+from registry.env import env  # noqa: E402
+
+bind = f"{env.str('HOST', default='127.0.0.1')}:{env.int('PORT', default=8000)}"
+workers = env.int("WEB_CONCURRENCY", default=2)
 # Requests in flight finish on SIGTERM; this is how long they get.
-graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "30"))
-timeout = int(os.environ.get("WORKER_TIMEOUT", "60"))
+graceful_timeout = env.int("GRACEFUL_TIMEOUT", default=30)
+timeout = env.int("WORKER_TIMEOUT", default=60)
 accesslog = "-"
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+loglevel = env.str("LOG_LEVEL", default="info").lower()
+forwarded_allow_ips = env.str("FORWARDED_ALLOW_IPS", default="127.0.0.1")
 wsgi_app = "registry.wsgi:application"
 # No runtime control socket: it would live at one path shared by every instance of a user (or fail to be created in
 # the container's read-only home), and nothing here uses it.

@@ -9,26 +9,20 @@ configuration and production differs from a laptop by environment variables alon
 import os
 import secrets
 from datetime import timedelta
-from pathlib import Path
-
-import environ
 
 from registry import __version__
-
-BASE_DIR = Path(__file__).resolve().parent.parent
-
-env = environ.Env()
-# A local .env (git-ignored) fills in variables the environment does not set.
-if (BASE_DIR / ".env").is_file():
-    environ.Env.read_env(BASE_DIR / ".env")
+from registry.env import BASE_DIR, env, project_path
 
 # ---------------------------------------------------------------------------------------------------------------------
 # General
 # ---------------------------------------------------------------------------------------------------------------------
 
 # Local state (the embedded database, the generated secret key, the shared cache) lives here, git-ignored.
-DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "var")))
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Private to the service's user (0700): it holds the database, with its password hashes, and the secret key.
+DATA_DIR = project_path(env.str("DATA_DIR", default="var"))
+DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+if DATA_DIR.stat().st_uid == os.getuid():
+    DATA_DIR.chmod(0o700)
 
 
 def _local_secret_key() -> str:
@@ -137,7 +131,7 @@ TEMPLATES = [
 ]
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STATIC_ROOT = project_path(env.str("STATIC_ROOT", default="staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -149,6 +143,15 @@ STORAGES = {
 
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    _sqlite_file = DATABASES["default"]["NAME"]
+    if _sqlite_file and _sqlite_file != ":memory:" and not _sqlite_file.startswith("file:"):
+        # Private (0600), made so before SQLite would create it with the umask's 0644; its -wal and -shm files take the
+        # same mode. A file from an older version is made private too.
+        try:
+            os.close(os.open(_sqlite_file, os.O_CREAT | os.O_WRONLY, 0o600))
+            os.chmod(_sqlite_file, 0o600)
+        except OSError:  # A folder that does not exist, or a file of another user: SQLite will say so itself.
+            pass
     # WAL lets readers work beside a writer; IMMEDIATE transactions take the write lock up front, so concurrent
     # writers wait for the busy timeout instead of failing with "database is locked" on a lock upgrade.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
