@@ -34,7 +34,8 @@ UNAUTHORIZED = OpenApiResponse(description="Missing, invalid, expired or revoked
     retrieve=extend_schema(summary="Read a user"),
     create=extend_schema(
         summary="Register a user",
-        description="Open to anyone while REGISTRATION_OPEN is set, else to staff. Throttled per address and username.",
+        description="Open to anyone while REGISTRATION_OPEN is set, else to staff. Throttled per address and username. "
+        "Also at `POST /auth/register`.",
         auth=[{}],
         responses={201: UserSerializer},
     ),
@@ -90,7 +91,7 @@ class UserViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         services.user_delete(user=instance)
 
-    @extend_schema(summary="The caller's own account", methods=["GET"])
+    @extend_schema(summary="The caller's own account", description="Also at `GET /me`.", methods=["GET"])
     @extend_schema(summary="Change the caller's own account", methods=["PUT", "PATCH"])
     @action(detail=False, methods=["get", "put", "patch"], url_path="me")
     def me(self, request):
@@ -129,7 +130,8 @@ class AuthViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Log in: obtain an access and a refresh token",
-        description="The OAuth2 password grant. `username` takes a username or an e-mail; JSON or form-encoded.",
+        description="The OAuth2 password grant. `username` takes a username or an e-mail; JSON or form-encoded. "
+        "Also at `POST /login`.",
         responses={200: TokenPairSerializer, 401: UNAUTHORIZED},
     )
     @action(

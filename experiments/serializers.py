@@ -38,12 +38,14 @@ class WritableProjectField(serializers.PrimaryKeyRelatedField):
 class ExperimentSerializer(strict.ModelSerializer):
     """An experiment as the API shows it; the owner comes from the request, never from the body."""
 
-    parameters = ParametersField(required=False, validators=[validate_parameters])
-    results = ResultsField(required=False, validators=[validate_results])
+    # Initial values are what a new experiment gets, so that the browsable API's form starts from a valid body.
+    parameters = ParametersField(required=False, initial=dict, validators=[validate_parameters])
+    results = ResultsField(required=False, initial=dict, validators=[validate_results])
     tags = serializers.ListField(
         child=strict.CharField(min_length=1, max_length=TAG_MAX_LENGTH, validators=[single_line]),
         max_length=TAGS_MAX_COUNT,
         required=False,
+        initial=list,
         validators=[validate_tags],
     )
     project = WritableProjectField(required=False, allow_null=True)
@@ -66,6 +68,7 @@ class ExperimentSerializer(strict.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "owner", "created_at", "updated_at"]
+        extra_kwargs = {"status": {"initial": Experiment.Status.DRAFT}}
 
     def validate_project(self, project):
         # Editors may change someone else's experiment, but moving it would show it to people its owner never chose.

@@ -27,8 +27,6 @@ JSON_VALUE = {
 
 THROTTLED_OPERATIONS = {
     ("/auth/token/", "post"),
-    ("/login/", "post"),
-    ("/auth/register/", "post"),
     ("/users/", "post"),
     ("/auth/tokens/", "post"),
     ("/auth/password/", "post"),
@@ -37,6 +35,15 @@ THROTTLED_OPERATIONS = {
     ("/projects/{id}/transfer/", "post"),
     ("/projects/{project_pk}/members/", "post"),
 }
+
+
+# Routes that repeat another route's operation (see registry.urls): left out, so each operation is shown once.
+ALIASES = {"/healthcheck", "/auth/register", "/login", "/me"}
+
+
+def exclude_aliases(endpoints):
+    """A drf-spectacular preprocessing hook: document each operation once, under its main path."""
+    return [endpoint for endpoint in endpoints if endpoint[0].rstrip("/") not in ALIASES]
 
 
 def _error(description: str, schema_name: str = "Error") -> dict:

@@ -132,6 +132,9 @@ TEMPLATES = [
 
 STATIC_URL = "static/"
 STATIC_ROOT = project_path(env.str("STATIC_ROOT", default="staticfiles"))
+# Files served at the root of the site, such as /favicon.ico.
+WHITENOISE_ROOT = BASE_DIR / "registry" / "public"
+LOGIN_REDIRECT_URL = "/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -250,6 +253,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["registry.schema.exclude_aliases"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "registry.schema.add_error_responses",

@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.views import AuthViewSet, UserViewSet
@@ -17,14 +19,21 @@ router.register("experiments", ExperimentViewSet, basename="experiment")
 router.register("auth/tokens", PersonalAccessTokenViewSet, basename="personal-access-token")
 router.register("auth", AuthViewSet, basename="auth")
 
+browsable_api_auth = [
+    path("login/", views.BrowsableAPILoginView.as_view(), name="login"),
+    path("logout/", LogoutView.as_view(), name="logout"),
+]
+
 urlpatterns = [
     path("", views.root, name="root"),
     re_path(r"^health/?$", views.health, name="health"),
+    # Short aliases of other routes; the schema documents each operation once, naming its alias (registry.schema).
     re_path(r"^healthcheck/?$", views.health, name="healthcheck"),
-    # Short aliases of routes on the router.
     re_path(r"^auth/register/?$", UserViewSet.as_view({"post": "create"}), name="register"),
     re_path(r"^login/?$", AuthViewSet.as_view({"post": "token"}, **AuthViewSet.token.kwargs), name="login"),
     re_path(r"^me/?$", UserViewSet.as_view({"get": "me"}), name="me"),
+    path("api-auth/", include((browsable_api_auth, "rest_framework"))),
+    re_path(r"^admin$", RedirectView.as_view(url="/admin/", permanent=True)),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     re_path(r"^redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

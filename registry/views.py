@@ -1,7 +1,10 @@
 import logging
+import math
 
+from django.contrib.auth.views import LoginView
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
+from django.template.response import TemplateResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
@@ -10,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from registry import __version__
+from registry.throttles import PASSWORD_THROTTLES, first_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +22,19 @@ logger = logging.getLogger(__name__)
     summary="Service name, version and links",
     responses=inline_serializer(
         "Root",
-        {"name": serializers.CharField(), "version": serializers.CharField(), "links": serializers.DictField()},
+        {
+            "name": serializers.CharField(),
+            "version": serializers.CharField(),
+            "links": inline_serializer(
+                "RootLinks",
+                {
+                    "docs": serializers.URLField(help_text="Swagger UI."),
+                    "redoc": serializers.URLField(help_text="ReDoc."),
+                    "schema": serializers.URLField(help_text="The OpenAPI 3 schema."),
+                    "health": serializers.URLField(help_text="The health check."),
+                },
+            ),
+        },
     ),
 )
 @api_view(["GET"])
@@ -34,6 +50,7 @@ def root(request):
 
 @extend_schema(
     summary="Health check",
+    description="Also at `/healthcheck`.",
     auth=[],
     responses={
         200: inline_serializer(
@@ -66,6 +83,23 @@ def health(request):
         body = {"status": "unavailable", "database": "unavailable", "version": __version__}
         return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
     return Response({"status": "ok", "database": "ok", "version": __version__})
+
+
+class BrowsableAPILoginView(LoginView):
+    """The browsable API's login page (a session, as in the admin), throttled like every door that checks a password."""
+
+    template_name = "rest_framework/login.html"
+
+    def post(self, request, *args, **kwargs):
+        wait = first_refusal(request, PASSWORD_THROTTLES)
+        if wait is not None:
+            seconds = max(1, math.ceil(wait))
+            response = TemplateResponse(
+                request, "rest_framework/login_throttled.html", {"retry_after": seconds}, status=429
+            )
+            response["Retry-After"] = str(seconds)
+            return response
+        return super().post(request, *args, **kwargs)
 
 
 # JSON in place of Django's HTML error pages, for routes outside REST framework's views (unknown paths, a foreign

@@ -28,7 +28,6 @@ DEPENDS_ON_STORED_STATE = {
     # Also refused: a password that Django's validators find too common or too like the user's own names (a list
     # and the other fields, beyond what a schema states), besides a username or e-mail already taken.
     "users_create": "a username or e-mail already taken, a common password, or no password (staff only)",
-    "auth_register_create": "a username or e-mail already taken, a common password, or no password (staff only)",
     # Also refused: an expiration date already past (it depends on today's date).
     "projects_create": "a project name the owner already uses, or an expiration date already past",
     "auth_tokens_create": "a token name the user already uses",

@@ -1,0 +1,81 @@
+"""What a newcomer meets first: the admin's address, the icon, the browsable API's pages, the documented operations."""
+
+import json
+
+import pytest
+from django.urls import reverse
+from rest_framework import status
+
+from accounts.tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_without_the_slash_redirects_to_the_admin(client):
+    response = client.get("/admin")
+    assert (response.status_code, response["Location"]) == (status.HTTP_301_MOVED_PERMANENTLY, "/admin/")
+
+
+def test_the_site_has_an_icon(live_server):
+    import urllib.request
+
+    with urllib.request.urlopen(f"{live_server.url}/favicon.ico") as response:
+        body = response.read()
+    assert response.status == 200
+    assert body[:4] == b"\x00\x00\x01\x00"  # An ICO file.
+
+
+def test_the_browsable_api_carries_the_service_name_and_offers_a_login(client):
+    page = client.get(reverse("experiment-list"), HTTP_ACCEPT="text/html").content.decode()
+    assert "<title>Experiment List – Registry</title>" in page
+    assert "Django REST framework" not in page
+    assert f"<a href='{reverse('rest_framework:login')}?next={reverse('experiment-list')}'>Log in</a>" in page
+
+
+def test_the_browsable_api_login_logs_in_with_a_session(client):
+    UserFactory(username="dana")
+    response = client.post(reverse("rest_framework:login"), {"username": "dana", "password": PASSWORD})
+    assert response.status_code == status.HTTP_302_FOUND
+    assert client.get(reverse("experiment-list"), HTTP_ACCEPT="application/json").status_code == 200
+
+
+def test_the_browsable_api_login_is_throttled_like_every_password_door(client, settings):
+    settings.AUTH_THROTTLE_RATE = "2/min"
+    UserFactory(username="dana")
+    for _ in range(2):
+        client.post(reverse("rest_framework:login"), {"username": "dana", "password": "wrong"})
+    response = client.post(reverse("rest_framework:login"), {"username": "dana", "password": PASSWORD})
+    assert response.status_code == status.HTTP_429_TOO_MANY_REQUESTS
+    assert int(response["Retry-After"]) > 0
+
+
+def test_the_experiment_form_starts_from_a_valid_body(client_for, user):
+    client = client_for(user)
+    page = client.get(reverse("experiment-list"), HTTP_ACCEPT="text/html").content.decode()
+    start = page.index('name="_content"')
+    form = page[page.index(">", start) + 1 : page.index("</textarea>", start)]
+    body = json.loads(form.replace("&quot;", '"'))
+    assert {key: body[key] for key in ["status", "parameters", "results", "tags"]} == {
+        "status": "draft",
+        "parameters": {},
+        "results": {},
+        "tags": [],
+    }
+    response = client.post(reverse("experiment-list"), {**body, "name": "from the form"}, format="json")
+    assert response.status_code == status.HTTP_201_CREATED, response.content
+
+
+def test_each_operation_is_documented_once_with_its_alias_named(api_client):
+    schema = api_client.get(reverse("schema"), {"format": "json"}).json()
+    assert not {"/healthcheck/", "/auth/register/", "/login/", "/me/"} & set(schema["paths"])
+    assert "Also at `/healthcheck`." in schema["paths"]["/health/"]["get"]["description"]
+    assert "Also at `POST /auth/register`." in schema["paths"]["/users/"]["post"]["description"]
+    assert "Also at `POST /login`." in schema["paths"]["/auth/token/"]["post"]["description"]
+    assert "Also at `GET /me`." in schema["paths"]["/users/me/"]["get"]["description"]
+
+
+def test_the_root_documents_its_links(api_client):
+    schema = api_client.get(reverse("schema"), {"format": "json"}).json()
+    links = schema["components"]["schemas"]["RootLinks"]
+    assert sorted(links["properties"]) == ["docs", "health", "redoc", "schema"]
+    assert sorted(api_client.get("/").json()["links"]) == ["docs", "health", "redoc", "schema"]
