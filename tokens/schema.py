@@ -1,52 +1,30 @@
-"""OpenAPI descriptions of the personal access token schemes, beside the JWT ones (see accounts.schema)."""
+"""OpenAPI descriptions of the personal access token schemes.
+
+A personal access token is a bearer token like a JWT access token, so both are one scheme, `token` (see
+accounts.schema): the docs' Authorize dialog then offers one field for either, beside the password flow. HTTP Basic
+with a token as the password, which MLflow's client sends, is described there too rather than offered as a scheme of its
+own, where a newcomer would type their account password into it.
+"""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.plumbing import build_bearer_security_scheme_object
-
-from tokens.permissions import IsNotPersonalAccessToken
-
-
-def _refuses_tokens(auto_schema) -> bool:
-    """Whether the operation refuses every personal access token (creating tokens, the password, account deletion),
-    so that the schema does not offer the token schemes there."""
-    return any(isinstance(permission, IsNotPersonalAccessToken) for permission in auto_schema.view.get_permissions())
 
 
 class PersonalAccessTokenScheme(OpenApiAuthenticationExtension):
-    """`Authorization: Bearer reg_pat_...`."""
+    """`Authorization: Bearer reg_pat_...`: the bearer scheme of JWT access tokens (accounts.schema), which names
+    it on every operation; this class adds no scheme of its own."""
 
     target_class = "tokens.authentication.PersonalAccessTokenAuthentication"
-    name = "personalAccessToken"
+    name: list[str] = []
     priority = 1
 
     def get_security_definition(self, auto_schema):
-        definition = build_bearer_security_scheme_object(
-            header_name="HTTP_AUTHORIZATION", token_prefix="Bearer", bearer_format="reg_pat_"
-        )
-        definition["description"] = (
-            "A personal access token (`reg_pat_...`) from POST /auth/tokens. A `read` token may use GET, HEAD and "
-            "OPTIONS only."
-        )
-        return definition
+        return []
 
     def get_security_requirement(self, auto_schema):
-        return None if _refuses_tokens(auto_schema) else {self.name: []}
+        return None
 
 
-class PersonalAccessTokenBasicScheme(OpenApiAuthenticationExtension):
-    """HTTP Basic with a username or e-mail and a personal access token as the password."""
+class PersonalAccessTokenBasicScheme(PersonalAccessTokenScheme):
+    """HTTP Basic with a username or e-mail and a personal access token: described in the bearer scheme."""
 
     target_class = "tokens.authentication.PersonalAccessTokenBasicAuthentication"
-    name = "personalAccessTokenBasic"
-    priority = 1
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "basic",
-            "description": "Username (or e-mail) and a personal access token as the password, as MLflow's client "
-            "sends them. The account password is refused here.",
-        }
-
-    def get_security_requirement(self, auto_schema):
-        return None if _refuses_tokens(auto_schema) else {self.name: []}

@@ -90,8 +90,9 @@ def test_schema_lists_every_account_route(api_client):
 def test_schema_offers_the_password_flow_for_the_authorize_button(api_client):
     schemes = api_client.get("/schema", HTTP_ACCEPT="application/json").json()["components"]["securitySchemes"]
 
-    assert schemes["passwordFlow"]["flows"]["password"]["tokenUrl"] == "/auth/token"
-    assert schemes["bearerAuth"]["scheme"] == "bearer"
+    assert list(schemes) == ["login", "token"]
+    assert schemes["login"]["flows"]["password"] == {"tokenUrl": "/auth/token", "scopes": {}}
+    assert schemes["token"]["scheme"] == "bearer"
 
 
 def test_unknown_route_is_a_json_404(api_client):

@@ -8,31 +8,21 @@ def schema(api_client):
     return api_client.get("/schema", HTTP_ACCEPT="application/json").json()
 
 
-def test_schema_describes_the_token_schemes_beside_jwt(schema):
+def test_schema_describes_personal_access_tokens_in_the_one_bearer_scheme(schema):
     schemes = schema["components"]["securitySchemes"]
 
-    assert schemes["personalAccessToken"]["scheme"] == "bearer"
-    assert schemes["personalAccessTokenBasic"]["scheme"] == "basic"
-    assert schemes["bearerAuth"]["bearerFormat"] == "JWT"
+    assert sorted(schemes) == ["login", "token"]
+    assert schemes["token"]["scheme"] == "bearer"
+    assert "personal access token (`reg_pat_...`)" in schemes["token"]["description"]
+    assert "HTTP Basic" in schemes["token"]["description"]
 
 
 @pytest.mark.parametrize(
-    ("path", "method", "offers_tokens"),
-    [
-        ("/users/me/", "get", True),
-        ("/experiments/", "post", True),
-        ("/auth/tokens/", "get", True),
-        ("/auth/tokens/{id}/", "delete", True),
-        ("/auth/tokens/", "post", False),
-        ("/auth/password/", "post", False),
-        ("/users/{id}/", "delete", False),
-    ],
+    ("path", "method"),
+    [("/users/me/", "get"), ("/experiments/", "post"), ("/auth/tokens/", "post"), ("/users/{id}/", "delete")],
 )
-def test_schema_offers_tokens_only_where_they_are_accepted(schema, path, method, offers_tokens):
-    names = {name for requirement in schema["paths"][path][method]["security"] for name in requirement}
-
-    assert {"bearerAuth", "passwordFlow"} <= names
-    assert ({"personalAccessToken", "personalAccessTokenBasic"} <= names) is offers_tokens
+def test_schema_offers_the_login_and_a_bearer_token_on_authenticated_routes(schema, path, method):
+    assert schema["paths"][path][method]["security"] == [{"login": []}, {"token": []}]
 
 
 def test_schema_documents_the_token_routes_and_their_answers(schema):
