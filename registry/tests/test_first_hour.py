@@ -1,8 +1,10 @@
 """What a newcomer meets first: the admin's address, the icon, the browsable API's pages, the documented operations."""
 
 import json
+import re
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from rest_framework import status
 
@@ -79,3 +81,32 @@ def test_the_root_documents_its_links(api_client):
     links = schema["components"]["schemas"]["RootLinks"]
     assert sorted(links["properties"]) == ["docs", "health", "redoc", "schema"]
     assert sorted(api_client.get("/").json()["links"]) == ["docs", "health", "redoc", "schema"]
+
+
+def _route_patterns(patterns=None, prefix: str = ""):
+    """Every route of the URL configuration as a path with `{}` for each parameter; an included app (the admin) as its
+    prefix alone."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        text = prefix + str(pattern.pattern).lstrip("^").replace("\\\\", "")
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin":
+                yield _normalized(text)
+            else:
+                yield from _route_patterns(pattern.url_patterns, text.rstrip("$"))
+        elif isinstance(pattern, URLPattern) and "format" not in text:
+            yield _normalized(text)
+
+
+def _normalized(path: str) -> str:
+    path = re.sub(r"\(\?P<[^>]+>[^)]*\)|<[^>]+>|\{[^}]+\}", "{}", path)
+    path = path.replace("/?", "/").replace("$", "").split("?")[0]
+    return "/" + path.strip("/") if path.strip("/") else "/"
+
+
+def test_every_route_is_named_in_the_readme():
+    readme = (settings.BASE_DIR / "README.md").read_text()
+    documented = {_normalized(match) for match in re.findall(r"(?<![\w.])(/[\w{}/.-]*)", readme)}
+    missing = sorted(set(_route_patterns()) - documented)
+    assert missing == []
