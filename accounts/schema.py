@@ -1,6 +1,8 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 
+from registry.schema import UnlistedSchemeMixin
+
 
 def bearer_scheme() -> dict:
     """The bearer scheme, which takes a JWT access token or a personal access token alike."""
@@ -38,16 +40,8 @@ class JWTScheme(OpenApiAuthenticationExtension):
         return [{"login": []}, {"token": []}]
 
 
-class SessionScheme(OpenApiAuthenticationExtension):
+class SessionScheme(UnlistedSchemeMixin, OpenApiAuthenticationExtension):
     """The session (the admin's and the browsable API's login) works in the docs without being offered: the browser
     sends its cookie. Offering it as a scheme would only add a third, unusable choice to the Authorize dialog."""
 
     target_class = "rest_framework.authentication.SessionAuthentication"
-    name: list[str] = []
-    priority = 1
-
-    def get_security_definition(self, auto_schema):
-        return []
-
-    def get_security_requirement(self, auto_schema):
-        return None

@@ -46,6 +46,20 @@ def exclude_aliases(endpoints):
     return [endpoint for endpoint in endpoints if endpoint[0].rstrip("/") not in ALIASES]
 
 
+class UnlistedSchemeMixin:
+    """For an OpenApiAuthenticationExtension whose class the docs should not offer as a scheme of its own (it shares
+    another scheme, or cannot be used from the docs): it adds no scheme and no requirement."""
+
+    name: list[str] = []
+    priority = 1
+
+    def get_security_definition(self, auto_schema) -> list:
+        return []
+
+    def get_security_requirement(self, auto_schema) -> None:
+        return None
+
+
 def _error(description: str, schema_name: str = "Error") -> dict:
     return {
         "description": description,

@@ -8,20 +8,14 @@ own, where a newcomer would type their account password into it.
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
+from registry.schema import UnlistedSchemeMixin
 
-class PersonalAccessTokenScheme(OpenApiAuthenticationExtension):
+
+class PersonalAccessTokenScheme(UnlistedSchemeMixin, OpenApiAuthenticationExtension):
     """`Authorization: Bearer reg_pat_...`: the bearer scheme of JWT access tokens (accounts.schema), which names
     it on every operation; this class adds no scheme of its own."""
 
     target_class = "tokens.authentication.PersonalAccessTokenAuthentication"
-    name: list[str] = []
-    priority = 1
-
-    def get_security_definition(self, auto_schema):
-        return []
-
-    def get_security_requirement(self, auto_schema):
-        return None
 
 
 class PersonalAccessTokenBasicScheme(PersonalAccessTokenScheme):
