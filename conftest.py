@@ -1,4 +1,5 @@
 import pytest
+from django_q.conf import Conf
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -6,12 +7,15 @@ from accounts.tests.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings, tmp_path):
+def _test_settings(settings, tmp_path, monkeypatch):
     # A fast hasher (Argon2 is slow on purpose) and a cache of the test's own, so throttle counts never leak.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": str(tmp_path)}
     }
+    # Tasks run at once, in the test's own process and transaction (Django Q2's synchronous mode); the system tests
+    # run them in a real worker. The queue reads its settings once, at import, hence the patch instead of a setting.
+    monkeypatch.setattr(Conf, "SYNC", True)
 
 
 @pytest.fixture

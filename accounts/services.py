@@ -9,7 +9,6 @@ from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
@@ -22,6 +21,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch, get_md5_hash_pas
 
 from accounts.models import User
 from registry.db import set_fields, validated_save
+from registry.mail import mail_send_on_commit
 from registry.text import one_line
 
 logger = logging.getLogger(__name__)
@@ -36,22 +36,6 @@ def _validate_password(*, password: str, user: User, field: str) -> None:
         validate_password(password, user=user)
     except ValidationError as exc:
         raise ValidationError({field: exc.messages}) from exc
-
-
-def _send_welcome_email(*, user_id: int) -> None:
-    user = User.objects.filter(pk=user_id).first()
-    if user is None:
-        return
-    try:
-        send_mail(
-            subject="Welcome to Registry",
-            message=f"Hello {one_line(user.get_short_name() or user.username)},\n\nyour Registry account is ready.",
-            from_email=None,
-            recipient_list=[user.email],
-        )
-    except Exception:
-        # The account exists whatever the mail server does; a lost welcome is logged, never a failed registration.
-        logger.exception("Could not send the welcome e-mail to user %s", user_id)
 
 
 def _with_full_name(*, user: User, fields: dict) -> dict:
@@ -101,7 +85,7 @@ def user_create(
     full_name: str | None = None,
     age: int | None = None,
 ) -> User:
-    """Create an account and send a welcome e-mail once committed.
+    """Create an account; a welcome e-mail is queued once committed.
 
     Without a username, one is made from the e-mail. Without a password (accounts that staff create for someone), the
     password is unusable until its owner sets one through a password reset.
@@ -118,7 +102,11 @@ def user_create(
         user.set_password(password)
     with transaction.atomic():
         _save_new_user(user, derive_username=username is None)
-        transaction.on_commit(lambda: _send_welcome_email(user_id=user.pk))
+        mail_send_on_commit(
+            to=[user.email],
+            subject="Welcome to Registry",
+            body=f"Hello {one_line(user.get_short_name() or user.username)},\n\nyour Registry account is ready.",
+        )
     return user
 
 
@@ -143,14 +131,16 @@ def user_change_password(*, user: User, current_password: str, new_password: str
         user_revoke_tokens(user=user)
 
 
-def _send_password_reset_email(*, user_id: int) -> None:
+def password_reset_message(user_id: int) -> str | None:
+    """The body of a password reset mail, made by the task worker when it sends the mail, so that the one-time token
+    is never stored in the queue or the task history; None (nothing to send) if the account is gone or inactive."""
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
-        return
+        return None
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     hours = settings.PASSWORD_RESET_TIMEOUT // 3600
-    message = (
+    return (
         f"Hello {one_line(user.get_short_name() or user.username)},\n\n"
         f"someone asked to set a new password for your Registry account ({one_line(user.username)}). To do so, open\n\n"
         f"{settings.PASSWORD_RESET_URL}?{urlencode({'uid': uid, 'token': token})}\n\n"
@@ -158,10 +148,6 @@ def _send_password_reset_email(*, user_id: int) -> None:
         f"new_password: (your new password)\n\n"
         f"The link works once, for {hours} hours. If you did not ask for it, ignore this mail.\n"
     )
-    try:
-        send_mail(subject="Registry: set a new password", message=message, from_email=None, recipient_list=[user.email])
-    except Exception:
-        logger.exception("Could not send the password reset e-mail to user %s", user_id)
 
 
 def user_request_password_reset(*, email: str) -> None:
@@ -171,7 +157,11 @@ def user_request_password_reset(*, email: str) -> None:
     """
     user = User.objects.identified_by(email).filter(is_active=True).first() if "@" in email else None
     if user is not None:
-        transaction.on_commit(lambda: _send_password_reset_email(user_id=user.pk))
+        mail_send_on_commit(
+            to=[user.email],
+            subject="Registry: set a new password",
+            body_from=("accounts.services.password_reset_message", [user.pk]),
+        )
 
 
 def user_reset_password(*, uid: str, token: str, new_password: str) -> None:

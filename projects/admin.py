@@ -1,7 +1,7 @@
 import datetime
 
 from django.conf import settings
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Q
 from django.utils import timezone
 
@@ -143,9 +143,8 @@ class ProjectAdmin(admin.ModelAdmin):
     @admin.action(description="Send expiration reminders for the selected projects now")
     def send_reminders_now(self, request, queryset):
         summary = services.project_send_expiration_reminders(projects=queryset, force=True)
+        # The worker sends the mails; the task pages show each one, and a failed try is retried there.
         self.message_user(request, f"Reminded {summary.recipients} owner(s) about {summary.items} project(s).")
-        if summary.failed:
-            self.message_user(request, f"Could not send to: {', '.join(summary.failed)}.", level=messages.WARNING)
 
     def save_formset(self, request, form, formset, change):
         for membership in formset.save(commit=False):

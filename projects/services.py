@@ -7,7 +7,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -15,6 +14,7 @@ from django.utils import timezone
 from accounts.models import User
 from projects.models import Project, ProjectMembership, ProjectRole, role_at_least
 from registry.db import set_fields, validated_save
+from registry.mail import mail_send_on_commit
 from registry.text import one_line
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,6 @@ class ReminderSummary:
 
     recipients: int = 0
     items: int = 0
-    failed: list[str] = field(default_factory=list)
     # The address of each person reminded (or, in a dry run, to remind) and what they were reminded of.
     reminded: list[tuple[str, list[str]]] = field(default_factory=list)
 
@@ -54,17 +53,17 @@ def _send_reminders(
     due: list,
     recipient: Callable,
     claim: Callable[[Any], bool],
-    release: Callable[[list], None],
+    release: str,
     subject: str,
     message: Callable[[list], str],
     label: Callable[[Any], str],
     dry_run: bool,
 ) -> ReminderSummary:
-    """Send each recipient one message about their due items, each item at most once.
+    """Queue one message to each recipient about their due items, each item at most once.
 
     `claim` records an item as reminded with a conditional update, which is the lock: of two concurrent runs only one
-    sees the row change, so only one sends. When a message cannot be sent, `release` re-arms its items for the next run
-    and the others go on.
+    sees the row change, so only one queues the mail. The worker sends it, retrying; if it still cannot, `release` (the
+    dotted path of a function taking the items' ids) re-arms them for a later run.
     """
     by_recipient: dict = defaultdict(list)
     for item in due:
@@ -76,13 +75,12 @@ def _send_reminders(
             items = [item for item in items if claim(item)]
             if not items:
                 continue
-            try:
-                send_mail(subject=subject, message=message(items), from_email=None, recipient_list=[person.email])
-            except Exception:
-                logger.exception("Could not send %r to %s", subject, person.email)
-                release(items)
-                summary.failed.append(person.email)
-                continue
+            mail_send_on_commit(
+                to=[person.email],
+                subject=subject,
+                body=message(items),
+                on_failure=(release, [[item.pk for item in items]]),
+            )
         summary.recipients += 1
         summary.items += len(items)
         summary.reminded.append((person.email, [label(item) for item in items]))
@@ -106,8 +104,9 @@ def _claim_project(project: Project) -> bool:
     )
 
 
-def _release_projects(projects: list[Project]) -> None:
-    Project.objects.filter(pk__in=[project.pk for project in projects]).update(reminded_for_date=None)
+def project_release_reminders(project_ids: list[int]) -> None:
+    """Re-arm the reminders of these projects (their mail could not be sent), so that a later run sends them."""
+    Project.objects.filter(pk__in=project_ids).update(reminded_for_date=None)
 
 
 def project_send_expiration_reminders(
@@ -120,8 +119,8 @@ def project_send_expiration_reminders(
     """E-mail each owner, in one message, about their projects that expire within `days` days or have expired.
 
     Each project is reminded once per expiration date: the date reminded of is recorded, a new date re-arms it, and a
-    second run finds nothing to send. `force` (the admin's "send now") ignores the window and the record. A failing
-    address is logged and skipped, and its projects stay armed for the next run.
+    second run finds nothing to send. `force` (the admin's "send now") ignores the window and the record. The worker
+    sends the mails; one that still fails after its retries re-arms its projects for a later run.
     """
     days = settings.EXPIRATION_REMINDER_DAYS if days is None else days
     due = (projects if projects is not None else Project.objects.all()).filter(
@@ -135,12 +134,12 @@ def project_send_expiration_reminders(
         due = due.filter(expiration_date__lte=horizon).exclude(reminded_for_date=F("expiration_date"))
     due = list(due.select_related("owner").order_by("owner_id", "expiration_date", "id"))
     if force and not dry_run:
-        _release_projects(due)
+        project_release_reminders([project.pk for project in due])
     return _send_reminders(
         due=due,
         recipient=lambda project: project.owner,
         claim=_claim_project,
-        release=_release_projects,
+        release="projects.services.project_release_reminders",
         subject="Registry: projects expiring soon",
         message=_project_reminder_message,
         label=lambda project: one_line(project.name),
@@ -241,8 +240,9 @@ def _claim_membership(membership: ProjectMembership) -> bool:
     )
 
 
-def _release_memberships(memberships: list[ProjectMembership]) -> None:
-    ProjectMembership.objects.filter(pk__in=[m.pk for m in memberships]).update(reminded_for_expiry=None)
+def membership_release_reminders(membership_ids: list[int]) -> None:
+    """Re-arm the expiry reminders of these memberships (their mail could not be sent)."""
+    ProjectMembership.objects.filter(pk__in=membership_ids).update(reminded_for_expiry=None)
 
 
 def _membership_reminder_message(memberships: list[ProjectMembership]) -> str:
@@ -268,7 +268,7 @@ def membership_send_expiry_reminders(*, days: int | None = None, dry_run: bool =
         due=list(due),
         recipient=lambda membership: membership.user,
         claim=_claim_membership,
-        release=_release_memberships,
+        release="projects.services.membership_release_reminders",
         subject="Registry: your project access ends soon",
         message=_membership_reminder_message,
         label=lambda membership: one_line(membership.project.name),

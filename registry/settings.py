@@ -10,6 +10,8 @@ import os
 import secrets
 from datetime import timedelta
 
+from django.core.exceptions import ImproperlyConfigured
+
 from registry import __version__
 from registry.env import BASE_DIR, env, project_path
 
@@ -64,6 +66,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 REGISTRATION_OPEN = env.bool("REGISTRATION_OPEN", default=True)
 # send_expiration_reminders: remind owners of projects that expire within this many days.
 EXPIRATION_REMINDER_DAYS = env.int("EXPIRATION_REMINDER_DAYS", default=7)
+# The worker runs the reminders this often (a schedule that `migrate` creates or updates).
+REMINDER_INTERVAL_MINUTES = env.int("REMINDER_INTERVAL_MINUTES", default=10)
 
 # HTTPS=true behind a TLS-terminating proxy: redirect plain HTTP, send HSTS and mark cookies secure.
 HTTPS = env.bool("HTTPS", default=False)
@@ -96,6 +100,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_q",
     "accounts",
     "projects",
     "experiments",
@@ -287,6 +292,44 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="registry@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Task queue
+# ---------------------------------------------------------------------------------------------------------------------
+
+# Django Q2 runs mail and the reminder schedule in a worker (`manage.py qcluster`), off the request path. By default
+# the queue is a table in the service's own database (nothing else to run); with REDIS_URL the queue lives in Redis,
+# for several machines. Schedules and the task history are always in the database, shown in the admin.
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL and "socket_timeout" not in REDIS_URL:
+    # Bounded waits, so that an unreachable Redis fails an enqueue or a health check instead of hanging it.
+    REDIS_URL += ("&" if "?" in REDIS_URL else "?") + "socket_timeout=5&socket_connect_timeout=5"
+# Seconds a task may run before its worker process is replaced.
+TASK_TIMEOUT = env.int("TASK_TIMEOUT", default=60)
+# Seconds after which a task taken by a worker that vanished (killed, machine lost) is handed out again. Longer than
+# TASK_TIMEOUT, or a slow task would run twice.
+TASK_RETRY = env.int("TASK_RETRY", default=TASK_TIMEOUT + 30)
+if TASK_RETRY <= TASK_TIMEOUT:
+    raise ImproperlyConfigured("TASK_RETRY must be larger than TASK_TIMEOUT.")
+Q_CLUSTER = {
+    "name": "registry",
+    "workers": env.int("QUEUE_WORKERS", default=2),
+    "timeout": TASK_TIMEOUT,
+    "retry": TASK_RETRY,
+    # A task that raises is done with: the mail task schedules its own retry with a growing delay (registry.mail),
+    # and the reminder schedule runs again anyway. A task whose worker vanished is not acknowledged, so it runs again.
+    "ack_failures": True,
+    # After downtime, run a missed schedule once, not once per missed interval.
+    "catch_up": False,
+    # Successful tasks kept for the admin's history; failed ones are kept until deleted there.
+    "save_limit": 1000,
+    "poll": 0.5,
+    "label": "Tasks",
+    **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default"}),
+}
+# Sending a mail: tries in all, and the delay before the first retry, doubled for each one after it.
+MAIL_ATTEMPTS = env.int("MAIL_ATTEMPTS", default=6)
+MAIL_RETRY_SECONDS = env.int("MAIL_RETRY_SECONDS", default=60)
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Logging

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from registry import __version__
+from registry.queue import queue_status
 from registry.throttles import PASSWORD_THROTTLES, first_refusal
 
 logger = logging.getLogger(__name__)
@@ -48,9 +49,21 @@ def root(request):
     return Response({"name": "Registry", "version": __version__, "links": links})
 
 
+_queue_fields = {
+    "status": serializers.CharField(help_text="`ok`, or `unavailable` when the queue cannot be read."),
+    "queued": serializers.IntegerField(allow_null=True, help_text="Tasks waiting for a worker."),
+    "oldest_seconds": serializers.FloatField(
+        allow_null=True, help_text="How long the oldest waiting task has waited (0 when none waits)."
+    ),
+}
+
+
 @extend_schema(
     summary="Health check",
-    description="Also at `/healthcheck`.",
+    description=(
+        "Also at `/healthcheck`. 200 while the database answers, else 503. `queue` reports the task queue: a long "
+        "wait means busy or stopped workers and is reported, never a 503."
+    ),
     auth=[],
     responses={
         200: inline_serializer(
@@ -58,6 +71,7 @@ def root(request):
             {
                 "status": serializers.CharField(),
                 "database": serializers.CharField(),
+                "queue": inline_serializer("HealthQueue", _queue_fields),
                 "version": serializers.CharField(),
             },
         ),
@@ -74,7 +88,7 @@ def root(request):
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def health(request):
-    """Answer 200 while the database answers, else 503, for load balancers and orchestrators."""
+    """Answer 200 while the database answers, else 503, for load balancers and orchestrators; report the queue."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -82,7 +96,7 @@ def health(request):
         logger.warning("Health check: database unavailable: %s", exc)
         body = {"status": "unavailable", "database": "unavailable", "version": __version__}
         return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
-    return Response({"status": "ok", "database": "ok", "version": __version__})
+    return Response({"status": "ok", "database": "ok", "queue": queue_status(), "version": __version__})
 
 
 class BrowsableAPILoginView(LoginView):

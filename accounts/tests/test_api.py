@@ -1,6 +1,7 @@
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django_q.models import Schedule
 from rest_framework import status
 
 from accounts.models import User
@@ -59,12 +60,15 @@ def test_failing_mail_server_does_not_fail_registration(api_client, monkeypatch,
     def broken_send_mail(*args, **kwargs):
         raise ConnectionRefusedError("mail server down")
 
-    monkeypatch.setattr("accounts.services.send_mail", broken_send_mail)
+    monkeypatch.setattr("registry.mail.send_mail", broken_send_mail)
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client.post(reverse("user-list"), NEW_USER)
 
     assert response.status_code == status.HTTP_201_CREATED
     assert User.objects.filter(username="alice").exists()
+    # The worker tries again later.
+    (retry,) = Schedule.objects.filter(func="registry.mail.mail_send")
+    assert "'attempt': 2" in retry.kwargs and "alice@example.com" in retry.kwargs
 
 
 @pytest.mark.parametrize(

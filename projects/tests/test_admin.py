@@ -5,6 +5,7 @@ from django.contrib.messages import get_messages
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
+from django_q.models import Schedule
 from rest_framework import status
 
 from experiments.models import Experiment
@@ -215,6 +216,7 @@ def _send_now(admin_client, projects):
     )
 
 
+@pytest.mark.django_db(transaction=True)
 def test_send_reminders_now_mails_the_owners_of_the_selected_projects(admin_client, user, other_user):
     # Far from expiring and reminded already: "now" ignores both the window and the record.
     far = ProjectFactory(owner=user, name="far", expiration_date=_in(90))
@@ -239,7 +241,8 @@ def test_send_reminders_now_mails_the_owners_of_the_selected_projects(admin_clie
     assert Project.objects.get(pk=soon.pk).reminded_for_date == soon.expiration_date
 
 
-def test_send_reminders_now_warns_about_a_failing_address(admin_client, user, other_user, monkeypatch):
+@pytest.mark.django_db(transaction=True)
+def test_send_reminders_now_queues_a_retry_for_a_failing_address(admin_client, user, other_user, monkeypatch):
     from django.core.mail import send_mail as real_send_mail
 
     def send_mail(*args, recipient_list, **kwargs):
@@ -247,7 +250,7 @@ def test_send_reminders_now_warns_about_a_failing_address(admin_client, user, ot
             raise ConnectionRefusedError("refused")
         return real_send_mail(*args, recipient_list=recipient_list, **kwargs)
 
-    monkeypatch.setattr("projects.services.send_mail", send_mail)
+    monkeypatch.setattr("registry.mail.send_mail", send_mail)
     failing = ProjectFactory(owner=user, expiration_date=_in(1))
     working = ProjectFactory(owner=other_user, expiration_date=_in(1))
 
@@ -255,7 +258,8 @@ def test_send_reminders_now_warns_about_a_failing_address(admin_client, user, ot
 
     assert [message.to for message in mail.outbox] == [[other_user.email]]
     assert [str(message) for message in get_messages(response.wsgi_request)] == [
-        "Reminded 1 owner(s) about 1 project(s).",
-        f"Could not send to: {user.email}.",
+        "Reminded 2 owner(s) about 2 project(s)."
     ]
-    assert Project.objects.get(pk=failing.pk).reminded_for_date is None
+    (retry,) = Schedule.objects.filter(func="registry.mail.mail_send")
+    assert repr([user.email]) in retry.kwargs
+    assert Project.objects.get(pk=failing.pk).reminded_for_date == failing.expiration_date

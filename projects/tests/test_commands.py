@@ -7,6 +7,7 @@ from django.core import mail
 from django.core.mail import send_mail as real_send_mail
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from django_q.models import Schedule
 
 from accounts.tests.factories import UserFactory
 from projects import services
@@ -15,7 +16,7 @@ from projects.tests.factories import ProjectFactory
 
 NO_MEMBERS = "Reminded 0 member(s) about 0 expiring membership(s)."
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _in(days: int) -> datetime.date:
@@ -231,27 +232,46 @@ def failing_address(monkeypatch):
             raise ConnectionRefusedError("the mail server refused the recipient")
         return real_send_mail(*args, recipient_list=recipient_list, **kwargs)
 
-    monkeypatch.setattr("projects.services.send_mail", send_mail)
+    monkeypatch.setattr("registry.mail.send_mail", send_mail)
     return failing
 
 
-def test_a_failing_recipient_does_not_stop_the_others_and_is_retried_next_run(failing_address):
+def test_a_failing_recipient_does_not_stop_the_others_and_its_mail_is_retried_later(failing_address, settings):
+    settings.MAIL_ATTEMPTS = 3
+    settings.MAIL_RETRY_SECONDS = 60
     first, failing, last = sorted(UserFactory.create_batch(3), key=lambda owner: owner.pk)
     projects = {owner: ProjectFactory(owner=owner, expiration_date=_in(1)) for owner in (first, failing, last)}
     failing_address["address"] = failing.email
-    out = StringIO()
 
-    with pytest.raises(CommandError, match=f"Could not send to 1 address\\(es\\): {failing.email}"):
-        call_command("send_expiration_reminders", stdout=out)
+    output = _remind()
 
     assert _recipients() == sorted([first.email, last.email])
-    assert "Reminded 2 owner(s) about 2 project(s)." in out.getvalue()
+    assert "Reminded 3 owner(s) about 3 project(s)." in output
+    # The failed mail waits for its next try, so its project stays claimed: another run does not send it twice.
+    (retry,) = Schedule.objects.filter(func="registry.mail.mail_send")
+    assert retry.schedule_type == Schedule.ONCE
+    assert "'attempt': 2" in retry.kwargs and repr([failing.email]) in retry.kwargs
+    assert 55 <= (retry.next_run - timezone.now()).total_seconds() <= 60
+    assert _reminded_for(projects[failing]) == _in(1)
+    assert "Reminded 0 owner(s) about 0 project(s)." in _remind()
+
+
+def test_a_reminder_whose_last_try_fails_is_re_armed_for_the_next_run(failing_address, settings):
+    settings.MAIL_ATTEMPTS = 1
+    first, failing = sorted(UserFactory.create_batch(2), key=lambda owner: owner.pk)
+    projects = {owner: ProjectFactory(owner=owner, expiration_date=_in(1)) for owner in (first, failing)}
+    failing_address["address"] = failing.email
+
+    _remind()
+
+    assert _recipients() == [first.email]
+    assert not Schedule.objects.filter(func="registry.mail.mail_send").exists()
     assert _reminded_for(projects[failing]) is None
     assert _reminded_for(projects[first]) == _in(1)
 
     failing_address["address"] = None
     assert "Reminded 1 owner(s) about 1 project(s)." in _remind()
-    assert _recipients() == sorted([first.email, failing.email, last.email])
+    assert _recipients() == sorted([first.email, failing.email])
     assert _reminded_for(projects[failing]) == _in(1)
 
 

@@ -1,11 +1,15 @@
 """The conventions every endpoint keeps: JSON errors, paging headers, security headers, limits on input."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import OperationalError
 from django.urls import reverse
+from django.utils import timezone
+from django_q.models import OrmQ
+from django_q.tasks import async_task
 from rest_framework import status
 
 from accounts.tests.factories import UserFactory
@@ -20,6 +24,26 @@ def test_health_reports_ok_without_authentication(api_client):
         assert response.json()["status"] == "ok"
         assert response.json()["database"] == "ok"
         assert response.json()["version"]
+
+
+def test_health_reports_the_oldest_waiting_task_without_failing(api_client):
+    assert api_client.get("/health").json()["queue"] == {"status": "ok", "queued": 0, "oldest_seconds": 0.0}
+    waiting = [async_task("registry.mail.mail_send", sync=False) for _ in range(2)]
+    taken = async_task("registry.mail.mail_send", sync=False)
+    now = timezone.now()
+    rows = list(OrmQ.objects.order_by("id"))
+    assert len(rows) == len(waiting) + 1 and taken
+    OrmQ.objects.filter(pk=rows[0].pk).update(lock=now - timedelta(minutes=30))
+    OrmQ.objects.filter(pk=rows[1].pk).update(lock=now - timedelta(minutes=2))
+    # A task a worker holds (its lease runs into the future) is not waiting.
+    OrmQ.objects.filter(pk=rows[2].pk).update(lock=now + timedelta(minutes=1))
+
+    response = api_client.get("/health")
+
+    assert response.status_code == status.HTTP_200_OK
+    queue = response.json()["queue"]
+    assert (queue["status"], queue["queued"]) == ("ok", 2)
+    assert 30 * 60 <= queue["oldest_seconds"] < 30 * 60 + 10
 
 
 def test_health_answers_503_while_the_database_does_not(api_client, monkeypatch):

@@ -1,0 +1,129 @@
+"""Mail as a task: queued on commit, sent by the worker (synchronously here), retried with a doubling delay."""
+
+import ast
+import datetime
+
+import pytest
+from django.core import mail
+from django.db import transaction
+from django.utils import timezone
+from django_q.models import Failure, Schedule, Success
+
+from registry import mail as registry_mail
+from registry.mail import MailNotSent, mail_send, mail_send_on_commit
+
+pytestmark = pytest.mark.django_db
+
+RELEASED: list = []
+
+
+def remember_release(ids: list[int]) -> None:
+    """A stand-in for a reminder's re-arming, found by its dotted path like the real ones."""
+    RELEASED.append(ids)
+
+
+ON_FAILURE = ("registry.tests.test_mail.remember_release", [[7, 8]])
+
+
+@pytest.fixture(autouse=True)
+def _forget_releases():
+    RELEASED.clear()
+
+
+@pytest.fixture
+def refusing_server(monkeypatch):
+    def send_mail(**kwargs):
+        raise ConnectionRefusedError("mail server down")
+
+    monkeypatch.setattr(registry_mail, "send_mail", send_mail)
+
+
+def _retries() -> list[Schedule]:
+    return list(Schedule.objects.filter(func="registry.mail.mail_send").order_by("id"))
+
+
+def test_a_mail_is_sent_by_a_task_once_the_transaction_commits(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            mail_send_on_commit(to=["a@example.com"], subject="Hello", body="Body")
+            assert mail.outbox == []
+
+    (message,) = mail.outbox
+    assert (message.to, message.subject, message.body) == (["a@example.com"], "Hello", "Body")
+    (task,) = Success.objects.all()
+    assert task.func == "registry.mail.mail_send"
+    assert task.name == "mail: Hello (try 1)"
+    assert task.result == "sent to 1 recipient(s)"
+
+
+def test_a_rolled_back_transaction_sends_nothing(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            mail_send_on_commit(to=["a@example.com"], subject="Hello", body="Body")
+            raise RuntimeError("roll back")
+
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize(("attempt", "delay"), [(1, 60), (2, 120), (3, 240), (5, 960)])
+def test_a_failed_try_schedules_the_next_with_a_doubling_delay(refusing_server, settings, attempt, delay):
+    settings.MAIL_ATTEMPTS = 6
+    settings.MAIL_RETRY_SECONDS = 60
+    before = timezone.now()
+
+    with pytest.raises(MailNotSent, match=f"try {attempt} of 6"):
+        mail_send(to=["a@example.com"], subject="Hello", body="Body", on_failure=ON_FAILURE, attempt=attempt)
+
+    (retry,) = _retries()
+    assert retry.schedule_type == Schedule.ONCE
+    assert ast.literal_eval(retry.kwargs) == {
+        "to": ["a@example.com"],
+        "subject": "Hello",
+        "body": "Body",
+        "on_failure": ON_FAILURE,
+        "attempt": attempt + 1,
+        "q_options": {"task_name": f"mail: Hello (try {attempt + 1})"},
+    }
+    assert before + datetime.timedelta(seconds=delay) <= retry.next_run
+    assert retry.next_run <= timezone.now() + datetime.timedelta(seconds=delay)
+    assert RELEASED == []
+
+
+def test_the_last_failed_try_gives_up_and_runs_the_failure_callback(refusing_server, settings):
+    settings.MAIL_ATTEMPTS = 3
+
+    with pytest.raises(MailNotSent, match="try 3 of 3"):
+        mail_send(to=["a@example.com"], subject="Hello", body="Body", on_failure=ON_FAILURE, attempt=3)
+
+    assert _retries() == []
+    assert RELEASED == [[7, 8]]
+
+
+def test_a_retry_that_succeeds_sends_the_mail_and_schedules_nothing(settings):
+    mail_send(to=["a@example.com"], subject="Hello", body="Body", on_failure=ON_FAILURE, attempt=2)
+
+    assert [message.to for message in mail.outbox] == [["a@example.com"]]
+    assert _retries() == []
+    assert RELEASED == []
+
+
+def test_a_failed_send_does_not_fail_the_caller_and_leaves_a_retry(refusing_server, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        mail_send_on_commit(to=["a@example.com"], subject="Hello", body="Body", on_failure=ON_FAILURE)
+
+    assert mail.outbox == []
+    assert len(_retries()) == 1
+    assert RELEASED == []
+
+
+def test_a_queue_that_refuses_the_mail_runs_the_failure_callback(monkeypatch, django_capture_on_commit_callbacks):
+    def broken_async_task(*args, **kwargs):
+        raise ConnectionError("queue unreachable")
+
+    monkeypatch.setattr(registry_mail, "async_task", broken_async_task)
+    with django_capture_on_commit_callbacks(execute=True):
+        mail_send_on_commit(to=["a@example.com"], subject="Hello", body="Body", on_failure=ON_FAILURE)
+
+    assert mail.outbox == []
+    assert RELEASED == [[7, 8]]
+    assert not Failure.objects.exists()
