@@ -1,4 +1,5 @@
-# `make run` serves Registry on http://127.0.0.1:8000 (SQLite by default); `make test` runs the test suite.
+# `make run` serves Registry on http://127.0.0.1:8000 (SQLite by default) with its task worker; `make test` runs the
+# test suite.
 # Both create the virtualenv and install the pinned requirements on first use.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -18,8 +19,9 @@ bootstrap: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 
+# gunicorn and the task worker together (bin/serve); Ctrl-C stops both. migrate (in bootstrap) keeps the schedules.
 run: bootstrap
-	$(BIN)/gunicorn --config gunicorn.conf.py
+	$(BIN)/python bin/serve
 
 test: bootstrap
 	$(BIN)/python -m pytest

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Container entrypoint: wait for the database, apply migrations, then replace this shell with the command (gunicorn
-# by default), so that the server runs as PID 1 and receives SIGTERM directly.
+# Container entrypoint: wait for the database, apply migrations (which also keep the task schedules), then replace
+# this shell with the command (gunicorn by default; `python manage.py qcluster` for the task worker), so that the
+# server runs as PID 1 and receives SIGTERM directly.
 #
 #   MIGRATE_ON_START=false  skip waiting and migrating (when a release job migrates instead)
 #   MIGRATE_RETRIES=30      attempts to reach the database, one second apart, before giving up

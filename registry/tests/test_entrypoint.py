@@ -186,3 +186,27 @@ def test_compose_starts_the_api_once_the_database_is_healthy():
     assert "@db:5432/registry" in api["environment"]["DATABASE_URL"]
     assert api["environment"]["SECRET_KEY"].startswith("${SECRET_KEY:?")
     assert api["environment"]["DEBUG"] == "false"
+
+
+def test_compose_runs_a_worker_from_the_same_image_once_the_api_is_healthy():
+    compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+
+    api, worker = compose["services"]["api"], compose["services"]["worker"]
+    assert worker["build"] == api["build"] == "."
+    assert worker["command"] == ["python", "manage.py", "qcluster"]
+    assert worker["depends_on"] == {"api": {"condition": "service_healthy"}}
+    assert worker["environment"]["DATABASE_URL"] == api["environment"]["DATABASE_URL"]
+    assert worker["environment"]["SECRET_KEY"] == api["environment"]["SECRET_KEY"]
+    assert worker["environment"]["MIGRATE_ON_START"] == "false"
+    assert worker["healthcheck"] == {"disable": True}
+    for name in ("REDIS_URL", "EMAIL_URL", "CACHE_URL"):
+        assert name in worker["environment"] and name in api["environment"]
+
+
+def test_entrypoint_migrate_creates_the_reminder_schedule(tmp_path):
+    result = run_entrypoint(tmp_path, "python", "-c", "print('started')", REMINDER_INTERVAL_MINUTES="3")
+
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "db.sqlite3") as conn:
+        rows = conn.execute("SELECT func, schedule_type, minutes FROM django_q_schedule").fetchall()
+    assert rows == [("projects.tasks.expiration_reminders_run", "I", 3)]
