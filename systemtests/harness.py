@@ -1,11 +1,15 @@
 """Real gunicorn servers of Registry for the system tests, and an HTTP client for them.
 
 A `Server` migrates its own database, starts `gunicorn --config gunicorn.conf.py` from the project root with its own
-port, data directory and secret key, waits for `/health`, and stops with SIGTERM. Every request goes to 127.0.0.1 and
-every wait is bounded.
+port, data directory and secret key, waits for `/health`, and stops with SIGTERM; `Server.start_worker()` starts a
+task worker (`manage.py qcluster`) beside it with the same environment. A `MailSink` is a local SMTP server that keeps
+what it receives, a `HangingMailServer` one that accepts connections and never answers. Every request goes to
+127.0.0.1 and every wait is bounded.
 """
 
 import base64
+import email
+import email.policy
 import http.client
 import json
 import os
@@ -72,6 +76,13 @@ SERVICE_VARIABLES = frozenset(
         "FORWARDED_ALLOW_IPS",
         "LOG_LEVEL",
         "GUNICORN_CMD_ARGS",
+        "REDIS_URL",
+        "REMINDER_INTERVAL_MINUTES",
+        "QUEUE_WORKERS",
+        "TASK_TIMEOUT",
+        "TASK_RETRY",
+        "MAIL_ATTEMPTS",
+        "MAIL_RETRY_SECONDS",
     }
 )
 
@@ -298,9 +309,12 @@ class Server:
         self.database_name = database_name
         self.port = free_port()
         self.extra_env = env
+        # Kept for the server's life: its task workers must sign and read tasks with the same key.
+        self.secret_key = secrets.token_urlsafe(50)
         self.log_path = data_dir / "gunicorn.log"
         self.process: subprocess.Popen | None = None
         self._log_file = None
+        self.workers: list[Worker] = []
 
     @property
     def bin_dir(self) -> Path:
@@ -313,7 +327,7 @@ class Server:
             HOST=HOST,
             PORT=str(self.port),
             DATA_DIR=str(self.data_dir),
-            SECRET_KEY=secrets.token_urlsafe(50),
+            SECRET_KEY=self.secret_key,
             LOG_LEVEL="WARNING",
             GRACEFUL_TIMEOUT=str(GRACEFUL_TIMEOUT),
             # gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl), which every
@@ -380,8 +394,31 @@ class Server:
         except subprocess.TimeoutExpired:
             return None
 
+    def start_worker(self) -> "Worker":
+        """Start a task worker with this server's environment (database, key, broker, mail) and wait until it runs."""
+        worker = Worker(self, index=len(self.workers))
+        self.workers.append(worker)
+        worker.start()
+        return worker
+
+    def manage(self, *args: str, timeout: float = MIGRATE_TIMEOUT) -> str:
+        """Run `manage.py ARGS` with this server's environment; return its output, raise if it fails."""
+        result = subprocess.run(
+            [str(self.bin_dir / "python"), "manage.py", *args],
+            cwd=PROJECT_ROOT,
+            env=self.environment(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"manage.py {args[0]} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
     def stop(self) -> int | None:
         """SIGTERM, then up to the graceful timeout plus a margin; then SIGKILL to the server's process group."""
+        for worker in self.workers:
+            worker.stop()
         if self.process is None:
             return None
         if self.process.poll() is None:
@@ -411,3 +448,197 @@ class Server:
             return needle in self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return False
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Task worker
+# ---------------------------------------------------------------------------------------------------------------------
+
+WORKER_STARTUP_TIMEOUT = 30
+
+
+class Worker:
+    """`manage.py qcluster` with a server's environment, in a process group of its own, logging to its own file."""
+
+    def __init__(self, server: Server, *, index: int):
+        self.server = server
+        self.log_path = server.data_dir / f"worker-{index}.log"
+        self.process: subprocess.Popen | None = None
+        self._log_file = None
+
+    def start(self) -> "Worker":
+        # INFO: the worker's log says when it runs and what each task did.
+        environment = {**self.server.environment(), "LOG_LEVEL": "INFO"}
+        self._log_file = open(self.log_path, "ab")  # closed in stop()
+        self.process = subprocess.Popen(
+            [str(self.server.bin_dir / "python"), "manage.py", "qcluster"],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + WORKER_STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the worker exited with {self.process.returncode} on start:\n{self.log_tail()}")
+            if "running." in self.log_text():
+                return self
+            time.sleep(0.2)
+        raise RuntimeError(f"the worker did not start within {WORKER_STARTUP_TIMEOUT} s:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL to the whole worker (its guard and task processes too): a crash, nothing finishes."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(10)
+
+    def stop(self) -> int | None:
+        """SIGTERM (running tasks finish), then SIGKILL to the group if it takes too long."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # Whatever is left of the group.
+        except ProcessLookupError:
+            pass
+        self.process.wait(10)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        return self.process.returncode
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines: int = 40) -> str:
+        kept = self.log_text().splitlines()[-lines:]
+        return "\n".join([*kept, f"(whole log: {self.log_path})"])
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Mail servers
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    recipients: tuple[str, ...]
+    subject: str
+    body: str
+    at: float  # time.monotonic() when it arrived
+
+
+class MailSink:
+    """A local SMTP server (aiosmtpd) that keeps every message it receives, on a free port or the one given."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self._messages: list[ReceivedMail] = []
+        self._lock = threading.Lock()
+        self._controller = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{HOST}:{self.port}"
+
+    def start(self) -> "MailSink":
+        from aiosmtpd.controller import Controller
+
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+                received = ReceivedMail(
+                    tuple(envelope.rcpt_tos), str(message["subject"]), message.get_content(), time.monotonic()
+                )
+                with sink._lock:
+                    sink._messages.append(received)
+                return "250 Message accepted"
+
+        self._controller = Controller(Handler(), hostname=HOST, port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def messages(self, subject: str | None = None) -> list[ReceivedMail]:
+        with self._lock:
+            return [message for message in self._messages if subject is None or message.subject == subject]
+
+    def wait_for(self, count: int, *, subject: str | None = None, timeout: float) -> list[ReceivedMail]:
+        """The messages (with `subject`) once there are at least `count`, or those there are after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            messages = self.messages(subject)
+            if len(messages) >= count:
+                return messages
+            time.sleep(0.1)
+        return self.messages(subject)
+
+
+class HangingMailServer:
+    """A socket that accepts SMTP connections and never says a word: a mail server that hangs."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.connections: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{HOST}:{self.port}"
+
+    def start(self) -> "HangingMailServer":
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind((HOST, self.port))
+        self._listener.listen(128)
+        self._thread = threading.Thread(target=self._accept, name="hanging-smtp", daemon=True)
+        self._thread.start()
+        return self
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:  # The listener was closed.
+                return
+            self.connections.append(connection)
+
+    def wait_for_connection(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.connections:
+                return True
+            time.sleep(0.1)
+        return False
+
+    def stop(self) -> None:
+        if self._listener is not None:
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)  # Wakes the accepting thread.
+            except OSError:
+                pass
+            self._listener.close()
+            self._listener = None
+        for connection in self.connections:
+            connection.close()
+        if self._thread is not None:
+            self._thread.join(5)

@@ -1,11 +1,13 @@
-"""The embedded default, SQLite, under concurrent writers on four gunicorn workers: writers wait for the write lock
-(WAL, IMMEDIATE transactions, a busy timeout) instead of failing with "database is locked"."""
+"""The embedded default, SQLite, under concurrent writers on four gunicorn workers and a task worker that keeps its
+queue in the same file: writers wait for the write lock (WAL, IMMEDIATE transactions, a busy timeout) instead of
+failing with "database is locked", and every registration's welcome mail still goes out."""
 
 import sqlite3
 import threading
 import time
 
 from systemtests.harness import (
+    PASSWORD,
     UNTHROTTLED,
     Response,
     attempt,
@@ -17,13 +19,18 @@ from systemtests.harness import (
 
 WRITERS = 8
 MAX_WRITES_PER_WRITER = 20_000  # A bound on each loop, far above what 20 seconds allow.
+# Every this many writes, a writer registers an account instead, which gives the task worker a mail to send.
+REGISTER_EVERY = 10
+WELCOME = "Welcome to Registry"
 
 
-def test_concurrent_writers_on_sqlite_never_see_database_is_locked(start_server):
+def test_concurrent_writers_on_sqlite_never_see_database_is_locked(start_server, mail_sink):
     seconds = env_seconds("SYSTEM_TEST_SQLITE_SECONDS", 20)
-    # No DATABASE_URL: the service uses its default, db.sqlite3 in the server's fresh DATA_DIR.
-    server = start_server(None, AUTH_THROTTLE_RATE=UNTHROTTLED)
+    # No DATABASE_URL: the service uses its default, db.sqlite3 in the server's fresh DATA_DIR; the task worker's
+    # queue is a table in the same file.
+    server = start_server(None, workers=1, AUTH_THROTTLE_RATE=UNTHROTTLED, EMAIL_URL=mail_sink.url)
     tokens = [register_and_login(server.port, f"writer{index}")["access"] for index in range(WRITERS)]
+    registered: list[list[str]] = [[] for _ in range(WRITERS)]
     barrier = threading.Barrier(WRITERS, timeout=30)
     created: list[list[int]] = [[] for _ in range(WRITERS)]
     failures: list[list[tuple]] = [[] for _ in range(WRITERS)]
@@ -35,10 +42,20 @@ def test_concurrent_writers_on_sqlite_never_see_database_is_locked(start_server)
         for number in range(MAX_WRITES_PER_WRITER):
             if time.monotonic() >= deadline:
                 break
-            data = {"name": f"writer{index}-{number}", "parameters": {"n": number}, "tags": ["sqlite"]}
-            result = attempt(server.port, "POST", "/experiments/", data=data, token=tokens[index])
-            if isinstance(result, Response) and result.status == 201 and "locked" not in result.text.lower():
-                created[index].append(result.json()["id"])
+            if number % REGISTER_EVERY == REGISTER_EVERY - 1:
+                username = f"joiner{index}-{number}"
+                account = {"username": username, "email": f"{username}@example.com", "password": PASSWORD}
+                result = attempt(server.port, "POST", "/auth/register", data=account)
+                succeeded = isinstance(result, Response) and result.status == 201
+                if succeeded:
+                    registered[index].append(account["email"])
+            else:
+                data = {"name": f"writer{index}-{number}", "parameters": {"n": number}, "tags": ["sqlite"]}
+                result = attempt(server.port, "POST", "/experiments/", data=data, token=tokens[index])
+                succeeded = isinstance(result, Response) and result.status == 201
+                if succeeded:
+                    created[index].append(result.json()["id"])
+            if succeeded and "locked" not in result.text.lower():
                 latencies[index].append(result.elapsed)
             else:
                 body = result.text[:300] if isinstance(result, Response) else ""
@@ -61,6 +78,10 @@ def test_concurrent_writers_on_sqlite_never_see_database_is_locked(start_server)
         stored = sorted(row[0] for row in connection.execute("SELECT id FROM experiments_experiment"))
     connection.close()
     slowest = max((latency for writer in latencies for latency in writer), default=0.0)
+    joined = sorted(address for writer in registered for address in writer)
+    welcomed = mail_sink.wait_for(WRITERS + len(joined), subject=WELCOME, timeout=60)
+    welcomed_joiners = sorted(address for message in welcomed for address in message.recipients if "joiner" in address)
+    worker_log = server.workers[0].log_text()
     report(
         f"SQLite, {WRITERS} writers for {seconds:g} s",
         writes=len(ids),
@@ -71,7 +92,13 @@ def test_concurrent_writers_on_sqlite_never_see_database_is_locked(start_server)
         locked_errors=len(locked),
         failure_samples=all_failures[:5],
         rows_in_database=len(stored),
+        registrations=len(joined),
+        welcome_mails=len(welcomed),
+        worker_locked_errors=worker_log.lower().count("database is locked"),
     )
     assert not all_failures, all_failures[:5]
     assert ids, "no experiment was created"
     assert stored == ids
+    assert joined, "no account was registered"
+    assert welcomed_joiners == joined
+    assert "database is locked" not in worker_log.lower()
