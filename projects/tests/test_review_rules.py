@@ -149,6 +149,7 @@ def test_adding_a_live_member_again_is_still_refused(client_for):
 # --- 8. Deactivated accounts get no mail ------------------------------------------------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)
 def test_reminders_skip_deactivated_owners_and_members():
     tomorrow = timezone.localdate() + timedelta(days=1)
     active = ProjectFactory(expiration_date=tomorrow, owner=UserFactory(email="active@example.com"))
@@ -161,6 +162,7 @@ def test_reminders_skip_deactivated_owners_and_members():
     assert sorted(message.to[0] for message in mail.outbox) == ["active@example.com", "member@example.com"]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_send_now_in_the_admin_skips_deactivated_owners():
     tomorrow = timezone.localdate() + timedelta(days=1)
     ProjectFactory(expiration_date=tomorrow, owner=UserFactory(is_active=False))
@@ -217,6 +219,7 @@ def test_descriptions_keep_newlines_and_tabs(user_client):
     assert Project.objects.get().description == "line one\n\tline two\r\nthree"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_stored_name_with_a_line_break_prints_on_one_line_in_mail_and_output():
     project = ProjectFactory(expiration_date=timezone.localdate() + timedelta(days=1))
     Project.objects.filter(pk=project.pk).update(name=FORGED)  # A row from before names were checked.
