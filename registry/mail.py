@@ -17,6 +17,8 @@ from django.utils.module_loading import import_string
 from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
+from registry.queue import queue_broker
+
 logger = logging.getLogger(__name__)
 
 TASK = "registry.mail.mail_send"
@@ -60,7 +62,7 @@ class MailNotSent(Exception):
 
 def _enqueue(message: dict) -> None:
     try:
-        async_task(TASK, **message, task_name=_task_name(message, attempt=1))
+        async_task(TASK, **message, task_name=_task_name(message, attempt=1), broker=queue_broker())
     except MailNotSent:
         # Only where tasks run in the caller's process (the tests' synchronous mode): the send itself failed.
         raise

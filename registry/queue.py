@@ -15,8 +15,8 @@ logger = logging.getLogger(__name__)
 
 
 @functools.cache
-def _broker() -> Broker:
-    # One per process: a Redis broker holds a connection pool.
+def queue_broker() -> Broker:
+    """The broker of this process: one, because a Redis broker holds a connection pool."""
     return get_broker()
 
 
@@ -27,7 +27,7 @@ def queue_status() -> dict:
     out. A long wait means the workers are busy or stopped: reported, never a failed health check, because the API
     itself still serves.
     """
-    broker = _broker()
+    broker = queue_broker()
     now = timezone.now()
     try:
         if isinstance(broker, ORM):

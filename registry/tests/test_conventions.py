@@ -46,6 +46,19 @@ def test_health_reports_the_oldest_waiting_task_without_failing(api_client):
     assert 30 * 60 <= queue["oldest_seconds"] < 30 * 60 + 10
 
 
+def test_health_stays_200_and_says_so_when_the_queue_cannot_be_read(api_client, monkeypatch):
+    class UnreachableRedis:
+        def queue_size(self):
+            raise ConnectionError("Redis unreachable")
+
+    monkeypatch.setattr("registry.queue.queue_broker", UnreachableRedis)
+
+    response = api_client.get("/health")
+
+    assert response.status_code == status.HTTP_200_OK
+    assert response.json()["queue"] == {"status": "unavailable", "queued": None, "oldest_seconds": None}
+
+
 def test_health_answers_503_while_the_database_does_not(api_client, monkeypatch):
     def broken_cursor(*args, **kwargs):
         raise OperationalError("connection refused")
