@@ -1,14 +1,14 @@
 import logging
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
 from registry.db import validated_save
+from registry.mail import mail_send_on_commit
 from tokens.models import DEFAULT_LIFETIME_DAYS, TOKEN_PREFIX, PersonalAccessToken, TokenScope, token_digest
 
 logger = logging.getLogger(__name__)
@@ -21,24 +21,13 @@ DISPLAY_PREFIX_LENGTH = len(TOKEN_PREFIX) + 8
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def _send_created_email(
-    *, email: str, token_id: int, name: str, token_prefix: str, scope: str, expires_at: datetime
-) -> None:
-    try:
-        send_mail(
-            subject=f"A personal access token was created: {name}",
-            message=(
-                f"A personal access token named “{name}” ({token_prefix}…, {scope} scope, expiring "
-                f"{expires_at:%Y-%m-%d %H:%M} UTC) was just created for your Registry account.\n\n"
-                f"If this was not you, delete the token (DELETE /auth/tokens/{token_id}, or ask an administrator) and "
-                "change your password."
-            ),
-            from_email=None,
-            recipient_list=[email],
-        )
-    except Exception:
-        # The token exists whatever the mail server does: a lost notice is logged, never a failed request.
-        logger.exception("Could not send the token-created notice for token %s…", token_prefix)
+def _created_notice(token: PersonalAccessToken) -> str:
+    return (
+        f"A personal access token named “{token.name}” ({token.token_prefix}…, {token.scope} scope, expiring "
+        f"{token.expires_at:%Y-%m-%d %H:%M} UTC) was just created for your Registry account.\n\n"
+        f"If this was not you, delete the token (DELETE /auth/tokens/{token.pk}, or ask an administrator) and "
+        "change your password."
+    )
 
 
 def token_create(
@@ -61,15 +50,11 @@ def token_create(
     )
     with transaction.atomic():
         validated_save(token)
-        notice = {
-            "email": user.email,
-            "token_id": token.pk,
-            "name": token.name,
-            "token_prefix": token.token_prefix,
-            "scope": token.scope,
-            "expires_at": token.expires_at,
-        }
-        transaction.on_commit(lambda: _send_created_email(**notice))
+        mail_send_on_commit(
+            to=[user.email],
+            subject=f"A personal access token was created: {token.name}",
+            body=_created_notice(token),
+        )
     return token, secret
 
 
