@@ -15,6 +15,12 @@ from registry.mail import MailNotSent, mail_send, mail_send_on_commit
 pytestmark = pytest.mark.django_db
 
 RELEASED: list = []
+SECRET = "one-time-secret-4711"
+
+
+def secret_body(name: str) -> str | None:
+    """A stand-in for a mail that carries a secret, made when the mail is sent; None once there is nothing to send."""
+    return None if name == "gone" else f"Hello {name}, your code is {SECRET}."
 
 
 def remember_release(ids: list[int]) -> None:
@@ -80,6 +86,7 @@ def test_a_failed_try_schedules_the_next_with_a_doubling_delay(refusing_server, 
         "to": ["a@example.com"],
         "subject": "Hello",
         "body": "Body",
+        "body_from": None,
         "on_failure": ON_FAILURE,
         "attempt": attempt + 1,
         "q_options": {"task_name": f"mail: Hello (try {attempt + 1})"},
@@ -127,3 +134,39 @@ def test_a_queue_that_refuses_the_mail_runs_the_failure_callback(monkeypatch, dj
     assert mail.outbox == []
     assert RELEASED == [[7, 8]]
     assert not Failure.objects.exists()
+
+
+def test_a_body_made_at_send_time_is_sent_and_never_stored(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        mail_send_on_commit(
+            to=["a@example.com"], subject="Code", body_from=("registry.tests.test_mail.secret_body", ["Ada"])
+        )
+
+    (message,) = mail.outbox
+    assert message.body == f"Hello Ada, your code is {SECRET}."
+    (task,) = Success.objects.all()
+    assert SECRET not in repr(task.args) + repr(task.kwargs) + repr(task.result)
+
+
+def test_a_retried_body_made_at_send_time_keeps_only_its_recipe(refusing_server):
+    with pytest.raises(MailNotSent):
+        mail_send(to=["a@example.com"], subject="Code", body_from=("registry.tests.test_mail.secret_body", ["Ada"]))
+
+    (retry,) = _retries()
+    assert SECRET not in retry.kwargs
+    assert ast.literal_eval(retry.kwargs)["body_from"] == ("registry.tests.test_mail.secret_body", ["Ada"])
+
+
+def test_a_body_that_is_no_longer_wanted_sends_nothing():
+    result = mail_send(
+        to=["a@example.com"], subject="Code", body_from=("registry.tests.test_mail.secret_body", ["gone"])
+    )
+
+    assert result == "nothing to send"
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize("content", [{}, {"body": "Body", "body_from": ("registry.tests.test_mail.secret_body", [])}])
+def test_a_mail_needs_exactly_one_of_body_and_body_from(content):
+    with pytest.raises(ValueError, match="either a body or body_from"):
+        mail_send_on_commit(to=["a@example.com"], subject="Hello", **content)
