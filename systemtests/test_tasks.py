@@ -3,6 +3,7 @@ queue in the database): the welcome mail arrives at a local SMTP server within s
 for a mail server that hangs and the mail arrives once it recovers, and a worker killed in the middle of a task loses
 nothing."""
 
+import re
 import time
 from collections import Counter
 
@@ -23,6 +24,21 @@ def test_the_welcome_mail_arrives_within_seconds(start_server, mail_sink):
     assert "your Registry account is ready" in message.body
     health = request(server.port, "GET", "/health").json()
     assert health["queue"] == {"status": "ok", "queued": 0, "oldest_seconds": 0.0}
+
+
+def test_a_password_reset_mail_made_by_the_worker_carries_a_token_that_works(start_server, mail_sink):
+    server = start_server(None, workers=1, EMAIL_URL=mail_sink.url)
+    register(server.port, "forgetful")
+
+    assert request(server.port, "POST", "/auth/password/reset", data={"email": "forgetful@example.com"}).status == 204
+    (message,) = mail_sink.wait_for(1, subject="Registry: set a new password", timeout=15)
+    uid = re.search(r"^uid: (\S+)", message.body, re.M).group(1)
+    token = re.search(r"^token: (\S+)", message.body, re.M).group(1)
+    confirm = {"uid": uid, "token": token, "new_password": "another-long-passphrase"}
+
+    assert request(server.port, "POST", "/auth/password/reset/confirm", data=confirm).status == 204
+    login = {"username": "forgetful", "password": "another-long-passphrase"}
+    assert request(server.port, "POST", "/auth/token", data=login).status == 200
 
 
 def test_registration_does_not_wait_for_a_hanging_mail_server_and_the_mail_arrives_after_it_recovers(
