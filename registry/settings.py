@@ -308,7 +308,8 @@ if REDIS_URL and "socket_timeout" not in REDIS_URL:
 TASK_TIMEOUT = env.int("TASK_TIMEOUT", default=60)
 # Seconds after which a task taken by a worker that vanished (killed, machine lost) is handed out again. Longer than
 # TASK_TIMEOUT, or a slow task would run twice.
-TASK_RETRY = env.int("TASK_RETRY", default=TASK_TIMEOUT + 30)
+# Empty (as in .env.example) means the default.
+TASK_RETRY = int(env.str("TASK_RETRY", default="") or TASK_TIMEOUT + 30)
 if TASK_RETRY <= TASK_TIMEOUT:
     raise ImproperlyConfigured("TASK_RETRY must be larger than TASK_TIMEOUT.")
 Q_CLUSTER = {
