@@ -20,7 +20,9 @@ bootstrap: $(STAMP)
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 
 # gunicorn and the task worker together (bin/serve); Ctrl-C stops both. migrate (in bootstrap) keeps the schedules.
-run: bootstrap
+run: $(STAMP)
+	@$(BIN)/python bin/serve --check
+	@$(MAKE) --no-print-directory bootstrap
 	$(BIN)/python bin/serve
 
 test: bootstrap
