@@ -18,7 +18,6 @@ class ExperimentAdminForm(forms.ModelForm):
             "description",
             "status",
             "parameters",
-            "results",
             "tags",
             "started_at",
             "finished_at",
@@ -47,8 +46,12 @@ class ExperimentAdmin(admin.ModelAdmin):
     list_select_related = ["owner", "project"]
     autocomplete_fields = ["owner", "project"]
     date_hierarchy = "created_at"
-    readonly_fields = ["created_at", "updated_at"]
-    fields = [*ExperimentAdminForm.Meta.fields, "created_at", "updated_at"]
+    readonly_fields = ["run_uuid", "lifecycle_stage", "latest_results", "created_at", "updated_at"]
+    fields = [*ExperimentAdminForm.Meta.fields, *readonly_fields]
+
+    @admin.display(description="results (latest metric values)")
+    def latest_results(self, obj: Experiment) -> str:
+        return ", ".join(f"{key}={value}" for key, value in obj.results.items()) or "-"
 
     def save_model(self, request, obj, form, change):
         # The form has already set every field on `obj`; the status is put back to the stored one so that the

@@ -1,5 +1,6 @@
 import json
 import math
+import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -7,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, CharField, F, Q, Value, When
 
-from projects.models import ProjectRole, role_expression
+from projects.models import LifecycleStage, ProjectRole, role_expression
 from registry.db import TrimmedNameMixin
 from registry.text import multi_line, single_line
 
@@ -93,6 +94,11 @@ class ExperimentStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+def new_run_uuid() -> str:
+    """A run id for tracking clients: 32 lowercase hex digits, random, so that ids cannot be enumerated."""
+    return uuid.uuid4().hex
+
+
 FINAL_STATUSES = frozenset({ExperimentStatus.COMPLETED, ExperimentStatus.FAILED, ExperimentStatus.CANCELLED})
 
 
@@ -118,6 +124,10 @@ class ExperimentQuerySet(models.QuerySet):
         """The experiments `user` may see: their own and those in projects they can see."""
         return self.with_access(user).filter(access_role__isnull=False)
 
+    def for_display(self) -> "ExperimentQuerySet":
+        """With what an experiment's representation shows: its owner, latest metric values and key/value tags."""
+        return self.select_related("owner").prefetch_related("latest_metrics", "run_tags")
+
     def with_tag(self, tag: str) -> "ExperimentQuerySet":
         """The experiments whose `tags` hold `tag` exactly (case-sensitive).
 
@@ -140,8 +150,13 @@ class Experiment(TrimmedNameMixin, models.Model):
     description = models.TextField(blank=True, default="", validators=[multi_line])
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     parameters = StrictJSONField(default=dict, blank=True, validators=[validate_parameters])
-    results = StrictJSONField(default=dict, blank=True, validators=[validate_results])
     tags = StrictJSONField(default=list, blank=True, validators=[validate_tags])
+    # The id tracking clients (MLflow) know the experiment by, never the integer key.
+    run_uuid = models.CharField(max_length=32, unique=True, default=new_run_uuid, editable=False)
+    # Soft deletion, as tracking clients delete and restore runs: a deleted experiment stays readable and restorable.
+    lifecycle_stage = models.CharField(
+        max_length=10, choices=LifecycleStage.choices, default=LifecycleStage.ACTIVE, db_index=True
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Deleting a project keeps its experiments: they lose the link, nothing else.
@@ -167,6 +182,11 @@ class Experiment(TrimmedNameMixin, models.Model):
                 violation_error_message="The status must be one of draft, running, completed, failed, cancelled.",
             ),
             models.CheckConstraint(
+                condition=Q(lifecycle_stage__in=LifecycleStage.values),
+                name="experiment_lifecycle_stage_valid",
+                violation_error_message="The lifecycle stage must be active or deleted.",
+            ),
+            models.CheckConstraint(
                 condition=~Q(name=""),
                 name="experiment_name_not_blank",
                 violation_error_message="An experiment needs a name.",
@@ -187,3 +207,37 @@ class Experiment(TrimmedNameMixin, models.Model):
         super().clean()
         if self.started_at and self.finished_at and self.finished_at < self.started_at:
             raise ValidationError({"finished_at": "An experiment cannot finish before it starts."})
+
+    @property
+    def results(self) -> dict[str, float]:
+        """The latest value of each metric (see tracking.models.LatestMetric), NaN and infinities included."""
+        return {latest.key: latest.number for latest in self.latest_metrics.all()}
+
+
+RUN_TAG_KEY_MAX_LENGTH = 250
+RUN_TAG_VALUE_MAX_LENGTH = 8000
+
+
+class RunTag(models.Model):
+    """A key/value tag of an experiment, as tracking clients (MLflow) set them, their system tags included.
+
+    Beside the experiment's `tags`, which are plain labels: a label shows to tracking clients as a tag with an empty
+    value, and these show in the REST API as the experiment's `run_tags` object.
+    """
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="run_tags")
+    key = models.CharField(max_length=RUN_TAG_KEY_MAX_LENGTH)
+    value = models.TextField(max_length=RUN_TAG_VALUE_MAX_LENGTH, blank=True, default="")
+
+    class Meta:
+        ordering = ["experiment_id", "key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["experiment", "key"],
+                name="experiments_runtag_one_per_key",
+                violation_error_message="This experiment already has a tag with this key.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value[:40]}"

@@ -13,6 +13,7 @@ from experiments.models import (
 from projects.models import Project
 from registry import serializers as strict
 from registry.text import single_line
+from tracking.models import number_to_json
 
 
 @extend_schema_field({"type": "object", "additionalProperties": {}, "description": "At most 64 KB as JSON."})
@@ -20,9 +21,43 @@ class ParametersField(serializers.JSONField):
     pass
 
 
-@extend_schema_field({"type": "object", "additionalProperties": {"type": "number"}})
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {
+            "oneOf": [{"type": "number"}, {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]}]
+        },
+        "description": "The latest value of each metric. Written values must be finite numbers; read back, NaN and "
+        "infinities (which tracking clients may log) appear as the strings `NaN`, `Infinity` and `-Infinity`.",
+    }
+)
 class ResultsField(serializers.JSONField):
-    pass
+    """Written: finite numbers recorded as metric points. Read: the latest value of each metric (non-finite by name)."""
+
+    def get_attribute(self, instance):
+        return instance.results
+
+    def to_representation(self, value):
+        return {key: number_to_json(number) for key, number in value.items()}
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "readOnly": True,
+        "description": "Key/value tags set by tracking clients (MLflow), system tags included.",
+    }
+)
+class RunTagsField(serializers.Field):
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+    def get_attribute(self, instance):
+        return instance.run_tags.all()
+
+    def to_representation(self, value):
+        return {tag.key: tag.value for tag in value}
 
 
 class WritableProjectField(serializers.PrimaryKeyRelatedField):
@@ -49,6 +84,10 @@ class ExperimentSerializer(strict.ModelSerializer):
         validators=[validate_tags],
     )
     project = WritableProjectField(required=False, allow_null=True)
+    run_id = serializers.CharField(
+        source="run_uuid", read_only=True, help_text="The id tracking clients (MLflow) know this experiment by."
+    )
+    run_tags = RunTagsField()
 
     class Meta:
         model = Experiment
@@ -60,14 +99,17 @@ class ExperimentSerializer(strict.ModelSerializer):
             "parameters",
             "results",
             "tags",
+            "run_tags",
             "project",
+            "run_id",
+            "lifecycle_stage",
             "started_at",
             "finished_at",
             "owner",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "owner", "created_at", "updated_at"]
+        read_only_fields = ["id", "owner", "lifecycle_stage", "created_at", "updated_at"]
         extra_kwargs = {"status": {"initial": Experiment.Status.DRAFT}}
 
     def validate_project(self, project):

@@ -6,14 +6,15 @@ from django.utils import timezone
 
 from accounts.models import User
 from experiments.models import FINAL_STATUSES, Experiment, ExperimentStatus
+from projects.models import LifecycleStage
 from registry.db import set_fields, validated_save
+from tracking import services as tracking
 
 EXPERIMENT_EDITABLE_FIELDS = (
     "name",
     "description",
     "status",
     "parameters",
-    "results",
     "tags",
     "project",
     "started_at",
@@ -72,7 +73,7 @@ def experiment_transition(
 
     This is the one way an experiment's status changes, for the API and the admin alike. Moving to running stamps
     `started_at`, moving to a final status stamps `finished_at`, unless the caller gives that time. A re-run moves a
-    final experiment back to running, starting afresh: new `started_at`, no `finished_at`, no results.
+    final experiment back to running, starting afresh: new `started_at`, no `finished_at`, no metrics (results).
     """
     with transaction.atomic():
         source = _stored_status(experiment)
@@ -81,7 +82,7 @@ def experiment_transition(
         if rerun:
             experiment.started_at = started_at or now
             experiment.finished_at = None
-            experiment.results = {}
+            tracking.metrics_clear(experiment=experiment)
         elif status != source and status == ExperimentStatus.RUNNING:
             experiment.started_at = started_at or now
         elif status != source and status in FINAL_STATUSES:
@@ -90,27 +91,75 @@ def experiment_transition(
         return validated_save(experiment)
 
 
-def experiment_create(*, owner: User, status: str = ExperimentStatus.DRAFT, **fields) -> Experiment:
-    """Create an experiment owned by `owner`. It starts as a draft, so `status` may be draft or a move from draft."""
+def experiment_create(
+    *, owner: User, status: str = ExperimentStatus.DRAFT, results: dict[str, float] | None = None, **fields
+) -> Experiment:
+    """Create an experiment owned by `owner`. It starts as a draft, so `status` may be draft or a move from draft.
+
+    `results` become the first points of their metrics (see experiment_update).
+    """
     experiment = set_fields(Experiment(owner=owner), fields, allowed=EXPERIMENT_EDITABLE_FIELDS)
-    return experiment_transition(
-        experiment=experiment,
-        status=status,
-        started_at=fields.get("started_at"),
-        finished_at=fields.get("finished_at"),
-    )
+    with transaction.atomic():
+        experiment_transition(
+            experiment=experiment,
+            status=status,
+            started_at=fields.get("started_at"),
+            finished_at=fields.get("finished_at"),
+        )
+        if results:
+            tracking.metrics_set_latest(experiment=experiment, values=results)
+    return experiment
 
 
-def experiment_update(*, experiment: Experiment, **fields) -> Experiment:
-    """Change an experiment's fields; a new `status` is a move checked by experiment_transition."""
+def experiment_update(*, experiment: Experiment, results: dict[str, float] | None = None, **fields) -> Experiment:
+    """Change an experiment's fields; a new `status` is a move checked by experiment_transition.
+
+    An experiment's results are the latest values of its metrics: each of `results` that differs from its metric's
+    latest value is recorded as that metric's next point, and metrics not named keep their values.
+    """
     status = fields.pop("status", experiment.status)
     set_fields(experiment, fields, allowed=EXPERIMENT_EDITABLE_FIELDS)
-    return experiment_transition(
-        experiment=experiment,
-        status=status,
-        started_at=fields.get("started_at"),
-        finished_at=fields.get("finished_at"),
-    )
+    with transaction.atomic():
+        experiment_transition(
+            experiment=experiment,
+            status=status,
+            started_at=fields.get("started_at"),
+            finished_at=fields.get("finished_at"),
+        )
+        if results:
+            tracking.metrics_set_latest(experiment=experiment, values=results)
+    return experiment
+
+
+def experiment_report_status(*, experiment: Experiment, status: str, finished_at: datetime | None = None) -> Experiment:
+    """Set the status a tracking client (MLflow) reports for its run.
+
+    Unlike experiment_transition, any move is allowed: a client reports what happened to a run it drives (it may
+    resume a finished run, or mark a scheduled one failed). Running clears `finished_at` and stamps `started_at` if
+    unset; a final status stamps `finished_at` (now, unless given). Metrics are kept.
+    """
+    now = timezone.now()
+    experiment.status = status
+    if status == ExperimentStatus.RUNNING:
+        experiment.finished_at = None
+        experiment.started_at = experiment.started_at or now
+    elif status in FINAL_STATUSES:
+        experiment.finished_at = finished_at or experiment.finished_at or now
+        if experiment.started_at and experiment.finished_at < experiment.started_at:
+            experiment.finished_at = experiment.started_at
+    return validated_save(experiment)
+
+
+def experiment_soft_delete(*, experiment: Experiment) -> Experiment:
+    """Mark an experiment deleted, as tracking clients delete runs: it stays readable and can be restored."""
+    experiment.lifecycle_stage = LifecycleStage.DELETED
+    return validated_save(experiment)
+
+
+def experiment_restore(*, experiment: Experiment) -> Experiment:
+    """Undo experiment_soft_delete."""
+    experiment.lifecycle_stage = LifecycleStage.ACTIVE
+    return validated_save(experiment)
 
 
 def experiment_rerun(*, experiment: Experiment) -> Experiment:

@@ -58,7 +58,7 @@ class ExperimentViewSet(viewsets.ModelViewSet):
     lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
-        queryset = Experiment.objects.select_related("owner")
+        queryset = Experiment.objects.for_display()
         if self.detail:
             # Among all rows, so that an experiment the caller may not see reaches HasExperimentRole (403), not a 404.
             return queryset.with_access(self.request.user)

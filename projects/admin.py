@@ -117,7 +117,7 @@ class ProjectAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     search_fields = ["name", "description", "owner__username", "owner__email"]
     autocomplete_fields = ["owner"]
-    readonly_fields = ["reminded_for_date", "created_at", "updated_at"]
+    readonly_fields = ["reminded_for_date", "lifecycle_stage", "created_at", "updated_at"]
     inlines = [MembershipInline, ExperimentInline]
     actions = ["send_reminders_now"]
 

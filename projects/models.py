@@ -52,6 +52,13 @@ def role_expression(user, project: str = "pk"):
     )
 
 
+class LifecycleStage(models.TextChoices):
+    """Whether a project or an experiment is in use or softly deleted (kept, hidden from tracking clients' lists)."""
+
+    ACTIVE = "active", "Active"
+    DELETED = "deleted", "Deleted"
+
+
 class ProjectQuerySet(models.QuerySet):
     def with_role(self, user) -> "ProjectQuerySet":
         """Annotate each project with `role`, the caller's role in it (None: no access)."""
@@ -84,6 +91,8 @@ class Project(TrimmedNameMixin, NormalizedKeysMixin, FieldConstraintErrorsMixin,
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects")
     # The expiration date the owner was last reminded of; a new date re-arms the reminder.
     reminded_for_date = models.DateField(null=True, blank=True, editable=False)
+    # Soft deletion, as tracking clients delete and restore experiments; a deleted project stays readable.
+    lifecycle_stage = models.CharField(max_length=10, choices=LifecycleStage.choices, default=LifecycleStage.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -112,6 +121,31 @@ class Project(TrimmedNameMixin, NormalizedKeysMixin, FieldConstraintErrorsMixin,
     def is_expired(self) -> bool:
         """A project is valid through its expiration date and expired from the day after."""
         return self.expiration_date is not None and self.expiration_date < timezone.localdate()
+
+
+PROJECT_TAG_KEY_MAX_LENGTH = 250
+PROJECT_TAG_VALUE_MAX_LENGTH = 5000
+
+
+class ProjectTag(models.Model):
+    """A key/value tag of a project, as tracking clients (MLflow) set them on an experiment."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="key_tags")
+    key = models.CharField(max_length=PROJECT_TAG_KEY_MAX_LENGTH)
+    value = models.TextField(max_length=PROJECT_TAG_VALUE_MAX_LENGTH, blank=True, default="")
+
+    class Meta:
+        ordering = ["project_id", "key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "key"],
+                name="projects_projecttag_one_per_key",
+                violation_error_message="This project already has a tag with this key.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value[:40]}"
 
 
 class ProjectMembershipQuerySet(models.QuerySet):

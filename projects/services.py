@@ -12,7 +12,8 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from projects.models import Project, ProjectMembership, ProjectRole, role_at_least
+from experiments.models import Experiment
+from projects.models import LifecycleStage, Project, ProjectMembership, ProjectRole, role_at_least
 from registry.db import set_fields, validated_save
 from registry.mail import mail_send_on_commit
 from registry.text import one_line
@@ -274,3 +275,22 @@ def membership_send_expiry_reminders(*, days: int | None = None, dry_run: bool =
         label=lambda membership: one_line(membership.project.name),
         dry_run=dry_run,
     )
+
+
+def project_soft_delete(*, project: Project) -> Project:
+    """Mark a project deleted, as tracking clients delete experiments: it and its experiments stay readable, its
+    experiments are marked deleted too, and project_restore brings all of them back."""
+    with transaction.atomic():
+        project.lifecycle_stage = LifecycleStage.DELETED
+        validated_save(project)
+        Experiment.objects.filter(project=project).update(lifecycle_stage=LifecycleStage.DELETED)
+    return project
+
+
+def project_restore(*, project: Project) -> Project:
+    """Undo project_soft_delete: the project and all its experiments become active again."""
+    with transaction.atomic():
+        project.lifecycle_stage = LifecycleStage.ACTIVE
+        validated_save(project)
+        Experiment.objects.filter(project=project).update(lifecycle_stage=LifecycleStage.ACTIVE)
+    return project

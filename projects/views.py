@@ -57,7 +57,7 @@ class ProjectViewSet(viewsets.ModelViewSet):
         if self.action == "experiments":
             # The project's experiments that the caller may see: an experiment of someone else's never shows here.
             experiments = Experiment.objects.visible_to(self.request.user)
-            return experiments.filter(project_id=self.kwargs.get("pk")).select_related("owner")
+            return experiments.filter(project_id=self.kwargs.get("pk")).for_display()
         projects = Project.objects.select_related("owner").with_experiment_count()
         if self.action == "list":
             return projects.visible_to(self.request.user)

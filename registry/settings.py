@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "projects",
     "experiments",
     "tokens",
+    "tracking",
 ]
 
 MIDDLEWARE = [

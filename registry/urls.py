@@ -10,6 +10,7 @@ from projects.views import ProjectMembershipViewSet, ProjectViewSet
 from registry import views
 from registry.routers import OptionalSlashRouter
 from tokens.views import PersonalAccessTokenViewSet
+from tracking.views import MetricViewSet
 
 router = OptionalSlashRouter()
 router.register("users", UserViewSet, basename="user")
@@ -17,6 +18,7 @@ router.register("projects", ProjectViewSet, basename="project")
 router.register(r"projects/(?P<project_pk>[0-9]+)/members", ProjectMembershipViewSet, basename="project-member")
 router.register("experiments", ExperimentViewSet, basename="experiment")
 router.register("auth/tokens", PersonalAccessTokenViewSet, basename="personal-access-token")
+router.register(r"experiments/(?P<experiment_pk>[0-9]+)/metrics", MetricViewSet, basename="experiment-metric")
 router.register("auth", AuthViewSet, basename="auth")
 
 browsable_api_auth = [

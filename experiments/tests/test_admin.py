@@ -113,10 +113,10 @@ def test_add_with_a_status_unreachable_from_draft_shows_the_error(admin_client, 
 
 
 def test_add_with_invalid_json_fields_shows_the_errors(admin_client, user):
-    response = admin_client.post(ADD_URL, _form(owner=user.pk, tags='["a", "a"]', results='{"acc": true}'))
+    response = admin_client.post(ADD_URL, _form(owner=user.pk, tags='["a", "a"]', parameters="[1]"))
     assert response.status_code == status.HTTP_200_OK
     errors = response.context["adminform"].form.errors
-    assert set(errors) == {"tags", "results"}
+    assert set(errors) == {"tags", "parameters"}
     assert not Experiment.objects.exists()
 
 

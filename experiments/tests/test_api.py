@@ -1,4 +1,5 @@
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -221,6 +222,8 @@ def test_create_answers_201_with_the_experiment_and_its_location(user, user_clie
     assert data["results"] == {}
     assert data["tags"] == ["ml", "baseline"]
     assert data["owner"] == user.pk
+    assert re.fullmatch("[0-9a-f]{32}", data["run_id"])
+    assert (data["lifecycle_stage"], data["run_tags"]) == ("active", {})
     assert set(data) == {
         "id",
         "name",
@@ -229,7 +232,10 @@ def test_create_answers_201_with_the_experiment_and_its_location(user, user_clie
         "parameters",
         "results",
         "tags",
+        "run_tags",
         "project",
+        "run_id",
+        "lifecycle_stage",
         "started_at",
         "finished_at",
         "owner",
@@ -250,17 +256,19 @@ def test_non_numeric_id_answers_404(user_client):
     assert user_client.get(f"{LIST_URL}abc/").status_code == status.HTTP_404_NOT_FOUND
 
 
-def test_put_replaces_the_editable_fields(user_client, experiment):
+def test_put_replaces_the_editable_fields_and_records_results(user_client, experiment):
     body = {"name": "replaced", "description": "d", "parameters": {"a": 1}, "results": {"b": 2}, "tags": ["x"]}
     response = user_client.put(detail_url(experiment.pk), body)
     assert response.status_code == status.HTTP_200_OK
     experiment.refresh_from_db()
+    # Results are the latest values of metrics: writing one records a point, and metrics not named keep theirs.
     assert (experiment.name, experiment.parameters, experiment.results, experiment.tags) == (
         "replaced",
         {"a": 1},
-        {"b": 2},
+        {"accuracy": 0.9, "b": 2.0},
         ["x"],
     )
+    assert response.json()["results"] == {"accuracy": 0.9, "b": 2.0}
 
 
 def test_put_without_a_name_is_400(user_client, experiment):

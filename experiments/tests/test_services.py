@@ -67,8 +67,8 @@ def test_create_refuses_a_status_not_reachable_from_draft(user, status):
 
 def test_create_refuses_invalid_fields_with_field_errors(user):
     with pytest.raises(ValidationError) as info:
-        services.experiment_create(owner=user, name=" ", tags=["a", "a"], results={"acc": True})
-    assert set(info.value.message_dict) == {"name", "tags", "results"}
+        services.experiment_create(owner=user, name=" ", tags=["a", "a"], parameters=[1])
+    assert set(info.value.message_dict) == {"name", "tags", "parameters"}
     assert not Experiment.objects.exists()
 
 
