@@ -40,6 +40,8 @@ urlpatterns = [
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     re_path(r"^redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
+    # MLflow's tracking API, for MLflow's own client (see tracking.mlflow_api).
+    path("", include("tracking.mlflow_api.urls")),
     path("", include(router.urls)),
 ]
 

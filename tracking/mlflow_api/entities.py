@@ -1,0 +1,96 @@
+"""Registry's objects in the shapes MLflow's client parses: string ids, upper-case statuses, times in milliseconds,
+and lists of `{key, value}` pairs rather than objects."""
+
+import json
+from datetime import UTC, datetime
+
+from experiments.models import Experiment, ExperimentStatus
+from projects.models import Project
+from tracking.mlflow_api.errors import MlflowError
+from tracking.models import number_to_json
+
+NOTE_TAG = "mlflow.note.content"
+RUN_NAME_TAG = "mlflow.runName"
+
+TO_MLFLOW_STATUS = {
+    ExperimentStatus.DRAFT: "SCHEDULED",
+    ExperimentStatus.RUNNING: "RUNNING",
+    ExperimentStatus.COMPLETED: "FINISHED",
+    ExperimentStatus.FAILED: "FAILED",
+    ExperimentStatus.CANCELLED: "KILLED",
+}
+FROM_MLFLOW_STATUS = {mlflow: ours for ours, mlflow in TO_MLFLOW_STATUS.items()}
+# The client may also send the protobuf enum's number.
+STATUS_NUMBERS = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
+
+
+def to_ms(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+def from_ms(milliseconds: int, *, name: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise MlflowError(f"The {name} {milliseconds} is not a time in milliseconds since the epoch.") from exc
+
+
+def param_text(value) -> str:
+    """A parameter as MLflow shows it: a string as it is, anything else (set through the REST API) as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def experiment_json(project: Project) -> dict:
+    tags = [{"key": tag.key, "value": tag.value} for tag in project.key_tags.all()]
+    if project.description:
+        tags.append({"key": NOTE_TAG, "value": project.description})
+    return {
+        "experiment_id": str(project.pk),
+        "name": project.name,
+        "artifact_location": f"mlflow-artifacts:/{project.pk}",
+        "lifecycle_stage": project.lifecycle_stage,
+        "creation_time": to_ms(project.created_at),
+        "last_update_time": to_ms(project.updated_at),
+        "tags": tags,
+    }
+
+
+def run_info_json(run: Experiment) -> dict:
+    experiment_id = str(run.project_id) if run.project_id is not None else ""
+    info = {
+        "run_id": run.run_uuid,
+        "run_uuid": run.run_uuid,
+        "experiment_id": experiment_id,
+        "run_name": run.name,
+        "user_id": run.owner.username,
+        "status": TO_MLFLOW_STATUS[run.status],
+        "start_time": to_ms(run.started_at),
+        "artifact_uri": f"mlflow-artifacts:/{experiment_id or 0}/{run.run_uuid}/artifacts",
+        "lifecycle_stage": run.lifecycle_stage,
+    }
+    if run.finished_at is not None:
+        info["end_time"] = to_ms(run.finished_at)
+    return info
+
+
+def run_tags_json(run: Experiment) -> list[dict]:
+    tags = {tag.key: tag.value for tag in run.run_tags.all()}
+    # Plain labels (the REST API's list of strings) show as tags with an empty value.
+    for label in run.tags:
+        tags.setdefault(label, "")
+    return [{"key": key, "value": value} for key, value in tags.items()]
+
+
+def run_json(run: Experiment) -> dict:
+    return {
+        "info": run_info_json(run),
+        "data": {
+            "metrics": [
+                {"key": m.key, "value": number_to_json(m.number), "timestamp": m.timestamp, "step": m.step}
+                for m in run.latest_metrics.all()
+            ],
+            "params": [{"key": key, "value": param_text(value)} for key, value in run.parameters.items()],
+            "tags": run_tags_json(run),
+        },
+        "inputs": {},
+    }

@@ -1,0 +1,274 @@
+"""MLflow's searches over what the caller may read: runs (experiments) and experiments (projects)."""
+
+import base64
+import binascii
+import json
+import re
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+
+from accounts.models import User
+from experiments.models import Experiment, RunTag
+from projects.models import LifecycleStage, Project, ProjectTag
+from tracking.mlflow_api import search
+from tracking.mlflow_api.entities import TO_MLFLOW_STATUS, from_ms
+from tracking.mlflow_api.errors import MlflowError
+from tracking.mlflow_api.search import ATTRIBUTE, METRIC, PARAM, TAG, Clause
+from tracking.mlflow_api.services import default_project
+from tracking.models import LatestMetric
+
+RUNS_MAX_RESULTS = 50_000
+EXPERIMENTS_MAX_RESULTS = 50_000
+VIEW_TYPES = {"ACTIVE_ONLY": 1, "DELETED_ONLY": 2, "ALL": 3}
+NUMERIC_LOOKUPS = {"=": "exact", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Paging and view types
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def encode_page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def decode_page_token(token) -> int:
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(str(token).encode()))["offset"]
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+        raise MlflowError("Invalid page token.") from exc
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise MlflowError("Invalid page token.")
+    return offset
+
+
+def page(queryset: QuerySet, *, max_results: int, page_token) -> tuple[list, str | None]:
+    offset = decode_page_token(page_token)
+    rows = list(queryset[offset : offset + max_results + 1])
+    if len(rows) > max_results:
+        return rows[:max_results], encode_page_token(offset + max_results)
+    return rows, None
+
+
+def by_view_type(queryset: QuerySet, view_type) -> QuerySet:
+    if view_type in (None, ""):
+        view_type = "ACTIVE_ONLY"
+    number = VIEW_TYPES.get(view_type, view_type)
+    if number == 1:
+        return queryset.filter(lifecycle_stage=LifecycleStage.ACTIVE)
+    if number == 2:
+        return queryset.filter(lifecycle_stage=LifecycleStage.DELETED)
+    if number == 3:
+        return queryset
+    raise MlflowError(f"Invalid view type {view_type!r}: ACTIVE_ONLY, DELETED_ONLY or ALL.")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Comparisons
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def like_regex(pattern: str) -> str:
+    """SQL LIKE's `%` and `_` as an anchored regular expression, which both databases evaluate the same way."""
+    return "^" + "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern) + "$"
+
+
+def _string_q(field: str, clause: Clause) -> Q:
+    """A comparison of a text column (or expression alias) with a string, MLflow's string comparators."""
+    value = clause.value
+    comparator = clause.comparator
+    if comparator in search.LIST_COMPARATORS:
+        q = Q(**{f"{field}__in": list(value)})
+        return q if comparator == "IN" else ~q
+    if not isinstance(value, str):
+        raise MlflowError(f"The value of {clause.kind} {clause.key!r} must be a quoted string.")
+    if comparator == "=":
+        return Q(**{field: value})
+    if comparator == "!=":
+        return Q(**{f"{field}__isnull": False}) & ~Q(**{field: value})
+    if comparator == "LIKE":
+        return Q(**{f"{field}__regex": like_regex(value)})
+    if comparator == "ILIKE":
+        return Q(**{f"{field}__iregex": like_regex(value)})
+    raise MlflowError(f"Invalid comparator {comparator!r} for {clause.kind} {clause.key!r}.")
+
+
+def _numeric(clause: Clause) -> float:
+    if clause.comparator not in search.NUMERIC_COMPARATORS or not isinstance(clause.value, float):
+        raise MlflowError(
+            f"{clause.kind} {clause.key!r} is compared with one of {', '.join(sorted(search.NUMERIC_COMPARATORS))} "
+            "and a number."
+        )
+    return clause.value
+
+
+def _numeric_q(field: str, clause: Clause, value) -> Q:
+    if clause.comparator == "!=":
+        return Q(**{f"{field}__isnull": False}) & ~Q(**{field: value})
+    return Q(**{f"{field}__{NUMERIC_LOOKUPS[clause.comparator]}": value})
+
+
+def _keyed_string_q(queryset_of_values: QuerySet, clause: Clause) -> Q:
+    """A string comparison on a key/value table (tags): runs having the key with a matching value."""
+    if clause.comparator == "IS NULL":
+        return ~Exists(queryset_of_values)
+    if clause.comparator == "IS NOT NULL":
+        return Exists(queryset_of_values)
+    if clause.comparator in search.LIST_COMPARATORS:
+        raise MlflowError(f"Invalid comparator {clause.comparator!r} for {clause.kind} {clause.key!r}.")
+    return Exists(queryset_of_values.filter(_string_q("value", clause)))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Runs
+# ---------------------------------------------------------------------------------------------------------------------
+
+RUN_TIME_ATTRIBUTES = {"start_time": "started_at", "end_time": "finished_at", "created": "created_at"}
+RUN_STRING_ATTRIBUTES = {"run_name": "name", "user_id": "owner__username", "run_id": "run_uuid"}
+RUN_ORDER_ATTRIBUTES = {
+    **RUN_TIME_ATTRIBUTES,
+    **RUN_STRING_ATTRIBUTES,
+    "status": "status",
+    "experiment_id": "project_id",
+}
+
+
+def _param_text(key: str) -> Cast:
+    # Cast to plain text, so that comparisons see the stored string and not a JSON value (SQLite would read the string
+    # '0.01' compared with a parameter as the number 0.01).
+    return Cast(KeyTextTransform(key, "parameters"), output_field=TextField())
+
+
+def _run_clause(queryset: QuerySet, clause: Clause, index: int) -> QuerySet:
+    key = clause.key
+    if clause.kind == METRIC:
+        value = _numeric(clause)
+        latest = LatestMetric.objects.filter(experiment=OuterRef("pk"), key=key, is_nan=False)
+        if clause.comparator == "!=":
+            return queryset.filter(Exists(latest.exclude(value=value)))
+        return queryset.filter(Exists(latest.filter(**{f"value__{NUMERIC_LOOKUPS[clause.comparator]}": value})))
+    if clause.kind == PARAM:
+        if clause.comparator == "IS NULL":
+            return queryset.exclude(parameters__has_key=key)
+        if clause.comparator == "IS NOT NULL":
+            return queryset.filter(parameters__has_key=key)
+        if clause.comparator in search.LIST_COMPARATORS:
+            raise MlflowError(f"Invalid comparator {clause.comparator!r} for param {key!r}.")
+        alias = f"_param_{index}"
+        return queryset.alias(**{alias: _param_text(key)}).filter(_string_q(alias, clause))
+    if clause.kind == TAG:
+        return queryset.filter(_keyed_string_q(RunTag.objects.filter(experiment=OuterRef("pk"), key=key), clause))
+    # Attributes.
+    if key in RUN_TIME_ATTRIBUTES:
+        value = _numeric(clause)
+        return queryset.filter(_numeric_q(RUN_TIME_ATTRIBUTES[key], clause, from_ms(int(value), name=key)))
+    if key in RUN_STRING_ATTRIBUTES:
+        if clause.comparator in search.LIST_COMPARATORS and key != "run_id":
+            raise MlflowError(f"Only run_id is compared with {clause.comparator}.")
+        return queryset.filter(_string_q(RUN_STRING_ATTRIBUTES[key], clause))
+    if key == "status":
+        if clause.comparator not in search.STRING_COMPARATORS or not isinstance(clause.value, str):
+            raise MlflowError("The status is compared with =, !=, LIKE or ILIKE and a quoted string.")
+        pattern = like_regex(clause.value) if "LIKE" in clause.comparator else f"^{re.escape(clause.value)}$"
+        flags = re.IGNORECASE if clause.comparator == "ILIKE" else 0
+        matching = [ours for ours, name in TO_MLFLOW_STATUS.items() if re.match(pattern, name, flags)]
+        if clause.comparator == "!=":
+            return queryset.exclude(status__in=matching)
+        return queryset.filter(status__in=matching)
+    raise MlflowError(f"Invalid attribute key {key!r} for searching runs.")
+
+
+def _run_order(queryset: QuerySet, terms: list[search.OrderTerm]) -> QuerySet:
+    ordering = []
+    for index, term in enumerate(terms):
+        alias = f"_order_{index}"
+        if term.kind == METRIC:
+            latest = LatestMetric.objects.filter(experiment=OuterRef("pk"), key=term.key, is_nan=False)
+            queryset = queryset.alias(**{alias: Subquery(latest.values("value")[:1])})
+        elif term.kind == PARAM:
+            queryset = queryset.alias(**{alias: _param_text(term.key)})
+        elif term.kind == TAG:
+            tag = RunTag.objects.filter(experiment=OuterRef("pk"), key=term.key)
+            queryset = queryset.alias(**{alias: Subquery(tag.values("value")[:1])})
+        elif term.key in RUN_ORDER_ATTRIBUTES:
+            alias = RUN_ORDER_ATTRIBUTES[term.key]
+        else:
+            raise MlflowError(f"Invalid order_by key {term.key!r}.")
+        # Runs that lack the value come last in both directions, as in MLflow.
+        ordering.append(F(alias).asc(nulls_last=True) if term.ascending else F(alias).desc(nulls_last=True))
+    if not terms:
+        ordering.append(F("started_at").desc(nulls_last=True))
+    ordering.append(F("run_uuid").asc())
+    return queryset.order_by(*ordering)
+
+
+def runs_search(
+    *, user: User, experiment_ids: list, filter_string, run_view_type, order_by: list, max_results: int, page_token
+) -> tuple[list[Experiment], str | None]:
+    if not 1 <= max_results <= RUNS_MAX_RESULTS:
+        raise MlflowError(f"max_results must be between 1 and {RUNS_MAX_RESULTS}.")
+    project_ids = set()
+    for experiment_id in experiment_ids:
+        experiment_id = str(experiment_id)
+        if experiment_id == "0":
+            default = default_project(user=user, create=False)
+            if default is not None:
+                project_ids.add(default.pk)
+        elif experiment_id.isascii() and experiment_id.isdigit() and len(experiment_id) < 19:
+            project_ids.add(int(experiment_id))
+    queryset = Experiment.objects.visible_to(user).filter(project_id__in=project_ids)
+    queryset = by_view_type(queryset, run_view_type)
+    for index, clause in enumerate(search.parse_filter(filter_string)):
+        queryset = _run_clause(queryset, clause, index)
+    queryset = _run_order(queryset, search.parse_order_by(order_by))
+    queryset = queryset.select_related("owner").prefetch_related("latest_metrics", "run_tags")
+    return page(queryset, max_results=max_results, page_token=page_token)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Experiments
+# ---------------------------------------------------------------------------------------------------------------------
+
+EXPERIMENT_TIME_ATTRIBUTES = {"creation_time": "created_at", "last_update_time": "updated_at"}
+EXPERIMENT_ORDER_ATTRIBUTES = {**EXPERIMENT_TIME_ATTRIBUTES, "name": "name", "experiment_id": "pk"}
+
+
+def _experiment_clause(queryset: QuerySet, clause: Clause) -> QuerySet:
+    if clause.kind == TAG:
+        tags = ProjectTag.objects.filter(project=OuterRef("pk"), key=clause.key)
+        return queryset.filter(_keyed_string_q(tags, clause))
+    if clause.kind != ATTRIBUTE:
+        raise MlflowError(f"Experiments are searched by name, tags and times, not by {clause.kind}s.")
+    if clause.key == "name":
+        if clause.comparator not in search.STRING_COMPARATORS:
+            raise MlflowError(f"Invalid comparator {clause.comparator!r} for the name.")
+        return queryset.filter(_string_q("name", clause))
+    if clause.key in EXPERIMENT_TIME_ATTRIBUTES:
+        value = from_ms(int(_numeric(clause)), name=clause.key)
+        return queryset.filter(_numeric_q(EXPERIMENT_TIME_ATTRIBUTES[clause.key], clause, value))
+    raise MlflowError(f"Invalid attribute key {clause.key!r} for searching experiments.")
+
+
+def experiments_search(
+    *, user: User, filter_string, view_type, order_by: list, max_results: int, page_token
+) -> tuple[list[Project], str | None]:
+    if not 1 <= max_results <= EXPERIMENTS_MAX_RESULTS:
+        raise MlflowError(f"max_results must be between 1 and {EXPERIMENTS_MAX_RESULTS}.")
+    queryset = by_view_type(Project.objects.visible_to(user), view_type)
+    for clause in search.parse_filter(filter_string):
+        queryset = _experiment_clause(queryset, clause)
+    ordering = []
+    for term in search.parse_order_by(order_by):
+        if term.kind != ATTRIBUTE or term.key not in EXPERIMENT_ORDER_ATTRIBUTES:
+            raise MlflowError(f"Invalid order_by key {term.key!r} for experiments.")
+        field = F(EXPERIMENT_ORDER_ATTRIBUTES[term.key])
+        ordering.append(field.asc() if term.ascending else field.desc())
+    if not ordering:
+        ordering.append(F("created_at").desc())
+    ordering.append(F("pk").desc())
+    queryset = queryset.order_by(*ordering).prefetch_related("key_tags")
+    return page(queryset, max_results=max_results, page_token=page_token)

@@ -1,0 +1,169 @@
+"""MLflow's search grammar: filters (`metrics.loss < 0.5 and params.lr = '0.01'`) and `order_by` terms.
+
+A small hand-written parser rather than sqlparse (which MLflow uses): the grammar is a flat list of clauses joined by
+`and`, so a scanner of a few regular expressions covers it exactly and reports errors in the client's own words.
+"""
+
+import re
+from dataclasses import dataclass
+
+from tracking.mlflow_api.errors import MlflowError
+
+METRIC, PARAM, TAG, ATTRIBUTE = "metric", "param", "tag", "attribute"
+PREFIXES = {
+    "metric": METRIC,
+    "metrics": METRIC,
+    "param": PARAM,
+    "params": PARAM,
+    "parameter": PARAM,
+    "parameters": PARAM,
+    "tag": TAG,
+    "tags": TAG,
+    "attribute": ATTRIBUTE,
+    "attributes": ATTRIBUTE,
+    "attr": ATTRIBUTE,
+    "run": ATTRIBUTE,
+}
+NUMERIC_COMPARATORS = {"=", "!=", ">", ">=", "<", "<="}
+STRING_COMPARATORS = {"=", "!=", "LIKE", "ILIKE"}
+NULL_COMPARATORS = {"IS NULL", "IS NOT NULL"}
+LIST_COMPARATORS = {"IN", "NOT IN"}
+
+_SPACE = re.compile(r"\s*")
+_IDENTIFIER = re.compile(
+    r"""(?:(?P<prefix>[A-Za-z_]+)\.)?(?:`(?P<backticked>[^`]+)`|"(?P<quoted>[^"]+)"|(?P<bare>[\w.\-/:]+))"""
+)
+_COMPARATOR = re.compile(
+    r"(?P<op>!=|>=|<=|=|>|<|(?i:not\s+in|in|ilike|like|is\s+not\s+null|is\s+null))(?![\w])", re.IGNORECASE
+)
+_STRING = re.compile(r"'(?P<single>(?:[^']|'')*)'|\"(?P<double>[^\"]*)\"")
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])")
+_AND = re.compile(r"and\b", re.IGNORECASE)
+_DIRECTION = re.compile(r"(asc|desc)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One comparison: `kind` (metric, param, tag, attribute), `key`, an upper-case comparator and a value (a float,
+    a string, a tuple of strings for IN, or None for IS NULL)."""
+
+    kind: str
+    key: str
+    comparator: str
+    value: object
+
+
+@dataclass(frozen=True)
+class OrderTerm:
+    kind: str
+    key: str
+    ascending: bool
+
+
+def _invalid(message: str) -> MlflowError:
+    return MlflowError(message)
+
+
+class _Scanner:
+    def __init__(self, text: str):
+        self.text = text
+        self.pos = 0
+
+    def skip_space(self) -> None:
+        self.pos = _SPACE.match(self.text, self.pos).end()
+
+    def at_end(self) -> bool:
+        self.skip_space()
+        return self.pos >= len(self.text)
+
+    def take(self, pattern: re.Pattern):
+        self.skip_space()
+        match = pattern.match(self.text, self.pos)
+        if match:
+            self.pos = match.end()
+        return match
+
+    def rest(self) -> str:
+        return self.text[self.pos : self.pos + 40]
+
+
+def _identifier(scanner: _Scanner, *, default_kind: str) -> tuple[str, str]:
+    match = scanner.take(_IDENTIFIER)
+    if not match:
+        raise _invalid(f"Invalid identifier at {scanner.rest()!r}.")
+    prefix = match.group("prefix")
+    key = match.group("backticked") or match.group("quoted") or match.group("bare")
+    if prefix is None:
+        return default_kind, key
+    kind = PREFIXES.get(prefix.lower())
+    if kind is None:
+        if prefix.lower() in {"dataset", "datasets"}:
+            raise _invalid("Searching by datasets is not supported.")
+        raise _invalid(f"Invalid entity type {prefix!r}. Valid values are ['metric', 'parameter', 'tag', 'attribute'].")
+    return kind, key
+
+
+def _value(scanner: _Scanner, comparator: str):
+    if comparator in NULL_COMPARATORS:
+        return None
+    if comparator in LIST_COMPARATORS:
+        if not scanner.take(re.compile(r"\(")):
+            raise _invalid(f"Expected a parenthesised list of strings after {comparator}.")
+        values = []
+        while True:
+            match = scanner.take(_STRING)
+            if not match:
+                raise _invalid(f"Expected a quoted string in the list at {scanner.rest()!r}.")
+            values.append(_string(match))
+            if scanner.take(re.compile(r"\)")):
+                return tuple(values)
+            if not scanner.take(re.compile(",")):
+                raise _invalid(f"Expected ',' or ')' at {scanner.rest()!r}.")
+    match = scanner.take(_STRING)
+    if match:
+        return _string(match)
+    match = scanner.take(_NUMBER)
+    if match:
+        return float(match.group())
+    raise _invalid(f"Expected a quoted string or a number at {scanner.rest()!r}.")
+
+
+def _string(match: re.Match) -> str:
+    if match.group("single") is not None:
+        return match.group("single").replace("''", "'")
+    return match.group("double")
+
+
+def parse_filter(text: str | None, *, default_kind: str = ATTRIBUTE) -> list[Clause]:
+    """The clauses of a filter, joined by `and`; an empty filter has none. Anything else is INVALID_PARAMETER_VALUE."""
+    if text is None or not text.strip():
+        return []
+    scanner = _Scanner(text)
+    clauses = []
+    while True:
+        kind, key = _identifier(scanner, default_kind=default_kind)
+        match = scanner.take(_COMPARATOR)
+        if not match:
+            raise _invalid(f"Invalid comparator at {scanner.rest()!r} in filter {text!r}.")
+        comparator = " ".join(match.group("op").upper().split())
+        clauses.append(Clause(kind, key, comparator, _value(scanner, comparator)))
+        if scanner.at_end():
+            return clauses
+        if not scanner.take(_AND):
+            word = scanner.rest().split()[0] if scanner.rest().split() else scanner.rest()
+            raise _invalid(f"Invalid clause(s) in filter string: {word!r}.")
+
+
+def parse_order_by(terms: list | None, *, default_kind: str = ATTRIBUTE) -> list[OrderTerm]:
+    """`order_by` terms: `<identifier> [ASC|DESC]`, ascending unless told."""
+    parsed = []
+    for term in terms or []:
+        if not isinstance(term, str):
+            raise _invalid(f"Invalid order_by clause {term!r}.")
+        scanner = _Scanner(term)
+        kind, key = _identifier(scanner, default_kind=default_kind)
+        direction = scanner.take(_DIRECTION)
+        if not scanner.at_end():
+            raise _invalid(f"Invalid order_by clause {term!r}.")
+        parsed.append(OrderTerm(kind, key, direction is None or direction.group(1).lower() == "asc"))
+    return parsed

@@ -1,0 +1,297 @@
+"""What MLflow's calls do to projects (MLflow experiments) and experiments (MLflow runs).
+
+Each function checks the caller's role with the one role lookup (projects.models.role_expression) and writes through
+the experiments' and projects' own services, so the rules of the REST API hold here too.
+"""
+
+import random
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+
+from accounts.models import User
+from experiments import services as experiments
+from experiments.models import RUN_TAG_VALUE_MAX_LENGTH, Experiment, ExperimentStatus, RunTag
+from projects import services as projects
+from projects.models import NAME_TAKEN, PROJECT_TAG_VALUE_MAX_LENGTH, Project, ProjectRole, ProjectTag, role_at_least
+from tracking import services as tracking
+from tracking.mlflow_api.entities import NOTE_TAG, RUN_NAME_TAG, param_text
+from tracking.mlflow_api.errors import RESOURCE_ALREADY_EXISTS, MlflowError, does_not_exist
+
+DEFAULT_PROJECT_NAME = "Default"
+PARAM_VALUE_MAX_LENGTH = 6000
+BATCH_MAX_METRICS = 1000
+BATCH_MAX_PARAMS = 100
+BATCH_MAX_TAGS = 100
+
+# The minimum role for each MLflow operation, beside the owner of a run (who may do everything with it).
+REQUIRED_ROLES = {
+    "experiment_read": ProjectRole.VIEWER,
+    "experiment_update": ProjectRole.MAINTAINER,
+    "experiment_delete": ProjectRole.MAINTAINER,
+    "run_create": ProjectRole.EDITOR,
+    "run_read": ProjectRole.VIEWER,
+    "run_write": ProjectRole.EDITOR,
+    "run_delete": ProjectRole.MAINTAINER,
+}
+
+
+def require(role: str | None, operation: str) -> None:
+    if not role_at_least(role, REQUIRED_ROLES[operation]):
+        raise PermissionDenied(f"Your role does not allow this ({REQUIRED_ROLES[operation]} or above is needed).")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Lookups
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def default_project(*, user: User, create: bool = True) -> Project | None:
+    """The caller's own project that MLflow's experiment "0" stands for, made on first use."""
+    found = Project.objects.with_role(user).filter(owner=user, name__iexact=DEFAULT_PROJECT_NAME).first()
+    if found is not None or not create:
+        return found
+    try:
+        projects.project_create(owner=user, name=DEFAULT_PROJECT_NAME, description="Runs logged without an experiment.")
+    except (ValidationError, IntegrityError):  # Made by a concurrent request.
+        pass
+    return Project.objects.with_role(user).get(owner=user, name__iexact=DEFAULT_PROJECT_NAME)
+
+
+def project_for(*, user: User, experiment_id, operation: str) -> Project:
+    """The project MLflow's `experiment_id` names, if the caller's role allows `operation` in it."""
+    experiment_id = str(experiment_id)
+    if experiment_id == "0":
+        project = default_project(user=user)
+    else:
+        project = None
+        if experiment_id.isascii() and experiment_id.isdigit() and len(experiment_id) < 19:
+            project = Project.objects.with_role(user).filter(pk=int(experiment_id)).first()
+        if project is None:
+            raise does_not_exist(f"No experiment with id {experiment_id}.")
+    require(project.role, operation)
+    return project
+
+
+def project_by_name(*, user: User, name: str) -> Project:
+    """The project of this name the caller may read: their own first, then those shared with them (oldest first)."""
+    candidates = Project.objects.visible_to(user).filter(name__iexact=name.strip()).order_by("-owner_id", "pk")
+    own = [p for p in candidates if p.owner_id == user.pk]
+    found = own[0] if own else next(iter(candidates), None)
+    if found is None:
+        raise does_not_exist(f"No experiment named {name!r}.")
+    return found
+
+
+def run_for(*, user: User, run_id, operation: str) -> Experiment:
+    """The experiment MLflow's `run_id` names, if the caller's access allows `operation` on it."""
+    run = (
+        Experiment.objects.with_access(user)
+        .select_related("owner")
+        .prefetch_related("latest_metrics", "run_tags")
+        .filter(run_uuid=str(run_id))
+        .first()
+    )
+    if run is None:
+        raise does_not_exist(f"Run with id={run_id} not found.")
+    require(run.access_role, operation)
+    return run
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Experiments (projects)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _name_taken(exc: ValidationError) -> bool:
+    return NAME_TAKEN in exc.message_dict.get("name", [])
+
+
+def _validate_tag(key, value, *, max_length: int) -> None:
+    tracking.validate_key(key, what="tag")
+    if not isinstance(value, str) or len(value) > max_length:
+        raise ValidationError(f"The value of tag {key!r} must be a string of at most {max_length} characters.")
+
+
+def experiment_create(*, user: User, name, tags: list[dict]) -> Project:
+    """A new project owned by the caller; the tag `mlflow.note.content` becomes its description."""
+    if not isinstance(name, str) or not name.strip():
+        raise MlflowError("An experiment needs a name.")
+    tags = {tag.get("key"): tag.get("value", "") for tag in tags}
+    for key, value in tags.items():
+        _validate_tag(key, value, max_length=PROJECT_TAG_VALUE_MAX_LENGTH)
+    description = tags.pop(NOTE_TAG, "")
+    with transaction.atomic():
+        try:
+            project = projects.project_create(owner=user, name=name, description=description)
+        except ValidationError as exc:
+            if _name_taken(exc):
+                raise MlflowError(f"Experiment {name!r} already exists.", RESOURCE_ALREADY_EXISTS) from exc
+            raise
+        ProjectTag.objects.bulk_create([ProjectTag(project=project, key=k, value=v) for k, v in tags.items()])
+    return project
+
+
+def experiment_rename(*, project: Project, new_name) -> Project:
+    if not isinstance(new_name, str) or not new_name.strip():
+        raise MlflowError("The new name must not be empty.")
+    try:
+        return projects.project_update(project=project, name=new_name)
+    except ValidationError as exc:
+        if _name_taken(exc):
+            raise MlflowError(f"Experiment {new_name!r} already exists.", RESOURCE_ALREADY_EXISTS) from exc
+        raise
+
+
+def experiment_set_tag(*, project: Project, key, value) -> None:
+    _validate_tag(key, value, max_length=PROJECT_TAG_VALUE_MAX_LENGTH)
+    if key == NOTE_TAG:
+        projects.project_update(project=project, description=value)
+        return
+    ProjectTag.objects.update_or_create(project=project, key=key, defaults={"value": value})
+
+
+def experiment_delete_tag(*, project: Project, key) -> None:
+    if key == NOTE_TAG and project.description:
+        projects.project_update(project=project, description="")
+        return
+    if not ProjectTag.objects.filter(project=project, key=key).delete()[0]:
+        raise does_not_exist(f"No tag with key {key!r} in experiment {project.pk}.")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Runs (experiments)
+# ---------------------------------------------------------------------------------------------------------------------
+
+_ADJECTIVES = (
+    "able bold brave calm clever eager fair gentle glad keen kind lively merry neat proud quick sharp sunny".split()
+)
+_ANIMALS = "ant bat bee cat crab deer dove duck eel fox frog gnu hare hawk lark lynx mole owl ram seal wolf yak".split()
+
+
+def generated_run_name() -> str:
+    """A name for a run its client did not name, in MLflow's style (`adjective-animal-NNN`)."""
+    return f"{random.choice(_ADJECTIVES)}-{random.choice(_ANIMALS)}-{random.randint(100, 999)}"
+
+
+def _tag_pairs(tags: list[dict], *, max_length: int) -> dict[str, str]:
+    pairs = {}
+    for tag in tags:
+        key, value = tag.get("key"), tag.get("value", "")
+        _validate_tag(key, value, max_length=max_length)
+        pairs[key] = value
+    return pairs
+
+
+def run_create(
+    *, user: User, project: Project, run_name: str | None, start_time: datetime | None, tags: list[dict]
+) -> Experiment:
+    """A new running experiment in `project`, owned by the caller (never by the client's `user_id`).
+
+    The client replays a POST whose answer it did not get: a run of the same owner, project, start time and name is
+    that replay, and is answered again rather than made twice.
+    """
+    pairs = _tag_pairs(tags, max_length=RUN_TAG_VALUE_MAX_LENGTH)
+    name = run_name or pairs.get(RUN_NAME_TAG) or None
+    if start_time is not None:
+        replay = Experiment.objects.filter(owner=user, project=project, started_at=start_time)
+        if name:
+            replay = replay.filter(name=name.strip())
+        if replay.exists():
+            return replay.order_by("pk").first()
+    name = name or generated_run_name()
+    pairs[RUN_NAME_TAG] = name
+    with transaction.atomic():
+        run = experiments.experiment_create(
+            owner=user,
+            project=project,
+            name=name,
+            status=ExperimentStatus.RUNNING,
+            started_at=start_time,
+        )
+        RunTag.objects.bulk_create([RunTag(experiment=run, key=k, value=v) for k, v in pairs.items()])
+    return run
+
+
+def _lock(run: Experiment) -> None:
+    Experiment.objects.select_for_update().filter(pk=run.pk).values_list("pk").first()
+
+
+def _set_tags(run: Experiment, pairs: dict[str, str]) -> None:
+    """Upsert run tags; `mlflow.runName` also renames the run, as MLflow keeps the two in step."""
+    if RUN_NAME_TAG in pairs and pairs[RUN_NAME_TAG].strip():
+        run.name = pairs[RUN_NAME_TAG]
+        experiments.experiment_update(experiment=run, name=run.name)
+    stored = {tag.key: tag for tag in RunTag.objects.filter(experiment=run, key__in=list(pairs))}
+    changed = []
+    for key, value in pairs.items():
+        if key in stored:
+            if stored[key].value != value:
+                stored[key].value = value
+                changed.append(stored[key])
+    RunTag.objects.bulk_create([RunTag(experiment=run, key=k, value=v) for k, v in pairs.items() if k not in stored])
+    RunTag.objects.bulk_update(changed, ["value"])
+
+
+def run_update(*, run: Experiment, status, end_time: datetime | None, run_name) -> Experiment:
+    """Set the status a client reports (any move: clients resume finished runs), the end time and the name."""
+    with transaction.atomic():
+        _lock(run)
+        if run_name:
+            _set_tags(run, {RUN_NAME_TAG: run_name})
+        if status is not None:
+            experiments.experiment_report_status(experiment=run, status=status, finished_at=end_time)
+    return run
+
+
+def _log_params(run: Experiment, params: list[dict]) -> None:
+    """Parameters are written once: the same value again is accepted, another value refused."""
+    new = {}
+    for param in params:
+        key, value = param.get("key"), param.get("value")
+        tracking.validate_key(key, what="parameter")
+        if not isinstance(value, str) or len(value) > PARAM_VALUE_MAX_LENGTH:
+            raise MlflowError(f"The value of parameter {key!r} must be a string of at most {PARAM_VALUE_MAX_LENGTH}.")
+        known = run.parameters.get(key, new.get(key))
+        if known is not None and param_text(known) != value:
+            raise MlflowError(
+                f"Changing param values is not allowed. Param with key={key!r} was already logged with "
+                f"value={param_text(known)!r} for run ID={run.run_uuid!r}. Attempted logging new value {value!r}."
+            )
+        if key not in run.parameters:
+            new[key] = value
+    if new:
+        experiments.experiment_update(experiment=run, parameters={**run.parameters, **new})
+
+
+def run_log_batch(*, run: Experiment, metrics: list[tracking.Point], params: list[dict], tags: list[dict]) -> None:
+    """Parameters, tags and metric points of one run, all or nothing."""
+    if len(metrics) > BATCH_MAX_METRICS or len(params) > BATCH_MAX_PARAMS or len(tags) > BATCH_MAX_TAGS:
+        raise MlflowError(
+            f"A batch may hold at most {BATCH_MAX_METRICS} metrics, {BATCH_MAX_PARAMS} params and "
+            f"{BATCH_MAX_TAGS} tags."
+        )
+    pairs = _tag_pairs(tags, max_length=RUN_TAG_VALUE_MAX_LENGTH)
+    with transaction.atomic():
+        _lock(run)
+        run.refresh_from_db(fields=["parameters", "name"])
+        if params:
+            _log_params(run, params)
+        if pairs:
+            _set_tags(run, pairs)
+        if metrics:
+            tracking.metrics_record(experiment=run, points=metrics)
+
+
+def run_delete_tag(*, run: Experiment, key) -> None:
+    """Remove a key/value tag, or a plain label of that name."""
+    with transaction.atomic():
+        _lock(run)
+        if RunTag.objects.filter(experiment=run, key=key).delete()[0]:
+            return
+        run.refresh_from_db(fields=["tags"])
+        if key in run.tags:
+            experiments.experiment_update(experiment=run, tags=[label for label in run.tags if label != key])
+            return
+    raise MlflowError(f"No tag with name: {key} in run with id {run.run_uuid}.")

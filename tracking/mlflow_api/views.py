@@ -1,0 +1,343 @@
+"""The endpoints of MLflow's tracking API, each a thin adapter: read MLflow's fields, call a service, answer MLflow's
+shape. Authentication is the project's default (bearer tokens), errors are MLflow's JSON (see errors.py)."""
+
+import math
+
+from django.db import transaction
+from rest_framework.exceptions import MethodNotAllowed
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from experiments import services as experiments
+from projects import services as projects
+from tracking import services as tracking
+from tracking.mlflow_api import entities, queries
+from tracking.mlflow_api import services as mlflow
+from tracking.mlflow_api.errors import MlflowError, mlflow_exception_handler
+from tracking.models import NON_FINITE_NAMES, MetricPoint
+
+HISTORY_MAX_RESULTS = 25_000
+
+
+class MlflowEndpoint(APIView):
+    """One MLflow RPC: `handler(view, request, data)` answers a dict, and only `method` is accepted."""
+
+    permission_classes = [IsAuthenticated]
+    renderer_classes = [JSONRenderer]
+    # Not in the OpenAPI schema: MLflow's REST API reference documents these endpoints.
+    schema = None
+    method = "POST"
+    handler = None
+
+    def get_exception_handler(self):
+        return mlflow_exception_handler
+
+    def answer(self, request):
+        if request.method != self.method:
+            raise MethodNotAllowed(request.method)
+        if request.method == "GET":
+            data = request.query_params
+        else:
+            data = request.data if request.data is not None else {}
+            if not isinstance(data, dict):
+                raise MlflowError("The request body must be a JSON object.")
+        return Response(self.handler(request, data) or {})
+
+    def get(self, request, *args, **kwargs):
+        return self.answer(request)
+
+    def post(self, request, *args, **kwargs):
+        return self.answer(request)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Reading MLflow's fields
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _missing(name: str) -> MlflowError:
+    return MlflowError(f"Missing value for required parameter '{name}'.")
+
+
+def text(data, name: str, *, required: bool = True, default=None):
+    value = data.get(name)
+    if value is None or value == "":
+        if required:
+            raise _missing(name)
+        return default
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise MlflowError(f"Invalid value {value!r} for parameter '{name}': a string is required.")
+    return str(value)
+
+
+def integer(data, name: str, *, required: bool = False, default=None):
+    value = data.get(name)
+    if value is None or value == "":
+        if required:
+            raise _missing(name)
+        return default
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and value.isascii():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not tracking.INT64_MIN <= value <= tracking.INT64_MAX:
+        raise MlflowError(f"Invalid value {value!r} for parameter '{name}': a 64-bit integer is required.")
+    return value
+
+
+def number(value, name: str) -> float:
+    if isinstance(value, str):
+        if value in NON_FINITE_NAMES:
+            return NON_FINITE_NAMES[value]
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise MlflowError(f"Invalid value {value!r} for parameter '{name}': a number is required.")
+    return float(value)
+
+
+def pairs(data, name: str) -> list[dict]:
+    value = data.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise MlflowError(f"Invalid value for parameter '{name}': a list of {{key, value}} objects is required.")
+    return value
+
+
+def strings(data, name: str) -> list[str]:
+    value = data.get(name) or []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, (str, int)) for item in value):
+        raise MlflowError(f"Invalid value for parameter '{name}': a list of strings is required.")
+    return [str(item) for item in value]
+
+
+def run_id(data) -> str:
+    return text(data, "run_id", required=False) or text(data, "run_uuid")
+
+
+def status(data):
+    value = data.get("status")
+    if value is None or value == "":
+        return None
+    value = entities.STATUS_NUMBERS.get(value, value)
+    if value not in entities.FROM_MLFLOW_STATUS:
+        raise MlflowError(f"Invalid status {value!r}: one of {', '.join(entities.FROM_MLFLOW_STATUS)}.")
+    return entities.FROM_MLFLOW_STATUS[value]
+
+
+def time(data, name: str):
+    value = integer(data, name)
+    return None if value is None else entities.from_ms(value, name=name)
+
+
+def point(item: dict, *, default_timestamp: int | None = None) -> tracking.Point:
+    if not isinstance(item, dict):
+        raise MlflowError("Each metric must be an object with key, value, timestamp and step.")
+    timestamp = integer(item, "timestamp", default=default_timestamp)
+    if timestamp is None:
+        raise _missing("timestamp")
+    return tracking.Point(
+        key=text(item, "key"),
+        value=number(item.get("value"), "value"),
+        step=integer(item, "step", default=0),
+        timestamp=timestamp,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Experiments
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def experiments_create(request, data):
+    project = mlflow.experiment_create(user=request.user, name=text(data, "name"), tags=pairs(data, "tags"))
+    return {"experiment_id": str(project.pk)}
+
+
+def experiments_get(request, data):
+    project = mlflow.project_for(
+        user=request.user, experiment_id=text(data, "experiment_id"), operation="experiment_read"
+    )
+    return {"experiment": entities.experiment_json(project)}
+
+
+def experiments_get_by_name(request, data):
+    project = mlflow.project_by_name(user=request.user, name=text(data, "experiment_name"))
+    return {"experiment": entities.experiment_json(project)}
+
+
+def experiments_search(request, data):
+    found, token = queries.experiments_search(
+        user=request.user,
+        filter_string=text(data, "filter", required=False),
+        view_type=data.get("view_type"),
+        order_by=strings(data, "order_by"),
+        max_results=integer(data, "max_results", default=1000),
+        page_token=text(data, "page_token", required=False),
+    )
+    answer = {"experiments": [entities.experiment_json(project) for project in found]}
+    if token:
+        answer["next_page_token"] = token
+    return answer
+
+
+def _experiment(request, data, operation: str):
+    return mlflow.project_for(user=request.user, experiment_id=text(data, "experiment_id"), operation=operation)
+
+
+def experiments_update(request, data):
+    project = _experiment(request, data, "experiment_update")
+    mlflow.experiment_rename(project=project, new_name=text(data, "new_name"))
+
+
+def experiments_delete(request, data):
+    projects.project_soft_delete(project=_experiment(request, data, "experiment_delete"))
+
+
+def experiments_restore(request, data):
+    projects.project_restore(project=_experiment(request, data, "experiment_delete"))
+
+
+def experiments_set_tag(request, data):
+    project = _experiment(request, data, "experiment_update")
+    mlflow.experiment_set_tag(project=project, key=text(data, "key"), value=data.get("value", ""))
+
+
+def experiments_delete_tag(request, data):
+    mlflow.experiment_delete_tag(project=_experiment(request, data, "experiment_update"), key=text(data, "key"))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Runs
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _run(request, data, operation: str):
+    return mlflow.run_for(user=request.user, run_id=run_id(data), operation=operation)
+
+
+def _run_answer(request, run) -> dict:
+    return {"run": entities.run_json(mlflow.run_for(user=request.user, run_id=run.run_uuid, operation="run_read"))}
+
+
+def runs_create(request, data):
+    project = mlflow.project_for(
+        user=request.user,
+        experiment_id=text(data, "experiment_id", required=False, default="0"),
+        operation="run_create",
+    )
+    run = mlflow.run_create(
+        user=request.user,
+        project=project,
+        run_name=text(data, "run_name", required=False),
+        start_time=time(data, "start_time"),
+        tags=pairs(data, "tags"),
+    )
+    return _run_answer(request, run)
+
+
+def runs_get(request, data):
+    return {"run": entities.run_json(_run(request, data, "run_read"))}
+
+
+def runs_update(request, data):
+    run = _run(request, data, "run_write")
+    mlflow.run_update(
+        run=run, status=status(data), end_time=time(data, "end_time"), run_name=text(data, "run_name", required=False)
+    )
+    return {"run_info": entities.run_info_json(run)}
+
+
+def runs_delete(request, data):
+    experiments.experiment_soft_delete(experiment=_run(request, data, "run_delete"))
+
+
+def runs_restore(request, data):
+    experiments.experiment_restore(experiment=_run(request, data, "run_delete"))
+
+
+def runs_log_metric(request, data):
+    run = _run(request, data, "run_write")
+    tracking.metrics_record(experiment=run, points=[point(data)])
+
+
+def runs_log_parameter(request, data):
+    run = _run(request, data, "run_write")
+    param = {"key": text(data, "key"), "value": data.get("value")}
+    mlflow.run_log_batch(run=run, metrics=[], params=[param], tags=[])
+
+
+def runs_set_tag(request, data):
+    run = _run(request, data, "run_write")
+    tag = {"key": text(data, "key"), "value": data.get("value", "")}
+    mlflow.run_log_batch(run=run, metrics=[], params=[], tags=[tag])
+
+
+def runs_delete_tag(request, data):
+    mlflow.run_delete_tag(run=_run(request, data, "run_write"), key=text(data, "key"))
+
+
+def runs_log_batch(request, data):
+    run = _run(request, data, "run_write")
+    metrics = data.get("metrics") or []
+    if not isinstance(metrics, list):
+        raise MlflowError("Invalid value for parameter 'metrics': a list is required.")
+    mlflow.run_log_batch(
+        run=run, metrics=[point(item) for item in metrics], params=pairs(data, "params"), tags=pairs(data, "tags")
+    )
+
+
+def runs_search(request, data):
+    found, token = queries.runs_search(
+        user=request.user,
+        experiment_ids=strings(data, "experiment_ids"),
+        filter_string=text(data, "filter", required=False),
+        run_view_type=data.get("run_view_type"),
+        order_by=strings(data, "order_by"),
+        max_results=integer(data, "max_results", default=1000),
+        page_token=text(data, "page_token", required=False),
+    )
+    answer = {"runs": [entities.run_json(run) for run in found]}
+    if token:
+        answer["next_page_token"] = token
+    return answer
+
+
+def metrics_get_history(request, data):
+    run = _run(request, data, "run_read")
+    max_results = integer(data, "max_results", default=HISTORY_MAX_RESULTS)
+    if not 1 <= max_results <= HISTORY_MAX_RESULTS:
+        raise MlflowError(f"max_results must be between 1 and {HISTORY_MAX_RESULTS}.")
+    points = MetricPoint.objects.filter(experiment=run, key=text(data, "metric_key")).order_by(
+        "timestamp", "step", "value"
+    )
+    rows, token = queries.page(
+        points.values_list("key", "value", "is_nan", "timestamp", "step"),
+        max_results=max_results,
+        page_token=text(data, "page_token", required=False),
+    )
+    answer = {
+        "metrics": [
+            {"key": key, "value": "NaN" if is_nan else _finite_or_name(value), "timestamp": ts, "step": step}
+            for key, value, is_nan, ts, step in rows
+        ]
+    }
+    if token:
+        answer["next_page_token"] = token
+    return answer
+
+
+def _finite_or_name(value: float):
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def endpoint(handler, method: str = "POST", *, writes: bool = True):
+    """The view of one RPC; a write runs in one transaction (a read does not: on SQLite that would take the lock)."""
+    if method == "POST" and writes:
+        handler = transaction.atomic(handler)
+    return type(handler.__name__, (MlflowEndpoint,), {"handler": staticmethod(handler), "method": method}).as_view()

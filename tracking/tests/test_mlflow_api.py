@@ -1,0 +1,570 @@
+import math
+
+import pytest
+from rest_framework import status
+
+from experiments.models import Experiment, ExperimentStatus, RunTag
+from experiments.tests.factories import ExperimentFactory
+from projects.models import Project, ProjectMembership, ProjectTag
+from projects.tests.factories import ProjectFactory
+from tracking.models import LatestMetric, MetricPoint
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/2.0/mlflow/"
+
+
+def call(client, path: str, body: dict | None = None, method: str = "POST"):
+    if method == "GET":
+        return client.get(API + path, body or {})
+    return client.post(API + path, body or {}, format="json")
+
+
+def ok(response) -> dict:
+    assert response.status_code == status.HTTP_200_OK, response.content
+    return response.json()
+
+
+def error(response, http_status: int, code: str) -> str:
+    assert response.status_code == http_status, response.content
+    body = response.json()
+    assert body["error_code"] == code
+    return body["message"]
+
+
+def make_run(client, experiment_id: str, **extra) -> dict:
+    body = {"experiment_id": experiment_id, "start_time": 1_700_000_000_000, "tags": [], **extra}
+    return ok(call(client, "runs/create", body))["run"]
+
+
+@pytest.fixture
+def project(user):
+    return ProjectFactory(owner=user, name="demo")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Experiments
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_set_experiment_sequence_unknown_name_is_404_then_create_then_get(user_client, user):
+    message = error(
+        call(user_client, "experiments/get-by-name", {"experiment_name": "new"}, "GET"), 404, "RESOURCE_DOES_NOT_EXIST"
+    )
+    assert "new" in message
+    created = ok(call(user_client, "experiments/create", {"name": "new", "tags": [{"key": "team", "value": "cv"}]}))
+    project = Project.objects.get(owner=user, name="new")
+    assert created == {"experiment_id": str(project.pk)}
+    experiment = ok(call(user_client, "experiments/get", {"experiment_id": str(project.pk)}, "GET"))["experiment"]
+    assert experiment["experiment_id"] == str(project.pk)
+    assert experiment["name"] == "new"
+    assert experiment["lifecycle_stage"] == "active"
+    assert experiment["artifact_location"] == f"mlflow-artifacts:/{project.pk}"
+    assert experiment["tags"] == [{"key": "team", "value": "cv"}]
+    assert isinstance(experiment["creation_time"], int) and isinstance(experiment["last_update_time"], int)
+    by_name = ok(call(user_client, "experiments/get-by-name", {"experiment_name": "new"}, "GET"))["experiment"]
+    assert by_name["experiment_id"] == str(project.pk)
+
+
+def test_create_with_a_name_the_caller_has_is_resource_already_exists(user_client, project):
+    error(call(user_client, "experiments/create", {"name": "DEMO"}), 400, "RESOURCE_ALREADY_EXISTS")
+
+
+def test_a_name_taken_by_someone_else_is_free_and_not_visible(user_client, other_user):
+    ProjectFactory(owner=other_user, name="shared-name")
+    error(
+        call(user_client, "experiments/get-by-name", {"experiment_name": "shared-name"}, "GET"),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+    ok(call(user_client, "experiments/create", {"name": "shared-name"}))
+
+
+def test_get_by_name_prefers_the_callers_own_project(user_client, user, other_user):
+    theirs = ProjectFactory(owner=other_user, name="same")
+    ProjectMembership.objects.create(project=theirs, user=user, role="viewer")
+    found = ok(call(user_client, "experiments/get-by-name", {"experiment_name": "same"}, "GET"))["experiment"]
+    assert found["experiment_id"] == str(theirs.pk)
+    mine = ProjectFactory(owner=user, name="same")
+    found = ok(call(user_client, "experiments/get-by-name", {"experiment_name": "same"}, "GET"))["experiment"]
+    assert found["experiment_id"] == str(mine.pk)
+
+
+def test_rename_tags_and_description(user_client, project):
+    pk = str(project.pk)
+    ok(call(user_client, "experiments/update", {"experiment_id": pk, "new_name": "renamed"}))
+    ok(call(user_client, "experiments/set-experiment-tag", {"experiment_id": pk, "key": "k", "value": "v"}))
+    ok(call(user_client, "experiments/set-experiment-tag", {"experiment_id": pk, "key": "k", "value": "v2"}))
+    ok(
+        call(
+            user_client,
+            "experiments/set-experiment-tag",
+            {"experiment_id": pk, "key": "mlflow.note.content", "value": "notes"},
+        )
+    )
+    experiment = ok(call(user_client, "experiments/get", {"experiment_id": pk}, "GET"))["experiment"]
+    assert experiment["name"] == "renamed"
+    assert experiment["tags"] == [{"key": "k", "value": "v2"}, {"key": "mlflow.note.content", "value": "notes"}]
+    project.refresh_from_db()
+    assert project.description == "notes"
+    ok(call(user_client, "experiments/delete-experiment-tag", {"experiment_id": pk, "key": "k"}))
+    assert not ProjectTag.objects.filter(project=project).exists()
+    error(
+        call(user_client, "experiments/delete-experiment-tag", {"experiment_id": pk, "key": "k"}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+
+
+def test_rename_to_a_taken_name_is_resource_already_exists(user_client, user, project):
+    ProjectFactory(owner=user, name="other")
+    body = {"experiment_id": str(project.pk), "new_name": "Other"}
+    error(call(user_client, "experiments/update", body), 400, "RESOURCE_ALREADY_EXISTS")
+
+
+def test_delete_and_restore_an_experiment_cascade_to_its_runs(user_client, project):
+    run = make_run(user_client, str(project.pk))
+    ok(call(user_client, "experiments/delete", {"experiment_id": str(project.pk)}))
+    got = ok(call(user_client, "experiments/get", {"experiment_id": str(project.pk)}, "GET"))["experiment"]
+    assert got["lifecycle_stage"] == "deleted"
+    assert (
+        ok(call(user_client, "runs/get", {"run_id": run["info"]["run_id"]}, "GET"))["run"]["info"]["lifecycle_stage"]
+        == "deleted"
+    )
+    active = ok(call(user_client, "experiments/search", {"view_type": "ACTIVE_ONLY"}))
+    assert active == {"experiments": []}
+    deleted = ok(call(user_client, "experiments/search", {"view_type": "DELETED_ONLY"}))["experiments"]
+    assert [e["name"] for e in deleted] == ["demo"]
+    ok(call(user_client, "experiments/restore", {"experiment_id": str(project.pk)}))
+    assert Experiment.objects.get().lifecycle_stage == "active"
+    assert Project.objects.get().lifecycle_stage == "active"
+
+
+def test_experiments_search_filters_orders_and_pages(user_client, user, other_user):
+    for name in ["alpha", "beta", "alpine", "gamma"]:
+        ProjectFactory(owner=user, name=name)
+    ProjectFactory(owner=other_user, name="alps")
+    body = {"filter": "name LIKE 'al%'", "order_by": ["name DESC"], "max_results": 1}
+    first = ok(call(user_client, "experiments/search", body))
+    assert [e["name"] for e in first["experiments"]] == ["alpine"]
+    second = ok(call(user_client, "experiments/search", {**body, "page_token": first["next_page_token"]}))
+    assert [e["name"] for e in second["experiments"]] == ["alpha"]
+    assert "next_page_token" not in second
+
+
+def test_experiments_search_by_tag(user_client, user):
+    tagged = ProjectFactory(owner=user, name="tagged")
+    ProjectFactory(owner=user, name="plain")
+    ProjectTag.objects.create(project=tagged, key="team", value="vision")
+    found = ok(call(user_client, "experiments/search", {"filter": "tags.team = 'vision'"}))["experiments"]
+    assert [e["name"] for e in found] == ["tagged"]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Runs
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_create_run_without_a_name_gets_a_generated_one_and_the_tag(user_client, user, project):
+    run = make_run(user_client, str(project.pk), user_id="root", tags=[{"key": "mlflow.user", "value": "root"}])
+    info = run["info"]
+    assert len(info["run_id"]) == 32 and info["run_id"] == info["run_uuid"]
+    assert info["status"] == "RUNNING"
+    assert info["experiment_id"] == str(project.pk)
+    assert info["user_id"] == user.username
+    assert info["start_time"] == 1_700_000_000_000
+    assert "end_time" not in info
+    assert info["artifact_uri"] == f"mlflow-artifacts:/{project.pk}/{info['run_id']}/artifacts"
+    tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+    assert tags == {"mlflow.user": "root", "mlflow.runName": info["run_name"]}
+    assert len(info["run_name"].split("-")) == 3
+    stored = Experiment.objects.get(run_uuid=info["run_id"])
+    assert (stored.owner_id, stored.project_id, stored.status) == (user.pk, project.pk, ExperimentStatus.RUNNING)
+
+
+def test_experiment_0_is_the_callers_default_project_made_once(user_client, user):
+    first = make_run(user_client, "0", run_name="a")
+    second = make_run(user_client, "0", run_name="b", start_time=1_700_000_000_001)
+    default = Project.objects.get(owner=user)
+    assert default.name == "Default"
+    assert first["info"]["experiment_id"] == second["info"]["experiment_id"] == str(default.pk)
+
+
+def test_a_replayed_create_returns_the_same_run(user_client, project):
+    first = make_run(user_client, str(project.pk), run_name="replayed")
+    again = make_run(user_client, str(project.pk), run_name="replayed")
+    assert first["info"]["run_id"] == again["info"]["run_id"]
+    assert Experiment.objects.count() == 1
+
+
+def test_log_metric_param_tag_and_read_back(user_client, project):
+    run_id = make_run(user_client, str(project.pk), run_name="r")["info"]["run_id"]
+    for step, value in enumerate([0.9, 0.5, 0.7]):
+        body = {
+            "run_id": run_id,
+            "run_uuid": run_id,
+            "key": "loss",
+            "value": value,
+            "timestamp": 1000 + step,
+            "step": step,
+        }
+        ok(call(user_client, "runs/log-metric", body))
+    ok(call(user_client, "runs/log-metric", {"run_id": run_id, "key": "nan", "value": "NaN", "timestamp": 5}))
+    ok(call(user_client, "runs/log-metric", {"run_id": run_id, "key": "inf", "value": "Infinity", "timestamp": 5}))
+    ok(call(user_client, "runs/log-parameter", {"run_id": run_id, "key": "lr", "value": "0.01"}))
+    ok(call(user_client, "runs/log-parameter", {"run_id": run_id, "key": "lr", "value": "0.01"}))
+    message = error(
+        call(user_client, "runs/log-parameter", {"run_id": run_id, "key": "lr", "value": "0.02"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    )
+    assert "Changing param values is not allowed" in message
+    ok(call(user_client, "runs/set-tag", {"run_id": run_id, "key": "team", "value": "vision"}))
+    run = ok(call(user_client, "runs/get", {"run_id": run_id, "run_uuid": run_id}, "GET"))["run"]
+    metrics = {m["key"]: (m["value"], m["step"], m["timestamp"]) for m in run["data"]["metrics"]}
+    assert metrics == {"inf": ("Infinity", 0, 5), "loss": (0.7, 2, 1002), "nan": ("NaN", 0, 5)}
+    assert run["data"]["params"] == [{"key": "lr", "value": "0.01"}]
+    assert {"key": "team", "value": "vision"} in run["data"]["tags"]
+    history = ok(call(user_client, "metrics/get-history", {"run_id": run_id, "metric_key": "loss"}, "GET"))
+    assert history == {
+        "metrics": [
+            {"key": "loss", "value": 0.9, "timestamp": 1000, "step": 0},
+            {"key": "loss", "value": 0.5, "timestamp": 1001, "step": 1},
+            {"key": "loss", "value": 0.7, "timestamp": 1002, "step": 2},
+        ]
+    }
+    assert ok(call(user_client, "metrics/get-history", {"run_id": run_id, "metric_key": "none"}, "GET")) == {
+        "metrics": []
+    }
+
+
+def test_get_history_pages_with_a_token(user_client, project):
+    run_id = make_run(user_client, str(project.pk))["info"]["run_id"]
+    metrics = [{"key": "m", "value": float(i), "timestamp": 10, "step": i} for i in range(5)]
+    ok(call(user_client, "runs/log-batch", {"run_id": run_id, "metrics": metrics}))
+    first = ok(
+        call(user_client, "metrics/get-history", {"run_id": run_id, "metric_key": "m", "max_results": "3"}, "GET")
+    )
+    assert [m["step"] for m in first["metrics"]] == [0, 1, 2]
+    body = {"run_id": run_id, "metric_key": "m", "max_results": "3", "page_token": first["next_page_token"]}
+    second = ok(call(user_client, "metrics/get-history", body, "GET"))
+    assert [m["step"] for m in second["metrics"]] == [3, 4]
+    assert "next_page_token" not in second
+
+
+def test_log_batch_stores_all_and_a_replay_stores_nothing_new(user_client, project):
+    run_id = make_run(user_client, str(project.pk))["info"]["run_id"]
+    body = {
+        "run_id": run_id,
+        "metrics": [{"key": "m", "value": i / 10, "timestamp": 7, "step": i} for i in range(1000)],
+        "params": [{"key": f"p{i}", "value": str(i)} for i in range(5)],
+        "tags": [{"key": "t", "value": "v"}],
+    }
+    ok(call(user_client, "runs/log-batch", body))
+    ok(call(user_client, "runs/log-batch", body))
+    experiment = Experiment.objects.get(run_uuid=run_id)
+    assert MetricPoint.objects.filter(experiment=experiment).count() == 1000
+    assert LatestMetric.objects.get(experiment=experiment).step == 999
+    assert experiment.parameters == {"p0": "0", "p1": "1", "p2": "2", "p3": "3", "p4": "4"}
+    assert RunTag.objects.get(experiment=experiment, key="t").value == "v"
+
+
+def test_a_bad_batch_changes_nothing(user_client, project):
+    run_id = make_run(user_client, str(project.pk))["info"]["run_id"]
+    body = {
+        "run_id": run_id,
+        "metrics": [{"key": "m", "value": 1, "timestamp": 7, "step": 0}],
+        "params": [{"key": "p", "value": "1"}],
+        "tags": [{"key": "bad*key", "value": "v"}],
+    }
+    error(call(user_client, "runs/log-batch", body), 400, "INVALID_PARAMETER_VALUE")
+    assert MetricPoint.objects.count() == 0
+    assert Experiment.objects.get().parameters == {}
+
+
+def test_update_run_status_end_time_and_name(user_client, project):
+    run_id = make_run(user_client, str(project.pk), run_name="before")["info"]["run_id"]
+    body = {"run_id": run_id, "run_uuid": run_id, "status": "FAILED", "end_time": 1_700_000_100_000}
+    info = ok(call(user_client, "runs/update", body))["run_info"]
+    assert (info["status"], info["end_time"]) == ("FAILED", 1_700_000_100_000)
+    ok(call(user_client, "runs/update", {"run_id": run_id, "status": "FAILED", "run_name": "after"}))
+    run = ok(call(user_client, "runs/get", {"run_id": run_id}, "GET"))["run"]
+    assert run["info"]["run_name"] == "after"
+    assert {"key": "mlflow.runName", "value": "after"} in run["data"]["tags"]
+    # Resuming a finished run, as start_run(run_id=...) does.
+    body = {"run_id": run_id, "status": "RUNNING", "end_time": 1_700_000_100_000}
+    assert ok(call(user_client, "runs/update", body))["run_info"]["status"] == "RUNNING"
+
+
+@pytest.mark.parametrize(
+    ("mlflow_status", "ours"),
+    [
+        ("RUNNING", "running"),
+        ("FINISHED", "completed"),
+        ("FAILED", "failed"),
+        ("KILLED", "cancelled"),
+        ("SCHEDULED", "draft"),
+    ],
+)
+def test_statuses_map_both_ways(user_client, project, mlflow_status, ours):
+    run_id = make_run(user_client, str(project.pk))["info"]["run_id"]
+    ok(call(user_client, "runs/update", {"run_id": run_id, "status": mlflow_status}))
+    assert Experiment.objects.get().status == ours
+    assert ok(call(user_client, "runs/get", {"run_id": run_id}, "GET"))["run"]["info"]["status"] == mlflow_status
+
+
+def test_lowercase_status_is_refused(user_client, project):
+    run_id = make_run(user_client, str(project.pk))["info"]["run_id"]
+    error(call(user_client, "runs/update", {"run_id": run_id, "status": "failed"}), 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_set_tag_run_name_renames_and_delete_tag(user_client, project):
+    run_id = make_run(user_client, str(project.pk))["info"]["run_id"]
+    ok(call(user_client, "runs/set-tag", {"run_id": run_id, "key": "mlflow.runName", "value": "renamed"}))
+    assert Experiment.objects.get().name == "renamed"
+    ok(call(user_client, "runs/set-tag", {"run_id": run_id, "key": "x", "value": "1"}))
+    ok(call(user_client, "runs/delete-tag", {"run_id": run_id, "key": "x"}))
+    error(call(user_client, "runs/delete-tag", {"run_id": run_id, "key": "x"}), 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_labels_show_as_empty_tags_and_run_tags_show_in_rest(user_client, user, project):
+    experiment = ExperimentFactory(owner=user, project=project, tags=["baseline"])
+    run_id = experiment.run_uuid
+    ok(call(user_client, "runs/set-tag", {"run_id": run_id, "key": "team", "value": "cv"}))
+    run = ok(call(user_client, "runs/get", {"run_id": run_id}, "GET"))["run"]
+    assert run["data"]["tags"] == [{"key": "team", "value": "cv"}, {"key": "baseline", "value": ""}]
+    rest = user_client.get(f"/experiments/{experiment.pk}/").json()
+    assert (rest["run_tags"], rest["tags"], rest["run_id"]) == ({"team": "cv"}, ["baseline"], run_id)
+    ok(call(user_client, "runs/delete-tag", {"run_id": run_id, "key": "baseline"}))
+    experiment.refresh_from_db()
+    assert experiment.tags == []
+
+
+def test_delete_and_restore_a_run(user_client, project):
+    run_id = make_run(user_client, str(project.pk))["info"]["run_id"]
+    ok(call(user_client, "runs/delete", {"run_id": run_id}))
+    assert ok(call(user_client, "runs/get", {"run_id": run_id}, "GET"))["run"]["info"]["lifecycle_stage"] == "deleted"
+    search = {"experiment_ids": [str(project.pk)], "filter": ""}
+    assert ok(call(user_client, "runs/search", search)) == {"runs": []}
+    deleted = ok(call(user_client, "runs/search", {**search, "run_view_type": "DELETED_ONLY"}))["runs"]
+    assert [r["info"]["run_id"] for r in deleted] == [run_id]
+    assert user_client.get(f"/experiments/{Experiment.objects.get().pk}/").json()["lifecycle_stage"] == "deleted"
+    ok(call(user_client, "runs/restore", {"run_id": run_id}))
+    assert Experiment.objects.get().lifecycle_stage == "active"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Search
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def searchable(user_client, project):
+    """Four runs: (name, loss, lr, team, status)."""
+    rows = [
+        ("train-a", 0.3, "0.01", "vision", "FINISHED"),
+        ("train-b", 0.6, "0.01", "nlp", "FAILED"),
+        ("eval-c", 0.1, "0.1", "vision", "FAILED"),
+        ("train-d", None, "0.01", None, "RUNNING"),
+    ]
+    ids = {}
+    for index, (name, loss, lr, team, run_status) in enumerate(rows):
+        run_id = make_run(user_client, str(project.pk), run_name=name, start_time=1_700_000_000_000 + index)["info"][
+            "run_id"
+        ]
+        body = {"run_id": run_id, "params": [{"key": "lr", "value": lr}], "metrics": [], "tags": []}
+        if loss is not None:
+            body["metrics"] = [{"key": "loss", "value": loss, "timestamp": 1, "step": 0}]
+        if team is not None:
+            body["tags"] = [{"key": "team", "value": team}]
+        ok(call(user_client, "runs/log-batch", body))
+        ok(call(user_client, "runs/update", {"run_id": run_id, "status": run_status}))
+        ids[name] = run_id
+    return ids
+
+
+def _names(client, project, **body) -> list[str]:
+    answer = ok(call(client, "runs/search", {"experiment_ids": [str(project.pk)], **body}))
+    return [run["info"]["run_name"] for run in answer.get("runs", [])]
+
+
+@pytest.mark.parametrize(
+    ("filter_string", "order_by", "expected"),
+    [
+        ("", [], ["train-d", "eval-c", "train-b", "train-a"]),
+        ("metrics.loss < 0.5", ["metrics.loss ASC"], ["eval-c", "train-a"]),
+        ("metrics.loss < 0.5 and params.lr = '0.01'", [], ["train-a"]),
+        ("metrics.loss != 0.3", ["metrics.loss DESC"], ["train-b", "eval-c"]),
+        ("", ["metrics.loss DESC"], ["train-b", "train-a", "eval-c", "train-d"]),
+        ("", ["metrics.loss ASC"], ["eval-c", "train-a", "train-b", "train-d"]),
+        ("attributes.status = 'FAILED' and tags.team = 'vision'", [], ["eval-c"]),
+        ("attributes.run_name LIKE 'train%'", ["attributes.run_name"], ["train-a", "train-b", "train-d"]),
+        ("attributes.run_name ILIKE 'TRAIN-_'", ["attributes.run_name DESC"], ["train-d", "train-b", "train-a"]),
+        ("tags.team IS NULL", [], ["train-d"]),
+        ("tags.`team` != 'vision'", [], ["train-b"]),
+        ("params.lr LIKE '0.1'", [], ["eval-c"]),
+        ("attributes.status != 'FAILED'", ["attributes.start_time ASC"], ["train-a", "train-d"]),
+        ("attributes.start_time >= 1700000000002", ["attribute.start_time"], ["eval-c", "train-d"]),
+    ],
+)
+def test_runs_search(user_client, project, searchable, filter_string, order_by, expected):
+    assert _names(user_client, project, filter=filter_string, order_by=order_by) == expected
+
+
+def test_runs_search_by_run_id_in(user_client, project, searchable):
+    wanted = f"attributes.run_id IN ('{searchable['train-a']}', '{searchable['eval-c']}')"
+    assert _names(user_client, project, filter=wanted, order_by=["attributes.run_name"]) == ["eval-c", "train-a"]
+
+
+def test_runs_search_by_parent_run_tag(user_client, project):
+    parent = make_run(user_client, str(project.pk), run_name="parent")["info"]["run_id"]
+    tags = [{"key": "mlflow.parentRunId", "value": parent}]
+    make_run(user_client, str(project.pk), run_name="child", tags=tags, start_time=1_700_000_000_005)
+    assert _names(user_client, project, filter=f"tags.mlflow.parentRunId = '{parent}'") == ["child"]
+
+
+def test_runs_search_pages(user_client, project, searchable):
+    first = ok(call(user_client, "runs/search", {"experiment_ids": [str(project.pk)], "max_results": 3}))
+    assert len(first["runs"]) == 3
+    rest = ok(
+        call(
+            user_client,
+            "runs/search",
+            {"experiment_ids": [str(project.pk)], "max_results": 3, "page_token": first["next_page_token"]},
+        )
+    )
+    assert [r["info"]["run_name"] for r in rest["runs"]] == ["train-a"]
+
+
+@pytest.mark.parametrize(
+    "filter_string",
+    [
+        "metrics.loss < 0.5 or metrics.loss > 0.9",
+        "metrics.loss",
+        "metrics.loss < 'a'",
+        "params.lr > 1",
+        "foo.bar = 1",
+        "attributes.nothing = 'x'",
+        "metrics.loss <",
+        "datasets.name = 'x'",
+    ],
+)
+def test_bad_filters_are_invalid_parameter_value(user_client, project, filter_string):
+    body = {"experiment_ids": [str(project.pk)], "filter": filter_string}
+    error(call(user_client, "runs/search", body), 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_bad_page_token_and_max_results_are_400(user_client, project):
+    body = {"experiment_ids": [str(project.pk)]}
+    error(call(user_client, "runs/search", {**body, "page_token": "nope"}), 400, "INVALID_PARAMETER_VALUE")
+    error(call(user_client, "runs/search", {**body, "max_results": 50_001}), 400, "INVALID_PARAMETER_VALUE")
+    assert ok(call(user_client, "runs/search", {**body, "max_results": 50_000})) == {"runs": []}
+
+
+def test_search_returns_only_what_the_caller_may_read(user_client, user, other_user, client_for):
+    theirs = ProjectFactory(owner=other_user, name="theirs")
+    make_run(client_for(other_user), str(theirs.pk), run_name="secret")
+    assert _names(user_client, theirs) == []
+    assert ok(call(user_client, "experiments/search", {})) == {"experiments": []}
+    ProjectMembership.objects.create(project=theirs, user=user, role="viewer")
+    assert _names(user_client, theirs) == ["secret"]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Access and errors
+# ---------------------------------------------------------------------------------------------------------------------
+
+# (role in the project, may read, may log, may delete runs); None is no access.
+MATRIX = [
+    ("viewer", 200, 403, 403),
+    ("editor", 200, 200, 403),
+    ("maintainer", 200, 200, 200),
+    (None, 403, 403, 403),
+]
+
+
+@pytest.mark.parametrize(("role", "read", "write", "delete"), MATRIX)
+def test_roles(client_for, user, other_user, role, read, write, delete):
+    project = ProjectFactory(owner=user)
+    run = ExperimentFactory(owner=user, project=project, status=ExperimentStatus.RUNNING)
+    if role is not None:
+        ProjectMembership.objects.create(project=project, user=other_user, role=role)
+    client = client_for(other_user)
+    run_id = run.run_uuid
+    assert call(client, "runs/get", {"run_id": run_id}, "GET").status_code == read
+    assert call(client, "experiments/get", {"experiment_id": str(project.pk)}, "GET").status_code == read
+    body = {"run_id": run_id, "key": "m", "value": 1.0, "timestamp": 1, "step": 0}
+    response = call(client, "runs/log-metric", body)
+    assert response.status_code == write
+    if write == 403:
+        assert response.json()["error_code"] == "PERMISSION_DENIED"
+    assert MetricPoint.objects.count() == (1 if write == 200 else 0)
+    assert call(client, "runs/create", {"experiment_id": str(project.pk)}).status_code == write
+    assert call(client, "runs/delete", {"run_id": run_id}).status_code == delete
+    assert call(client, "experiments/delete", {"experiment_id": str(project.pk)}).status_code == delete
+    run.refresh_from_db()
+    assert run.lifecycle_stage == ("deleted" if delete == 200 else "active")
+
+
+def test_no_token_is_401_unauthenticated(api_client):
+    error(call(api_client, "experiments/search", {}), 401, "UNAUTHENTICATED")
+    error(call(api_client, "experiments/get-by-name", {"experiment_name": "x"}, "GET"), 401, "UNAUTHENTICATED")
+
+
+def test_bad_token_is_401_unauthenticated(api_client):
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+    error(call(api_client, "runs/create", {"experiment_id": "0"}), 401, "UNAUTHENTICATED")
+
+
+def test_unknown_routes_are_endpoint_not_found(user_client, api_client):
+    error(call(user_client, "runs/nothing", {}), 404, "ENDPOINT_NOT_FOUND")
+    error(call(api_client, "nothing", {}, "GET"), 404, "ENDPOINT_NOT_FOUND")
+
+
+def test_wrong_method_is_a_json_error(user_client):
+    response = call(user_client, "runs/get", {"run_id": "x"})
+    assert response.status_code == 405
+    assert response.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+
+
+def test_artifacts_answer_501_not_implemented(user_client):
+    response = user_client.put("/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/x.txt", b"hello")
+    assert response.status_code == 501
+    assert response.json()["error_code"] == "NOT_IMPLEMENTED"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "method", "http_status", "code"),
+    [
+        ("runs/get", {"run_id": "0" * 32}, "GET", 404, "RESOURCE_DOES_NOT_EXIST"),
+        ("runs/get", {}, "GET", 400, "INVALID_PARAMETER_VALUE"),
+        ("experiments/get", {"experiment_id": "999999"}, "GET", 404, "RESOURCE_DOES_NOT_EXIST"),
+        ("experiments/get", {"experiment_id": "abc"}, "GET", 404, "RESOURCE_DOES_NOT_EXIST"),
+        ("experiments/create", {}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+        ("experiments/create", {"name": "x" * 300}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+        (
+            "runs/log-metric",
+            {"run_id": "0" * 32, "key": "m", "value": 1, "timestamp": 1},
+            "POST",
+            404,
+            "RESOURCE_DOES_NOT_EXIST",
+        ),
+        ("runs/search", {"experiment_ids": "1", "max_results": "many"}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ],
+)
+def test_deterministic_errors_are_4xx_mlflow_json(user_client, path, body, method, http_status, code):
+    error(call(user_client, path, body, method), http_status, code)
+
+
+def test_malformed_json_is_400_mlflow_json(user_client):
+    response = user_client.generic("POST", API + "runs/create", "{not json", content_type="application/json")
+    error(response, 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_log_metric_value_errors_are_400(user_client, project):
+    run_id = make_run(user_client, str(project.pk))["info"]["run_id"]
+    for bad in [{"value": "abc"}, {"value": True}, {"value": 1, "step": 2**63}, {"value": 1, "timestamp": None}]:
+        body = {"run_id": run_id, "key": "m", "timestamp": 1, **bad}
+        error(call(user_client, "runs/log-metric", body), 400, "INVALID_PARAMETER_VALUE")
+    assert not MetricPoint.objects.exists()
+    assert not math.isnan(0.0)
