@@ -51,6 +51,7 @@ class ExperimentViewSet(viewsets.ModelViewSet):
         "partial_update": ProjectRole.EDITOR,
         "rerun": ProjectRole.EDITOR,
         "destroy": ProjectRole.MAINTAINER,
+        "restore": ProjectRole.MAINTAINER,
     }
     filterset_class = ExperimentFilterSet
     ordering_fields = ["id", "name", "status", "created_at", "updated_at", "started_at", "finished_at"]
@@ -93,4 +94,16 @@ class ExperimentViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], url_path="rerun")
     def rerun(self, request, pk=None):
         experiment = services.experiment_rerun(experiment=self.get_object())
+        return Response(self.get_serializer(experiment).data)
+
+    @extend_schema(
+        summary="Restore an experiment deleted by a tracking client",
+        description="MLflow's client deletes a run softly (`lifecycle_stage` becomes `deleted`); this makes it active "
+        "again. Maintainers and up.",
+        request=None,
+        responses={200: ExperimentSerializer, 403: NOT_YOURS, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"], url_path="restore")
+    def restore(self, request, pk=None):
+        experiment = services.experiment_restore(experiment=self.get_object())
         return Response(self.get_serializer(experiment).data)

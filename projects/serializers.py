@@ -29,10 +29,11 @@ class ProjectSerializer(strict.ModelSerializer):
             "owner",
             "experiment_count",
             "role",
+            "lifecycle_stage",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "owner", "created_at", "updated_at"]
+        read_only_fields = ["id", "owner", "lifecycle_stage", "created_at", "updated_at"]
 
 
 class UserSummarySerializer(serializers.ModelSerializer):

@@ -46,6 +46,7 @@ class ProjectViewSet(viewsets.ModelViewSet):
         "partial_update": ProjectRole.MAINTAINER,
         "destroy": ProjectRole.OWNER,
         "transfer": ProjectRole.OWNER,
+        "restore": ProjectRole.MAINTAINER,
     }
     filterset_class = ProjectFilterSet
     lookup_value_regex = "[0-9]+"
@@ -99,6 +100,18 @@ class ProjectViewSet(viewsets.ModelViewSet):
         experiments = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(experiments)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Restore a project deleted by a tracking client",
+        description="MLflow's client deletes an experiment softly (`lifecycle_stage` becomes `deleted`, and so do its "
+        "experiments'); this makes the project and all its experiments active again. Maintainers and up.",
+        request=None,
+        responses={200: ProjectSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def restore(self, request, pk=None):
+        services.project_restore(project=self.get_object())
+        return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(
         summary="Give the project to another user",

@@ -56,10 +56,10 @@ class MetricViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Gen
         return experiment
 
     def get_queryset(self):
+        experiment = self.get_experiment()
         key = self.request.query_params.get("key")
         if not key or len(key) > METRIC_KEY_MAX_LENGTH:
             raise ValidationError({"key": [f"The metric's key (1 to {METRIC_KEY_MAX_LENGTH} characters) is required."]})
-        experiment = self.get_experiment()
         return MetricPoint.objects.filter(experiment=experiment, key=key).order_by("step", "timestamp", "value")
 
     def list(self, request, *args, **kwargs):

@@ -225,9 +225,11 @@ def test_create_answers_201_with_the_project_and_its_location(user, user_client)
         "owner",
         "experiment_count",
         "role",
+        "lifecycle_stage",
         "created_at",
         "updated_at",
     }
+    assert data["lifecycle_stage"] == "active"
     assert (data["name"], data["description"], data["expiration_date"]) == (
         "warehouse",
         "the data warehouse",

@@ -47,6 +47,11 @@ def _experiment(owner):
     return {"pk": experiment.pk}, Experiment, experiment.pk
 
 
+def _experiment_metrics(owner):
+    experiment = ExperimentFactory(owner=owner, project=ProjectFactory(owner=owner))
+    return {"experiment_pk": experiment.pk}, Experiment, experiment.pk
+
+
 def _membership(owner):
     membership = ProjectMembershipFactory(project=ProjectFactory(owner=owner))
     return {"project_pk": membership.project_id, "user_id": membership.user_id}, ProjectMembership, membership.pk
@@ -64,10 +69,13 @@ FORBIDDEN = [
     *[("project-detail", method, _project) for method in ["get", "put", "patch", "delete"]],
     ("project-experiments", "get", _project),
     ("project-transfer", "post", _project),
+    ("project-restore", "post", _project),
     *[("project-member-list", method, _project_members) for method in ["get", "post"]],
     *[("project-member-detail", method, _membership) for method in ["get", "patch", "delete"]],
     *[("experiment-detail", method, _experiment) for method in ["get", "put", "patch", "delete"]],
     ("experiment-rerun", "post", _experiment),
+    ("experiment-restore", "post", _experiment),
+    *[("experiment-metric-list", method, _experiment_metrics) for method in ["get", "post"]],
 ]
 
 

@@ -2,7 +2,9 @@ import pytest
 from django.urls import reverse
 from rest_framework import status
 
+from experiments import services as experiments_services
 from experiments.tests.factories import ExperimentFactory
+from projects import services as projects_services
 from projects.models import ProjectMembership
 from projects.tests.factories import ProjectFactory
 from tracking.models import MetricPoint
@@ -153,3 +155,41 @@ def test_writing_results_records_points_read_back_as_history(user_client, experi
     user_client.patch(detail_url(experiment.pk), {"results": {"acc": 0.75}})
     history = user_client.get(metrics_url(experiment.pk), {"key": "acc"}).json()
     assert [(p["step"], p["value"]) for p in history] == [(0, 0.5), (1, 0.75)]
+
+
+# What a tracking client deleted, the REST API shows and restores: (role, expected status of restore).
+RESTORE_MATRIX = [("owner", 200), ("maintainer", 200), ("editor", 403), ("viewer", 403), (None, 403)]
+
+
+@pytest.mark.parametrize(("role", "expected"), RESTORE_MATRIX)
+def test_rest_restores_a_softly_deleted_project_and_its_experiments(client_for, user, other_user, role, expected):
+    project = ProjectFactory(owner=user)
+    experiment = ExperimentFactory(owner=user, project=project)
+    projects_services.project_soft_delete(project=project)
+    actor = user if role == "owner" else other_user
+    if role not in ("owner", None):
+        ProjectMembership.objects.create(project=project, user=other_user, role=role)
+    client = client_for(actor)
+    if role is not None:
+        assert client.get(reverse("project-detail", args=[project.pk])).json()["lifecycle_stage"] == "deleted"
+        assert client.get(detail_url(experiment.pk)).json()["lifecycle_stage"] == "deleted"
+    response = client.post(reverse("project-restore", args=[project.pk]))
+    assert response.status_code == expected
+    project.refresh_from_db()
+    experiment.refresh_from_db()
+    stage = "active" if expected == 200 else "deleted"
+    assert (project.lifecycle_stage, experiment.lifecycle_stage) == (stage, stage)
+
+
+@pytest.mark.parametrize(("role", "expected"), RESTORE_MATRIX)
+def test_rest_restores_a_softly_deleted_experiment(client_for, user, other_user, role, expected):
+    project = ProjectFactory(owner=user)
+    experiment = ExperimentFactory(owner=user, project=project)
+    experiments_services.experiment_soft_delete(experiment=experiment)
+    actor = user if role == "owner" else other_user
+    if role not in ("owner", None):
+        ProjectMembership.objects.create(project=project, user=other_user, role=role)
+    response = client_for(actor).post(reverse("experiment-restore", args=[experiment.pk]))
+    assert response.status_code == expected
+    experiment.refresh_from_db()
+    assert experiment.lifecycle_stage == ("active" if expected == 200 else "deleted")
