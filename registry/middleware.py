@@ -20,7 +20,10 @@ class RequestSizeLimitMiddleware:
             return JsonResponse({"detail": "Invalid Content-Length header."}, status=400)
         if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-            return JsonResponse({"detail": f"Request body is larger than the limit of {limit} bytes."}, status=413)
+            message = f"Request body is larger than the limit of {limit} bytes."
+            if request.path.startswith("/api/2.0/mlflow"):  # MLflow's client reads only its own error shape.
+                return JsonResponse({"error_code": "INVALID_PARAMETER_VALUE", "message": message}, status=413)
+            return JsonResponse({"detail": message}, status=413)
         return self.get_response(request)
 
 

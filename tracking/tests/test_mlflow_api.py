@@ -568,3 +568,10 @@ def test_log_metric_value_errors_are_400(user_client, project):
         error(call(user_client, "runs/log-metric", body), 400, "INVALID_PARAMETER_VALUE")
     assert not MetricPoint.objects.exists()
     assert not math.isnan(0.0)
+
+
+def test_a_body_over_the_limit_is_413_in_mlflow_json(user_client):
+    response = user_client.generic(
+        "POST", API + "runs/log-batch", "x" * (1024 * 1024 + 1), content_type="application/json"
+    )
+    error(response, 413, "INVALID_PARAMETER_VALUE")
