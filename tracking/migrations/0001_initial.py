@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('experiments', '0002_run_uuid_lifecycle_and_run_tags'),
+        ('experiments', '0003_run_uuid_lifecycle_and_run_tags'),
     ]
 
     operations = [

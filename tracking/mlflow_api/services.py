@@ -15,6 +15,7 @@ from experiments import services as experiments
 from experiments.models import RUN_TAG_VALUE_MAX_LENGTH, Experiment, ExperimentStatus, RunTag
 from projects import services as projects
 from projects.models import NAME_TAKEN, PROJECT_TAG_VALUE_MAX_LENGTH, Project, ProjectRole, ProjectTag, role_at_least
+from registry.text import fold
 from tracking import services as tracking
 from tracking.mlflow_api.entities import NOTE_TAG, RUN_NAME_TAG, param_text
 from tracking.mlflow_api.errors import RESOURCE_ALREADY_EXISTS, MlflowError, does_not_exist
@@ -49,14 +50,14 @@ def require(role: str | None, operation: str) -> None:
 
 def default_project(*, user: User, create: bool = True) -> Project | None:
     """The caller's own project that MLflow's experiment "0" stands for, made on first use."""
-    found = Project.objects.with_role(user).filter(owner=user, name__iexact=DEFAULT_PROJECT_NAME).first()
+    found = Project.objects.with_role(user).filter(owner=user, name_key=fold(DEFAULT_PROJECT_NAME)).first()
     if found is not None or not create:
         return found
     try:
         projects.project_create(owner=user, name=DEFAULT_PROJECT_NAME, description="Runs logged without an experiment.")
     except (ValidationError, IntegrityError):  # Made by a concurrent request.
         pass
-    return Project.objects.with_role(user).get(owner=user, name__iexact=DEFAULT_PROJECT_NAME)
+    return Project.objects.with_role(user).get(owner=user, name_key=fold(DEFAULT_PROJECT_NAME))
 
 
 def project_for(*, user: User, experiment_id, operation: str) -> Project:
@@ -76,7 +77,8 @@ def project_for(*, user: User, experiment_id, operation: str) -> Project:
 
 def project_by_name(*, user: User, name: str) -> Project:
     """The project of this name the caller may read: their own first, then those shared with them (oldest first)."""
-    candidates = Project.objects.visible_to(user).filter(name__iexact=name.strip()).order_by("-owner_id", "pk")
+    # Names compare as the unique constraint compares them (folded), so the name a create refused is the one found.
+    candidates = Project.objects.visible_to(user).filter(name_key=fold(name.strip())).order_by("pk")
     own = [p for p in candidates if p.owner_id == user.pk]
     found = own[0] if own else next(iter(candidates), None)
     if found is None:

@@ -17,8 +17,8 @@ def fill_run_uuids(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('experiments', '0001_initial'),
-        ('projects', '0003_lifecycle_stage_and_key_tags'),
+        ('experiments', '0002_text_rules'),
+        ('projects', '0006_lifecycle_stage_and_key_tags'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('projects', '0002_projectmembership'),
+        ('projects', '0005_project_name_key_constraint'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('experiments', '0002_run_uuid_lifecycle_and_run_tags'),
+        ('experiments', '0003_run_uuid_lifecycle_and_run_tags'),
         ('tracking', '0002_results_become_metrics'),
     ]
 
