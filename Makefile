@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test system-test bootstrap lint format check clean
+.PHONY: run test system-test bench-mlflow bootstrap lint format check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: bootstrap
 # Real gunicorn servers under races and faults (needs PostgreSQL and Redis on 127.0.0.1; restarts PostgreSQL as root).
 system-test: bootstrap
 	$(BIN)/python -m pytest -c systemtests/pytest.ini systemtests
+
+# Registry beside MLflow's own tracking server (installed in a virtualenv outside the repository), same data, same
+# backend (SQLite, then PostgreSQL on 127.0.0.1 if it answers), one worker each; prints the figures and the ratios.
+bench-mlflow: bootstrap
+	$(BIN)/python bench/mlflow_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

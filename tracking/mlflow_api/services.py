@@ -14,7 +14,15 @@ from accounts.models import User
 from experiments import services as experiments
 from experiments.models import RUN_TAG_VALUE_MAX_LENGTH, Experiment, ExperimentStatus, RunTag
 from projects import services as projects
-from projects.models import NAME_TAKEN, PROJECT_TAG_VALUE_MAX_LENGTH, Project, ProjectRole, ProjectTag, role_at_least
+from projects.models import (
+    NAME_TAKEN,
+    PROJECT_TAG_VALUE_MAX_LENGTH,
+    LifecycleStage,
+    Project,
+    ProjectRole,
+    ProjectTag,
+    role_at_least,
+)
 from registry.text import fold
 from tracking import services as tracking
 from tracking.mlflow_api.entities import NOTE_TAG, RUN_NAME_TAG, param_text
@@ -88,16 +96,15 @@ def project_by_name(*, user: User, name: str) -> Project:
 
 def run_for(*, user: User, run_id, operation: str) -> Experiment:
     """The experiment MLflow's `run_id` names, if the caller's access allows `operation` on it."""
-    run = (
-        Experiment.objects.with_access(user)
-        .select_related("owner")
-        .prefetch_related("latest_metrics", "run_tags")
-        .filter(run_uuid=str(run_id))
-        .first()
-    )
+    runs = Experiment.objects.with_access(user).select_related("owner")
+    if operation == "run_read":  # What a run's representation shows; writes need none of it.
+        runs = runs.prefetch_related("latest_metrics", "run_tags")
+    run = runs.filter(run_uuid=str(run_id)).first()
     if run is None:
         raise does_not_exist(f"Run with id={run_id} not found.")
     require(run.access_role, operation)
+    if operation == "run_write" and run.lifecycle_stage != LifecycleStage.ACTIVE:
+        raise MlflowError(f"The run {run.run_uuid} must be in the 'active' state; it is {run.lifecycle_stage}.")
     return run
 
 
@@ -194,6 +201,8 @@ def run_create(
     The client replays a POST whose answer it did not get: a run of the same owner, project, start time and name is
     that replay, and is answered again rather than made twice.
     """
+    if project.lifecycle_stage != LifecycleStage.ACTIVE:
+        raise MlflowError(f"The experiment {project.pk} must be in the 'active' state to add runs; it is deleted.")
     pairs = _tag_pairs(tags, max_length=RUN_TAG_VALUE_MAX_LENGTH)
     name = run_name or pairs.get(RUN_NAME_TAG) or None
     if start_time is not None:

@@ -575,3 +575,15 @@ def test_a_body_over_the_limit_is_413_in_mlflow_json(user_client):
         "POST", API + "runs/log-batch", "x" * (1024 * 1024 + 1), content_type="application/json"
     )
     error(response, 413, "INVALID_PARAMETER_VALUE")
+
+
+def test_a_deleted_run_takes_no_writes_and_a_deleted_experiment_no_runs(user_client, project):
+    run_id = make_run(user_client, str(project.pk))["info"]["run_id"]
+    ok(call(user_client, "runs/delete", {"run_id": run_id}))
+    body = {"run_id": run_id, "key": "m", "value": 1, "timestamp": 1}
+    assert "active" in error(call(user_client, "runs/log-metric", body), 400, "INVALID_PARAMETER_VALUE")
+    ok(call(user_client, "experiments/delete", {"experiment_id": str(project.pk)}))
+    body = {"experiment_id": str(project.pk), "run_name": "late"}
+    assert "active" in error(call(user_client, "runs/create", body), 400, "INVALID_PARAMETER_VALUE")
+    assert not MetricPoint.objects.exists()
+    assert Experiment.objects.count() == 1
