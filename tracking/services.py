@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from experiments.models import Experiment
 from tracking.models import METRIC_KEY_MAX_LENGTH, LatestMetric, MetricPoint
@@ -72,6 +72,26 @@ def _encoded(point: Point) -> dict:
     }
 
 
+_POINT_COLUMNS = ("experiment_id", "key", "step", "timestamp", "value", "is_nan")
+
+
+def _insert_points(experiment_id: int, points: list[Point]) -> None:
+    """Insert history points, skipping those already stored (the unique constraint decides).
+
+    Plain `executemany` rather than `bulk_create(ignore_conflicts=True)`, which writes the same rows: profiled on a
+    batch of 1000 points, bulk_create spent most of the request assembling its multi-row SQL in Python.
+    """
+    table = connection.ops.quote_name(MetricPoint._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(column) for column in _POINT_COLUMNS)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(_POINT_COLUMNS))}) ON CONFLICT DO NOTHING"
+    rows = []
+    for point in points:
+        nan = math.isnan(point.value)
+        rows.append((experiment_id, point.key, point.step, point.timestamp, 0.0 if nan else float(point.value), nan))
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 def metrics_record(*, experiment: Experiment, points: Iterable[Point]) -> None:
     """Record metric points in an experiment's history and move each key's latest value forward where they beat it.
 
@@ -88,9 +108,7 @@ def metrics_record(*, experiment: Experiment, points: Iterable[Point]) -> None:
             best[point.key] = point
     with transaction.atomic():
         Experiment.objects.select_for_update().filter(pk=experiment.pk).values_list("pk").first()
-        MetricPoint.objects.bulk_create(
-            [MetricPoint(experiment_id=experiment.pk, **_encoded(point)) for point in points], ignore_conflicts=True
-        )
+        _insert_points(experiment.pk, points)
         stored = {row.key: row for row in LatestMetric.objects.filter(experiment_id=experiment.pk, key__in=best)}
         created, changed = [], []
         for key, point in best.items():

@@ -73,24 +73,30 @@ def run_info_json(run: Experiment) -> dict:
     return info
 
 
-def run_tags_json(run: Experiment) -> list[dict]:
-    tags = {tag.key: tag.value for tag in run.run_tags.all()}
+def run_tags_json(run: Experiment, tags: dict[str, str] | None = None) -> list[dict]:
+    tags = dict(tags) if tags is not None else {tag.key: tag.value for tag in run.run_tags.all()}
     # Plain labels (the REST API's list of strings) show as tags with an empty value.
     for label in run.tags:
         tags.setdefault(label, "")
     return [{"key": key, "value": value} for key, value in tags.items()]
 
 
-def run_json(run: Experiment) -> dict:
+def run_json(run: Experiment, data: tuple[list, dict] | None = None) -> dict:
+    """A run; `data` (its metrics as MLflow JSON and its tags), when the caller fetched them in bulk."""
+    if data is None:
+        metrics = [
+            {"key": m.key, "value": number_to_json(m.number), "timestamp": m.timestamp, "step": m.step}
+            for m in run.latest_metrics.all()
+        ]
+        tags = None
+    else:
+        metrics, tags = data
     return {
         "info": run_info_json(run),
         "data": {
-            "metrics": [
-                {"key": m.key, "value": number_to_json(m.number), "timestamp": m.timestamp, "step": m.step}
-                for m in run.latest_metrics.all()
-            ],
+            "metrics": metrics,
             "params": [{"key": key, "value": param_text(value)} for key, value in run.parameters.items()],
-            "tags": run_tags_json(run),
+            "tags": run_tags_json(run, tags),
         },
         "inputs": {},
     }

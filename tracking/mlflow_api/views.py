@@ -300,7 +300,8 @@ def runs_search(request, data):
         max_results=integer(data, "max_results", default=1000),
         page_token=text(data, "page_token", required=False),
     )
-    answer = {"runs": [entities.run_json(run) for run in found]}
+    data = queries.run_data(found)
+    answer = {"runs": [entities.run_json(run, data[run.pk]) for run in found]}
     if token:
         answer["next_page_token"] = token
     return answer
