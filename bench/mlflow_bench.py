@@ -183,8 +183,17 @@ def measure(port: int, token: str | None, seeded: dict) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in timings.items()}
 
 
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
 def bench_backend(backend: str, venv: Path, postgres: Postgres | None) -> None:
+    """One server at a time, so that neither competes with the other for the two cores."""
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{backend}-"))
+    (workdir / "registry").mkdir()
     databases = []
     mlflow_process = None
     registry = None
@@ -192,39 +201,47 @@ def bench_backend(backend: str, venv: Path, postgres: Postgres | None) -> None:
         if backend == "postgres":
             registry_db, mlflow_db = postgres.create_database(), postgres.create_database()
             databases = [registry_db, mlflow_db]
+            mlflow_uri = f"postgresql+psycopg2://{postgres.user}@{postgres.host}:{postgres.port}/{mlflow_db}"
             registry = Server(
                 data_dir=workdir / "registry",
                 database_url=postgres.url(registry_db),
                 database_name=registry_db,
                 WEB_CONCURRENCY="1",
+                LOG_LEVEL="WARNING",
             )
-            mlflow_uri = f"postgresql+psycopg2://{postgres.user}@{postgres.host}:{postgres.port}/{mlflow_db}"
         else:
-            registry = Server(data_dir=workdir / "registry", WEB_CONCURRENCY="1")
             mlflow_uri = f"sqlite:///{workdir / 'mlflow.sqlite3'}"
-        (workdir / "registry").mkdir(exist_ok=True)
-        registry.start()
-        mlflow_process, mlflow_port = start_mlflow(venv, mlflow_uri, workdir)
-        token = register_and_login(registry.port, "bench")["access"]
+            registry = Server(data_dir=workdir / "registry", WEB_CONCURRENCY="1", LOG_LEVEL="WARNING")
 
-        print(f"\n== {backend}: seeding MLflow", flush=True)
+        print(f"\n== {backend}: MLflow", flush=True)
+        mlflow_process, mlflow_port = start_mlflow(venv, mlflow_uri, workdir)
         mlflow_figures = measure(mlflow_port, None, seed(mlflow_port, None))
-        print(f"== {backend}: seeding Registry", flush=True)
+        os.killpg(mlflow_process.pid, 15)
+        mlflow_process.wait(timeout=60)
+        mlflow_process = None
+
+        print(f"== {backend}: Registry", flush=True)
+        registry.start()
+        token = register_and_login(registry.port, "bench")["access"]
         registry_figures = measure(registry.port, token, seed(registry.port, token))
 
         print(f"\n[figures] {backend}, {RUNS} runs, {HISTORY}-point history, median of {REPEAT}")
-        print(f"    {'call':<28}{'MLflow':>10}{'Registry':>10}{'ratio':>8}")
+        print(f"    {'call':<30}{'MLflow':>10}{'Registry':>10}{'ratio':>8}")
         for name, label in [
             ("log-batch 1000 metrics", "log-batch, 1000 metrics"),
             ("history", f"get-history, {HISTORY} points"),
             ("search", f"runs/search over {RUNS} runs"),
         ]:
             theirs, ours = mlflow_figures[name], registry_figures[name]
-            print(f"    {label:<28}{theirs * 1000:>8.1f}ms{ours * 1000:>8.1f}ms{theirs / ours:>7.1f}x", flush=True)
+            print(f"    {label:<30}{theirs * 1000:>8.1f}ms{ours * 1000:>8.1f}ms{theirs / ours:>7.1f}x", flush=True)
+    except Exception:
+        print(f"---- MLflow log tail:\n{_tail(workdir / 'mlflow.log')}")
+        print(f"---- Registry log tail:\n{_tail(registry.log_path)}")
+        raise
     finally:
         if mlflow_process is not None:
             os.killpg(mlflow_process.pid, 15)
-            mlflow_process.wait(timeout=30)
+            mlflow_process.wait(timeout=60)
         if registry is not None and registry.process is not None:
             registry.stop()
         for name in databases:

@@ -47,8 +47,11 @@ def validate_key(key, *, what: str = "metric") -> None:
 
 
 def validate_points(points: list[Point]) -> None:
+    valid_keys = set()
     for point in points:
-        validate_key(point.key)
+        if point.key not in valid_keys:
+            validate_key(point.key)
+            valid_keys.add(point.key)
         for name in ("step", "timestamp"):
             number = getattr(point, name)
             if isinstance(number, bool) or not isinstance(number, int) or not INT64_MIN <= number <= INT64_MAX:
