@@ -1,7 +1,8 @@
 """A training script's worth of MLflow calls against Registry, run by test_mlflow.py in a virtualenv holding only
 mlflow-skinny. It prints one JSON object: what it read back through the MLflow client.
 
-Environment: MLFLOW_TRACKING_URI, MLFLOW_TRACKING_TOKEN (the first user), OTHER_TOKEN (a second user with no access).
+Environment: MLFLOW_TRACKING_URI, MLFLOW_TRACKING_TOKEN (a personal access token of the first user), READ_TOKEN (a
+read-scoped token of the same user), OTHER_USERNAME and OTHER_TOKEN (a second user with no access, sent as HTTP Basic).
 """
 
 import json
@@ -118,10 +119,19 @@ def main() -> dict:
     default_run = client.create_run("0", run_name="no-experiment")
     out["default_experiment_name"] = client.get_experiment(default_run.info.experiment_id).name
 
-    os.environ["MLFLOW_TRACKING_TOKEN"] = os.environ["OTHER_TOKEN"]
+    os.environ["MLFLOW_TRACKING_TOKEN"] = os.environ["READ_TOKEN"]
+    out["read_token_get_run"] = client.get_run(train_id).info.run_name
+    out["read_token_log_metric"] = error_code(lambda: client.log_metric(train_id, "loss", 0.0))
+    os.environ["MLFLOW_TRACKING_TOKEN"] = token
+
+    # Basic credentials win over the bearer token in the client.
+    os.environ["MLFLOW_TRACKING_USERNAME"] = os.environ["OTHER_USERNAME"]
+    os.environ["MLFLOW_TRACKING_PASSWORD"] = os.environ["OTHER_TOKEN"]
     out["other_user_get_run"] = error_code(lambda: client.get_run(train_id))
     out["other_user_log_metric"] = error_code(lambda: client.log_metric(train_id, "loss", 0.0))
     out["other_user_search"] = [r.info.run_id for r in client.search_runs([experiment.experiment_id])]
+    out["other_user_own_experiment"] = bool(mlflow.set_experiment("workflow").experiment_id)
+    del os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"]
 
     os.environ["MLFLOW_TRACKING_TOKEN"] = "not-a-valid-token"
     started = time.monotonic()

@@ -52,13 +52,21 @@ def server(request, start_server):
     return start_server(database, AUTH_THROTTLE_RATE=UNTHROTTLED)
 
 
-def run_workflow(python: Path, port: int, token: str, other_token: str, workdir: Path) -> tuple[dict, float]:
+def personal_access_token(port: int, access: str, scope: str = "write") -> str:
+    response = request(port, "POST", "/auth/tokens", data={"name": f"mlflow-{scope}", "scope": scope}, token=access)
+    assert response.status == 201, response.text
+    return response.json()["token"]
+
+
+def run_workflow(python: Path, port: int, tokens: dict[str, str], workdir: Path) -> tuple[dict, float]:
     environment = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(workdir),
         "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}",
-        "MLFLOW_TRACKING_TOKEN": token,
-        "OTHER_TOKEN": other_token,
+        "MLFLOW_TRACKING_TOKEN": tokens["write"],
+        "READ_TOKEN": tokens["read"],
+        "OTHER_USERNAME": "bob",
+        "OTHER_TOKEN": tokens["other"],
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "DO_NOT_TRACK": "true",
         # The client's default retries are left on, as users have them: the bad token must still fail at once.
@@ -79,7 +87,12 @@ def run_workflow(python: Path, port: int, token: str, other_token: str, workdir:
 def test_the_mlflow_client_logs_to_registry_and_reads_everything_back(mlflow_python, server, tmp_path):
     alice = register_and_login(server.port, "alice")["access"]
     bob = register_and_login(server.port, "bob")["access"]
-    out, seconds = run_workflow(mlflow_python, server.port, alice, bob, tmp_path)
+    tokens = {
+        "write": personal_access_token(server.port, alice),
+        "read": personal_access_token(server.port, alice, "read"),
+        "other": personal_access_token(server.port, bob),
+    }
+    out, seconds = run_workflow(mlflow_python, server.port, tokens, tmp_path)
 
     # Read back through the MLflow client.
     assert out["set_experiment_again_same_id"] is True
@@ -114,10 +127,14 @@ def test_the_mlflow_client_logs_to_registry_and_reads_everything_back(mlflow_pyt
     assert out["default_experiment_name"] == "Default"
     assert (out["other_user_get_run"], out["other_user_log_metric"]) == ("PERMISSION_DENIED", "PERMISSION_DENIED")
     assert out["other_user_search"] == []
+    # Bob's own "workflow" is a new project of his: alice's is not his to see.
+    assert out["other_user_own_experiment"] is True
+    assert (out["read_token_get_run"], out["read_token_log_metric"]) == ("train", "PERMISSION_DENIED")
     assert out["bad_token"] == "UNAUTHENTICATED"
     assert out["bad_token_seconds"] < 5
 
     # Read back through the REST API.
+    alice = tokens["write"]
     project = request(server.port, "GET", f"/projects/{out['experiment_id']}/", token=alice).json()
     assert (project["name"], project["lifecycle_stage"]) == ("workflow-renamed", "active")
     runs = request(server.port, "GET", f"/projects/{out['experiment_id']}/experiments/?limit=100", token=alice).json()
