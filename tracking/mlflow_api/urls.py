@@ -1,4 +1,4 @@
-from django.urls import re_path
+from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
 from tracking.mlflow_api import views
@@ -29,15 +29,18 @@ ROUTES = [
     ("metrics/get-history", views.metrics_get_history, "GET", False),
 ]
 
-urlpatterns = [
+endpoints = [
     *[
-        re_path(
-            rf"^api/2\.0/mlflow/{path}/?$",
-            views.endpoint(handler, method, writes=writes),
-            name=f"mlflow-{path.replace('/', '-')}",
-        )
+        re_path(rf"^{path}/?$", views.endpoint(handler, method, writes=writes), name=f"mlflow-{path.replace('/', '-')}")
         for path, handler, method, writes in ROUTES
     ],
-    re_path(r"^api/2\.0/mlflow-artifacts(?:/.*)?$", csrf_exempt(artifacts_not_implemented), name="mlflow-artifacts"),
-    re_path(r"^api/2\.0/mlflow(?:/.*)?$", csrf_exempt(endpoint_not_found), name="mlflow-not-found"),
+    re_path(r"^(?P<path>.*)$", csrf_exempt(endpoint_not_found)),
+]
+
+urlpatterns = [
+    path("api/2.0/mlflow/", include(endpoints)),
+    path(
+        "api/2.0/mlflow-artifacts/",
+        include([re_path(r"^(?P<path>.*)$", csrf_exempt(artifacts_not_implemented))]),
+    ),
 ]
