@@ -1,9 +1,10 @@
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registry import serializers as strict
 from tracking.models import METRIC_KEY_MAX_LENGTH, NON_FINITE_NAMES, number_to_json
-from tracking.services import INT64_MAX, INT64_MIN
+from tracking.services import INT64_MAX, INT64_MIN, KEY_PATTERN, KEY_RULE
 
 
 @extend_schema_field(
@@ -31,7 +32,12 @@ class MetricValueField(serializers.Field):
 class MetricPointSerializer(serializers.Serializer):
     """One point of a metric: its value at a step and a time (milliseconds since the epoch)."""
 
-    key = strict.CharField(max_length=METRIC_KEY_MAX_LENGTH)
+    key = strict.CharField(
+        min_length=1,
+        max_length=METRIC_KEY_MAX_LENGTH,
+        validators=[RegexValidator(KEY_PATTERN, message=KEY_RULE)],
+        help_text=KEY_RULE,
+    )
     value = MetricValueField()
     step = serializers.IntegerField(min_value=INT64_MIN, max_value=INT64_MAX, default=0, help_text="Default 0.")
     timestamp = serializers.IntegerField(

@@ -12,8 +12,13 @@ from tracking.models import METRIC_KEY_MAX_LENGTH, LatestMetric, MetricPoint
 
 POINTS_MAX_COUNT = 1000
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-# The characters MLflow allows in metric, parameter and tag keys.
-KEY_PATTERN = re.compile(r"^[\w\-. /]+$")
+# A key as MLflow allows it: letters, digits, `_ - . /` and spaces, neither an absolute path nor one with a `..`
+# segment. Written so that the OpenAPI schema can state it as the key's pattern, and matched whole.
+KEY_PATTERN = re.compile(r"^(?!/)(?!(?:.*/)?\.\.(?:/|$))[\w\-. /]+$")
+KEY_RULE = (
+    f"1 to {METRIC_KEY_MAX_LENGTH} characters among letters, digits, underscores, dashes, periods, slashes and "
+    "spaces; not an absolute or parent path."
+)
 
 
 @dataclass(frozen=True)
@@ -36,14 +41,9 @@ def now_ms() -> int:
 
 
 def validate_key(key, *, what: str = "metric") -> None:
-    """A key as MLflow allows it: 1 to 250 letters, digits, `_ - . /` and spaces, no `..` path segment."""
-    if not isinstance(key, str) or not 1 <= len(key) <= METRIC_KEY_MAX_LENGTH or not KEY_PATTERN.match(key):
-        raise ValidationError(
-            f"Invalid {what} key {str(key)[:60]!r}: it must have 1 to {METRIC_KEY_MAX_LENGTH} characters among "
-            "letters, digits, underscores, dashes, periods, slashes and spaces."
-        )
-    if ".." in key.split("/") or key.startswith("/"):
-        raise ValidationError(f"Invalid {what} key {key[:60]!r}: it may not be an absolute or parent path.")
+    """A key as MLflow allows it (KEY_PATTERN), of 1 to 250 characters."""
+    if not isinstance(key, str) or not 1 <= len(key) <= METRIC_KEY_MAX_LENGTH or not KEY_PATTERN.fullmatch(key):
+        raise ValidationError(f"Invalid {what} key {str(key)[:60]!r}: it must have {KEY_RULE}")
 
 
 def validate_points(points: list[Point]) -> None:

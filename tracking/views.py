@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -12,7 +13,7 @@ from registry.pagination import HeaderLimitOffsetPagination
 from tracking import services
 from tracking.models import METRIC_KEY_MAX_LENGTH, MetricPoint
 from tracking.serializers import MetricPointSerializer
-from tracking.services import POINTS_MAX_COUNT, Point
+from tracking.services import KEY_PATTERN, KEY_RULE, POINTS_MAX_COUNT, Point
 
 
 class MetricHistoryPagination(HeaderLimitOffsetPagination):
@@ -26,7 +27,17 @@ class MetricHistoryPagination(HeaderLimitOffsetPagination):
     list=extend_schema(
         summary="Read the history of one metric of an experiment, in step order",
         parameters=[
-            OpenApiParameter("key", str, required=True, description="The metric's key."),
+            OpenApiParameter(
+                "key",
+                {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": METRIC_KEY_MAX_LENGTH,
+                    "pattern": KEY_PATTERN.pattern,
+                },
+                required=True,
+                description=f"The metric's key: {KEY_RULE}",
+            ),
         ],
         responses={200: MetricPointSerializer(many=True)},
     ),
@@ -58,8 +69,12 @@ class MetricViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Gen
     def get_queryset(self):
         experiment = self.get_experiment()
         key = self.request.query_params.get("key")
-        if not key or len(key) > METRIC_KEY_MAX_LENGTH:
-            raise ValidationError({"key": [f"The metric's key (1 to {METRIC_KEY_MAX_LENGTH} characters) is required."]})
+        if not key:
+            raise ValidationError({"key": [f"The metric's key is required: {KEY_RULE}"]})
+        try:
+            services.validate_key(key)
+        except DjangoValidationError as exc:
+            raise ValidationError({"key": exc.messages}) from exc
         return MetricPoint.objects.filter(experiment=experiment, key=key).order_by("step", "timestamp", "value")
 
     def list(self, request, *args, **kwargs):
