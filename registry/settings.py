@@ -263,6 +263,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "registry.schema.add_error_responses",
+        "tracking.schema.state_metric_batch_bounds",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ProjectRoleEnum": "projects.models.ProjectRole",
