@@ -120,15 +120,20 @@ def user_delete(*, user: User) -> None:
     user.delete()
 
 
-def user_change_password(*, user: User, current_password: str, new_password: str) -> None:
-    """Change a password after checking the current one, and revoke every token issued before."""
-    if not user.check_password(current_password):
-        raise ValidationError({"current_password": ["The current password is not correct."]})
+def _replace_password(*, user: User, new_password: str) -> None:
+    """Set a new password (checked by Django's validators) and revoke every token issued before it."""
     _validate_password(password=new_password, user=user, field="new_password")
     user.set_password(new_password)
     with transaction.atomic():
         user.save(update_fields=["password", "updated_at"])
         user_revoke_tokens(user=user)
+
+
+def user_change_password(*, user: User, current_password: str, new_password: str) -> None:
+    """Change a password after checking the current one, and revoke every token issued before."""
+    if not user.check_password(current_password):
+        raise ValidationError({"current_password": ["The current password is not correct."]})
+    _replace_password(user=user, new_password=new_password)
 
 
 def password_reset_message(user_id: int) -> str | None:
@@ -174,11 +179,7 @@ def user_reset_password(*, uid: str, token: str, new_password: str) -> None:
     user = User.objects.identified_by(pk).filter(is_active=True).first() if pk is not None else None
     if user is None or not default_token_generator.check_token(user, token):
         raise ValidationError({"token": ["This password reset link is invalid, used or expired."]})
-    _validate_password(password=new_password, user=user, field="new_password")
-    user.set_password(new_password)
-    with transaction.atomic():
-        user.save(update_fields=["password", "updated_at"])
-        user_revoke_tokens(user=user)
+    _replace_password(user=user, new_password=new_password)
 
 
 def user_revoke_tokens(*, user: User) -> None:
