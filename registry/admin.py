@@ -1,9 +1,6 @@
-import math
-
 from django.contrib import admin
-from django.template.response import TemplateResponse
 
-from registry.throttles import PASSWORD_THROTTLES, first_refusal
+from registry.views import throttled_login
 
 
 class RegistryAdminSite(admin.AdminSite):
@@ -14,11 +11,8 @@ class RegistryAdminSite(admin.AdminSite):
 
     def login(self, request, extra_context=None):
         if request.method == "POST":
-            wait = first_refusal(request, PASSWORD_THROTTLES)
-            if wait is not None:
-                seconds = max(1, math.ceil(wait))
-                context = {**self.each_context(request), "title": "Too many attempts", "retry_after": seconds}
-                response = TemplateResponse(request, "admin/login_throttled.html", context, status=429)
-                response["Retry-After"] = str(seconds)
-                return response
+            context = {**self.each_context(request), "title": "Too many attempts"}
+            refusal = throttled_login(request, "admin/login_throttled.html", context)
+            if refusal is not None:
+                return refusal
         return super().login(request, extra_context)

@@ -99,21 +99,25 @@ def health(request):
     return Response({"status": "ok", "database": "ok", "queue": queue_status(), "version": __version__})
 
 
+def throttled_login(request, template: str, context: dict | None = None) -> TemplateResponse | None:
+    """For a login page outside REST framework: a 429 page with Retry-After once PASSWORD_THROTTLES refuse the
+    attempt, else None (go on and check the password)."""
+    wait = first_refusal(request, PASSWORD_THROTTLES)
+    if wait is None:
+        return None
+    seconds = max(1, math.ceil(wait))
+    response = TemplateResponse(request, template, {**(context or {}), "retry_after": seconds}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
 class BrowsableAPILoginView(LoginView):
     """The browsable API's login page (a session, as in the admin), throttled like every door that checks a password."""
 
     template_name = "rest_framework/login.html"
 
     def post(self, request, *args, **kwargs):
-        wait = first_refusal(request, PASSWORD_THROTTLES)
-        if wait is not None:
-            seconds = max(1, math.ceil(wait))
-            response = TemplateResponse(
-                request, "rest_framework/login_throttled.html", {"retry_after": seconds}, status=429
-            )
-            response["Retry-After"] = str(seconds)
-            return response
-        return super().post(request, *args, **kwargs)
+        return throttled_login(request, "rest_framework/login_throttled.html") or super().post(request, *args, **kwargs)
 
 
 # JSON in place of Django's HTML error pages, for routes outside REST framework's views (unknown paths, a foreign
