@@ -99,6 +99,11 @@ def experiment_create(
     `results` become the first points of their metrics (see experiment_update).
     """
     experiment = set_fields(Experiment(owner=owner), fields, allowed=EXPERIMENT_EDITABLE_FIELDS)
+    return _save(experiment=experiment, status=status, results=results, fields=fields)
+
+
+def _save(*, experiment: Experiment, status: str, results: dict[str, float] | None, fields: dict) -> Experiment:
+    """Save through the status move (which stamps the times), and record `results` as the latest metric values."""
     with transaction.atomic():
         experiment_transition(
             experiment=experiment,
@@ -119,16 +124,7 @@ def experiment_update(*, experiment: Experiment, results: dict[str, float] | Non
     """
     status = fields.pop("status", experiment.status)
     set_fields(experiment, fields, allowed=EXPERIMENT_EDITABLE_FIELDS)
-    with transaction.atomic():
-        experiment_transition(
-            experiment=experiment,
-            status=status,
-            started_at=fields.get("started_at"),
-            finished_at=fields.get("finished_at"),
-        )
-        if results:
-            tracking.metrics_set_latest(experiment=experiment, values=results)
-    return experiment
+    return _save(experiment=experiment, status=status, results=results, fields=fields)
 
 
 def experiment_report_status(*, experiment: Experiment, status: str, finished_at: datetime | None = None) -> Experiment:
