@@ -45,3 +45,12 @@ class SessionScheme(UnlistedSchemeMixin, OpenApiAuthenticationExtension):
     sends its cookie. Offering it as a scheme would only add a third, unusable choice to the Authorize dialog."""
 
     target_class = "rest_framework.authentication.SessionAuthentication"
+
+
+def email_may_be_left_out(result, generator, request, public):
+    """A drf-spectacular postprocessing hook: a user's e-mail is shown only to that user and to staff, so the User
+    schema does not require it."""
+    user = result.get("components", {}).get("schemas", {}).get("User", {})
+    if "email" in user.get("required", []):
+        user["required"].remove("email")
+    return result

@@ -1,4 +1,11 @@
+from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
+
+
+class RegistryConfig(AppConfig):
+    """The project package as an app of its own, for what belongs to no one app: the cache table's migration."""
+
+    name = "registry"
 
 
 class RegistryAdminConfig(AdminConfig):

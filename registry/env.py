@@ -5,6 +5,7 @@ way by both, `.env` included.
 """
 
 import os
+import secrets
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -54,3 +55,42 @@ def project_path(value: str) -> Path:
     """A path from the environment; a relative one is taken from the project folder, wherever the command runs."""
     path = Path(value).expanduser()
     return path if path.is_absolute() else BASE_DIR / path
+
+
+def private_folder(path: Path) -> Path:
+    """Make `path` (and its parents) and keep it private to the service's user (0700): it holds the embedded database,
+    with its password hashes, and the secret key."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid == os.getuid():
+        path.chmod(0o700)
+    return path
+
+
+def private_file(name: str) -> None:
+    """Make the SQLite file `name` private (0600) before SQLite would create it with the umask's 0644; its -wal and
+    -shm files take the same mode. A file from an older version is made private too."""
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    try:
+        os.close(os.open(name, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(name, 0o600)
+    except OSError:  # A folder that does not exist, or a file of another user: SQLite will say so itself.
+        pass
+
+
+def local_secret_key(folder: Path) -> str:
+    """The key kept in `folder`, created (mode 0600) on first use so that restarts keep tokens valid."""
+    path = folder / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(64)
+    try:
+        # O_EXCL: when several workers start at once, exactly one of them writes the key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

@@ -2,6 +2,8 @@
 
 import re
 
+from drf_spectacular.openapi import AutoSchema
+
 ERROR = {
     "type": "object",
     "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
@@ -25,18 +27,6 @@ JSON_VALUE = {
     ],
 }
 
-THROTTLED_OPERATIONS = {
-    ("/auth/token/", "post"),
-    ("/users/", "post"),
-    ("/auth/tokens/", "post"),
-    ("/auth/password/", "post"),
-    ("/auth/password/reset/", "post"),
-    ("/auth/password/reset/confirm/", "post"),
-    ("/projects/{id}/transfer/", "post"),
-    ("/projects/{project_pk}/members/", "post"),
-}
-
-
 # Routes that repeat another route's operation (see registry.urls): left out, so each operation is shown once.
 ALIASES = {"/healthcheck", "/auth/register", "/login", "/me"}
 
@@ -58,6 +48,17 @@ class UnlistedSchemeMixin:
 
     def get_security_requirement(self, auto_schema) -> None:
         return None
+
+
+class RegistryAutoSchema(AutoSchema):
+    """drf-spectacular's schema of an operation, with the 429 answer wherever the view throttles the operation."""
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is not None and self.view.get_throttles():
+            responses = operation.setdefault("responses", {})
+            responses["429"] = _error("Too many attempts; retry after the number of seconds in Retry-After.")
+        return operation
 
 
 def _error(description: str, schema_name: str = "Error") -> dict:
@@ -104,9 +105,6 @@ def add_error_responses(result, generator, request, public):
     here once instead of on every view.
     """
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    # A user's e-mail is shown only to that user and to staff, so responses may leave it out.
-    if "email" in schemas.get("User", {}).get("required", []):
-        schemas["User"]["required"].remove("email")
     schemas["Error"] = ERROR
     schemas["ValidationError"] = VALIDATION_ERROR
     schemas["JsonValue"] = JSON_VALUE
@@ -136,8 +134,6 @@ def add_error_responses(result, generator, request, public):
             if any(parameter.get("in") == "query" for parameter in operation.get("parameters", [])):
                 # gunicorn's own answer (limit_request_line), before the service sees the request: not JSON.
                 additions["414"] = {"description": "The request line (the URL with its query) is over 4094 bytes."}
-            if (path, method) in THROTTLED_OPERATIONS:
-                additions["429"] = _error("Too many attempts; retry after the number of seconds in Retry-After.")
             if path != "/":
                 additions["503"] = _error("The database is unavailable; retry after the seconds in Retry-After.")
             for status, response in additions.items():

@@ -6,14 +6,12 @@ configuration and production differs from a laptop by environment variables alon
 `.env.example` and in the README.
 """
 
-import os
-import secrets
 from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 
 from registry import __version__
-from registry.env import BASE_DIR, env, project_path
+from registry.env import BASE_DIR, env, local_secret_key, private_file, private_folder, project_path
 
 # ---------------------------------------------------------------------------------------------------------------------
 # General
@@ -21,31 +19,8 @@ from registry.env import BASE_DIR, env, project_path
 
 # Local state (the embedded database, the generated secret key, the shared cache) lives here, git-ignored.
 # Private to the service's user (0700): it holds the database, with its password hashes, and the secret key.
-DATA_DIR = project_path(env.str("DATA_DIR", default="var"))
-DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
-if DATA_DIR.stat().st_uid == os.getuid():
-    DATA_DIR.chmod(0o700)
-
-
-def _local_secret_key() -> str:
-    """Return the key kept in DATA_DIR, creating it (mode 0600) on first use so restarts keep tokens valid."""
-    path = DATA_DIR / "secret_key"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    key = secrets.token_urlsafe(64)
-    try:
-        # O_EXCL: when several workers start at once, exactly one of them writes the key.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
-
-
-SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret_key()
+DATA_DIR = private_folder(project_path(env.str("DATA_DIR", default="var")))
+SECRET_KEY = env.str("SECRET_KEY", default="") or local_secret_key(DATA_DIR)
 DEBUG = env.bool("DEBUG", default=False)
 # Loopback names are always allowed, so that probes on the machine itself (the container's health check) pass.
 ALLOWED_HOSTS = [*env.list("ALLOWED_HOSTS", default=[]), "localhost", "127.0.0.1", "[::1]"]
@@ -88,6 +63,7 @@ X_FRAME_OPTIONS = "DENY"
 # ---------------------------------------------------------------------------------------------------------------------
 
 INSTALLED_APPS = [
+    "registry.apps.RegistryConfig",
     "registry.apps.RegistryAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -152,15 +128,7 @@ STORAGES = {
 
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    _sqlite_file = DATABASES["default"]["NAME"]
-    if _sqlite_file and _sqlite_file != ":memory:" and not _sqlite_file.startswith("file:"):
-        # Private (0600), made so before SQLite would create it with the umask's 0644; its -wal and -shm files take the
-        # same mode. A file from an older version is made private too.
-        try:
-            os.close(os.open(_sqlite_file, os.O_CREAT | os.O_WRONLY, 0o600))
-            os.chmod(_sqlite_file, 0o600)
-        except OSError:  # A folder that does not exist, or a file of another user: SQLite will say so itself.
-            pass
+    private_file(DATABASES["default"]["NAME"])
     # WAL lets readers work beside a writer; IMMEDIATE transactions take the write lock up front, so concurrent
     # writers wait for the busy timeout instead of failing with "database is locked" on a lock upgrade.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -239,7 +207,7 @@ REST_FRAMEWORK = {
         "registry.filters.StrictOrderingFilter",
     ],
     "EXCEPTION_HANDLER": "registry.exceptions.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "registry.schema.RegistryAutoSchema",
     # 0 trusts no X-Forwarded-For header, so a client cannot pick the address its throttle counts under.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -263,6 +231,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "registry.schema.add_error_responses",
+        "accounts.schema.email_may_be_left_out",
         "tracking.schema.state_metric_batch_bounds",
     ],
     "ENUM_NAME_OVERRIDES": {

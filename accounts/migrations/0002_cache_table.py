@@ -1,14 +1,8 @@
-from django.core.management import call_command
 from django.db import migrations
 
 
-def create_cache_table(apps, schema_editor):
-    # The default cache (throttle counts) is a database table; createcachetable makes it and does nothing for a
-    # cache of another kind or a table that exists.
-    call_command("createcachetable", database=schema_editor.connection.alias, verbosity=0)
-
-
 class Migration(migrations.Migration):
+    # The cache table is the project's, not this app's: registry's migration 0001 creates it.
     dependencies = [("accounts", "0001_initial")]
 
-    operations = [migrations.RunPython(create_cache_table, migrations.RunPython.noop, elidable=True)]
+    operations = []
