@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from experiments import services
-from experiments.models import Experiment, ExperimentStatus
+from experiments.models import EDITABLE_FIELDS, Experiment, ExperimentStatus
 
 
 class ExperimentAdminForm(forms.ModelForm):
@@ -11,17 +11,7 @@ class ExperimentAdminForm(forms.ModelForm):
 
     class Meta:
         model = Experiment
-        fields = [
-            "name",
-            "owner",
-            "project",
-            "description",
-            "status",
-            "parameters",
-            "tags",
-            "started_at",
-            "finished_at",
-        ]
+        fields = ["owner", *EDITABLE_FIELDS]
 
     def clean(self):
         cleaned_data = super().clean()
@@ -56,12 +46,13 @@ class ExperimentAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # The form has already set every field on `obj`; the status is put back to the stored one so that the
         # service checks the move (and stamps the times) as it does for the API.
-        changed = {
-            name: getattr(obj, name) for name in form.changed_data if name in services.EXPERIMENT_EDITABLE_FIELDS
-        }
+        changed = {name: getattr(obj, name) for name in form.changed_data if name in EDITABLE_FIELDS}
         changed.setdefault("status", obj.status)
         obj.status = form.initial.get("status", ExperimentStatus.DRAFT)
-        services.experiment_update(experiment=obj, **changed)
+        if change:
+            services.experiment_update(experiment=obj, actor=request.user, **changed)
+        else:
+            services.experiment_create(owner=obj.owner, experiment=obj, **changed)
 
     def delete_model(self, request, obj):
-        services.experiment_delete(experiment=obj)
+        services.experiment_delete(experiment=obj, actor=request.user)

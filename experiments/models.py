@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Case, CharField, F, Q, Value, When
 
 from projects.models import LifecycleStage, ProjectRole, role_expression
-from registry.db import TrimmedNameMixin
+from registry.db import FieldConstraintErrorsMixin, TrimmedNameMixin
 from registry.text import multi_line, single_line
 
 PARAMETERS_MAX_BYTES = 64 * 1024
@@ -99,6 +99,9 @@ def new_run_uuid() -> str:
     return uuid.uuid4().hex
 
 
+# What the API, the admin and the tracking API may change on an experiment (the services set nothing else).
+EDITABLE_FIELDS = ("name", "description", "status", "parameters", "tags", "project", "started_at", "finished_at")
+
 FINAL_STATUSES = frozenset({ExperimentStatus.COMPLETED, ExperimentStatus.FAILED, ExperimentStatus.CANCELLED})
 
 
@@ -106,7 +109,8 @@ class ExperimentQuerySet(models.QuerySet):
     """Experiment queries; `visible_to` is the one place that says who may see which experiments."""
 
     def with_access(self, user: AbstractBaseUser | AnonymousUser) -> "ExperimentQuerySet":
-        """Annotate each experiment with `access_role`: `owner` for its owner, else the caller's role in its project.
+        """Annotate each experiment with `access_role`: `owner` for its owner, else the caller's role in its project,
+        where the project's owner counts as maintainer (experiments.access says what each role may do).
 
         An experiment outside any project has no project role, so it stays private to its owner.
         """
@@ -115,7 +119,7 @@ class ExperimentQuerySet(models.QuerySet):
         return self.annotate(
             access_role=Case(
                 When(owner=user.pk, then=Value(ProjectRole.OWNER)),
-                default=role_expression(user, "project"),
+                default=role_expression(user, "project", owner_role=ProjectRole.MAINTAINER),
                 output_field=CharField(),
             )
         )
@@ -141,10 +145,16 @@ class ExperimentQuerySet(models.QuerySet):
         return self.filter(match)
 
 
-class Experiment(TrimmedNameMixin, models.Model):
+class Experiment(TrimmedNameMixin, FieldConstraintErrorsMixin, models.Model):
     """One tracked attempt at something: what was tried (parameters), how it went (status) and what came out."""
 
     Status = ExperimentStatus
+    constraint_fields = {
+        "experiment_status_valid": "status",
+        "experiment_lifecycle_stage_valid": "lifecycle_stage",
+        "experiment_name_not_blank": "name",
+        "experiment_finished_after_started": "finished_at",
+    }
 
     name = models.CharField(max_length=200, validators=[single_line])
     description = models.TextField(blank=True, default="", validators=[multi_line])
@@ -202,11 +212,6 @@ class Experiment(TrimmedNameMixin, models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def clean(self):
-        super().clean()
-        if self.started_at and self.finished_at and self.finished_at < self.started_at:
-            raise ValidationError({"finished_at": "An experiment cannot finish before it starts."})
 
     @property
     def results(self) -> dict[str, float]:

@@ -10,6 +10,7 @@ from experiments.models import (
     validate_results,
     validate_tags,
 )
+from projects.access import projects_allowing
 from projects.models import Project
 from registry import serializers as strict
 from registry.text import single_line
@@ -64,7 +65,7 @@ class WritableProjectField(serializers.PrimaryKeyRelatedField):
     """A project id, among the projects the caller may put experiments into; any other id is an invalid choice."""
 
     def get_queryset(self):
-        writable = Project.objects.writable_by(self.context["request"].user)
+        writable = projects_allowing(self.context["request"].user, "add_experiment")
         current = getattr(self.parent.instance, "project_id", None)
         # Sending back the project an experiment is already in is no move, whatever the caller's role there.
         return Project.objects.filter(Q(pk__in=writable.values("pk")) | Q(pk=current))
@@ -111,12 +112,3 @@ class ExperimentSerializer(strict.ModelSerializer):
         ]
         read_only_fields = ["id", "owner", "lifecycle_stage", "created_at", "updated_at"]
         extra_kwargs = {"status": {"initial": Experiment.Status.DRAFT}}
-
-    def validate_project(self, project):
-        # Editors may change someone else's experiment, but moving it would show it to people its owner never chose.
-        user = self.context["request"].user
-        experiment = self.instance
-        moving = experiment is not None and getattr(project, "pk", None) != experiment.project_id
-        if moving and experiment.owner_id != user.pk and not user.is_superuser:
-            raise serializers.ValidationError("Only the experiment's owner can move it to another project.")
-        return project

@@ -5,21 +5,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from experiments.models import FINAL_STATUSES, Experiment, ExperimentStatus
+from experiments.access import EXPERIMENT_ACCESS
+from experiments.models import EDITABLE_FIELDS, FINAL_STATUSES, Experiment, ExperimentStatus
 from projects.models import LifecycleStage
 from registry.db import set_fields, validated_save
 from tracking import services as tracking
-
-EXPERIMENT_EDITABLE_FIELDS = (
-    "name",
-    "description",
-    "status",
-    "parameters",
-    "tags",
-    "project",
-    "started_at",
-    "finished_at",
-)
 
 # The moves a status change may make. A final status goes back to running only through a re-run.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -92,13 +82,21 @@ def experiment_transition(
 
 
 def experiment_create(
-    *, owner: User, status: str = ExperimentStatus.DRAFT, results: dict[str, float] | None = None, **fields
+    *,
+    owner: User,
+    status: str = ExperimentStatus.DRAFT,
+    results: dict[str, float] | None = None,
+    experiment: Experiment | None = None,
+    **fields,
 ) -> Experiment:
     """Create an experiment owned by `owner`. It starts as a draft, so `status` may be draft or a move from draft.
 
-    `results` become the first points of their metrics (see experiment_update).
+    `results` become the first points of their metrics (see experiment_update). `experiment` is an unsaved one to fill
+    and save, as the admin's form builds one; by default a new one is made.
     """
-    experiment = set_fields(Experiment(owner=owner), fields, allowed=EXPERIMENT_EDITABLE_FIELDS)
+    experiment = experiment or Experiment()
+    experiment.owner = owner
+    set_fields(experiment, fields, allowed=EDITABLE_FIELDS)
     return _save(experiment=experiment, status=status, results=results, fields=fields)
 
 
@@ -116,24 +114,36 @@ def _save(*, experiment: Experiment, status: str, results: dict[str, float] | No
     return experiment
 
 
-def experiment_update(*, experiment: Experiment, results: dict[str, float] | None = None, **fields) -> Experiment:
-    """Change an experiment's fields; a new `status` is a move checked by experiment_transition.
+def experiment_update(
+    *, experiment: Experiment, actor: User, results: dict[str, float] | None = None, **fields
+) -> Experiment:
+    """Change an experiment's fields; a new `status` is a move checked by experiment_transition, and a new `project`
+    needs the `move` access (its owner's).
 
     An experiment's results are the latest values of its metrics: each of `results` that differs from its metric's
     latest value is recorded as that metric's next point, and metrics not named keep their values.
     """
+    role = EXPERIMENT_ACCESS.require(actor, experiment, "update")
+    if "project" in fields and not EXPERIMENT_ACCESS.allows(role, "move"):
+        # The stored project: an admin form has already set the new one on the instance.
+        stored = Experiment.objects.filter(pk=experiment.pk).values_list("project_id", flat=True).first()
+        if getattr(fields["project"], "pk", None) != stored:
+            raise ValidationError({"project": ["Only the experiment's owner can move it to another project."]})
     status = fields.pop("status", experiment.status)
-    set_fields(experiment, fields, allowed=EXPERIMENT_EDITABLE_FIELDS)
+    set_fields(experiment, fields, allowed=EDITABLE_FIELDS)
     return _save(experiment=experiment, status=status, results=results, fields=fields)
 
 
-def experiment_report_status(*, experiment: Experiment, status: str, finished_at: datetime | None = None) -> Experiment:
+def experiment_report_status(
+    *, experiment: Experiment, actor: User, status: str, finished_at: datetime | None = None
+) -> Experiment:
     """Set the status a tracking client (MLflow) reports for its run.
 
     Unlike experiment_transition, any move is allowed: a client reports what happened to a run it drives (it may
     resume a finished run, or mark a scheduled one failed). Running clears `finished_at` and stamps `started_at` if
     unset; a final status stamps `finished_at` (now, unless given). Metrics are kept.
     """
+    EXPERIMENT_ACCESS.require(actor, experiment, "log")
     now = timezone.now()
     experiment.status = status
     if status == ExperimentStatus.RUNNING:
@@ -146,23 +156,27 @@ def experiment_report_status(*, experiment: Experiment, status: str, finished_at
     return validated_save(experiment)
 
 
-def experiment_soft_delete(*, experiment: Experiment) -> Experiment:
+def experiment_soft_delete(*, experiment: Experiment, actor: User) -> Experiment:
     """Mark an experiment deleted, as tracking clients delete runs: it stays readable and can be restored."""
+    EXPERIMENT_ACCESS.require(actor, experiment, "soft_delete")
     experiment.lifecycle_stage = LifecycleStage.DELETED
     return validated_save(experiment)
 
 
-def experiment_restore(*, experiment: Experiment) -> Experiment:
+def experiment_restore(*, experiment: Experiment, actor: User) -> Experiment:
     """Undo experiment_soft_delete."""
+    EXPERIMENT_ACCESS.require(actor, experiment, "restore")
     experiment.lifecycle_stage = LifecycleStage.ACTIVE
     return validated_save(experiment)
 
 
-def experiment_rerun(*, experiment: Experiment) -> Experiment:
+def experiment_rerun(*, experiment: Experiment, actor: User) -> Experiment:
     """Run a completed, failed or cancelled experiment again: back to running, its finish time and results cleared."""
+    EXPERIMENT_ACCESS.require(actor, experiment, "rerun")
     return experiment_transition(experiment=experiment, status=ExperimentStatus.RUNNING, rerun=True)
 
 
-def experiment_delete(*, experiment: Experiment) -> None:
+def experiment_delete(*, experiment: Experiment, actor: User) -> None:
     """Delete an experiment."""
+    EXPERIMENT_ACCESS.require(actor, experiment, "destroy")
     experiment.delete()

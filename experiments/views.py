@@ -1,16 +1,19 @@
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.reverse import reverse
 
 from experiments import services
+from experiments.access import EXPERIMENT_ACCESS
 from experiments.filters import ExperimentFilterSet
 from experiments.models import Experiment
-from experiments.permissions import HasExperimentRole
 from experiments.serializers import ExperimentSerializer
-from projects.models import ProjectRole
+from projects.access import PROJECT_ACCESS
+from projects.models import Project
+from registry.access import HasRole
+from registry.viewsets import ServiceModelMixin
 
 NOT_YOURS = OpenApiResponse(description="The experiment exists but the caller's role does not allow this.")
 NOT_FOUND = OpenApiResponse(description="No experiment has this id.")
@@ -39,20 +42,12 @@ INVALID = OpenApiResponse(description="Field errors, or a status move that is no
     ),
     destroy=extend_schema(summary="Delete an experiment", responses={204: None, 403: NOT_YOURS}),
 )
-class ExperimentViewSet(viewsets.ModelViewSet):
+class ExperimentViewSet(ServiceModelMixin, viewsets.ModelViewSet):
     """Experiments: owners track their own, project members act by role; no access answers 403, a missing id 404."""
 
     serializer_class = ExperimentSerializer
-    permission_classes = [IsAuthenticated, HasExperimentRole]
-    # Owners may do everything with their own experiments; others by their role in the experiment's project.
-    required_roles = {
-        "retrieve": ProjectRole.VIEWER,
-        "update": ProjectRole.EDITOR,
-        "partial_update": ProjectRole.EDITOR,
-        "rerun": ProjectRole.EDITOR,
-        "destroy": ProjectRole.MAINTAINER,
-        "restore": ProjectRole.MAINTAINER,
-    }
+    permission_classes = [IsAuthenticated, HasRole]
+    access = EXPERIMENT_ACCESS
     filterset_class = ExperimentFilterSet
     ordering_fields = ["id", "name", "status", "created_at", "updated_at", "started_at", "finished_at"]
     ordering = ["id"]
@@ -61,28 +56,22 @@ class ExperimentViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         queryset = Experiment.objects.for_display()
         if self.detail:
-            # Among all rows, so that an experiment the caller may not see reaches HasExperimentRole (403), not a 404.
+            # Among all rows, so that an experiment the caller may not see reaches HasRole (403), not a 404.
             return queryset.with_access(self.request.user)
         return queryset.visible_to(self.request.user)
 
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        experiment = services.experiment_create(owner=request.user, **serializer.validated_data)
-        location = reverse("experiment-detail", args=[experiment.pk], request=request)
-        return Response(
-            self.get_serializer(experiment).data, status=status.HTTP_201_CREATED, headers={"Location": location}
-        )
+    def read_back(self, instance):
+        # The services return the saved experiment whole; reading it again would only repeat its queries.
+        return instance
 
-    def update(self, request, *args, **kwargs):
-        experiment = self.get_object()
-        serializer = self.get_serializer(experiment, data=request.data, partial=kwargs.get("partial", False))
-        serializer.is_valid(raise_exception=True)
-        services.experiment_update(experiment=experiment, **serializer.validated_data)
-        return Response(self.get_serializer(experiment).data)
+    def service_create(self, data):
+        return services.experiment_create(owner=self.request.user, **data)
 
-    def perform_destroy(self, instance):
-        services.experiment_delete(experiment=instance)
+    def service_update(self, instance, data):
+        return services.experiment_update(experiment=instance, actor=self.request.user, **data)
+
+    def service_destroy(self, instance):
+        services.experiment_delete(experiment=instance, actor=self.request.user)
 
     @extend_schema(
         summary="Re-run an experiment",
@@ -93,7 +82,7 @@ class ExperimentViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["post"], url_path="rerun")
     def rerun(self, request, pk=None):
-        experiment = services.experiment_rerun(experiment=self.get_object())
+        experiment = services.experiment_rerun(experiment=self.get_object(), actor=request.user)
         return Response(self.get_serializer(experiment).data)
 
     @extend_schema(
@@ -105,5 +94,30 @@ class ExperimentViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["post"], url_path="restore")
     def restore(self, request, pk=None):
-        experiment = services.experiment_restore(experiment=self.get_object())
+        experiment = services.experiment_restore(experiment=self.get_object(), actor=request.user)
         return Response(self.get_serializer(experiment).data)
+
+
+@extend_schema_view(list=extend_schema(summary="List a project's experiments"))
+class ProjectExperimentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The experiments of one project that the caller may see: someone else's experiment never shows here. The
+    project answers 403 to a caller who may not read it, 404 when it does not exist."""
+
+    serializer_class = ExperimentSerializer
+    permission_classes = [IsAuthenticated, HasRole]
+    access = PROJECT_ACCESS
+    filterset_class = ExperimentFilterSet
+    ordering_fields = ExperimentViewSet.ordering_fields
+    ordering = ExperimentViewSet.ordering
+
+    def access_operation(self) -> str:
+        return "retrieve"
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        project = get_object_or_404(Project.objects.with_role(request.user), pk=self.kwargs["project_pk"])
+        self.check_object_permissions(request, project)
+
+    def get_queryset(self):
+        experiments = Experiment.objects.visible_to(self.request.user)
+        return experiments.filter(project_id=self.kwargs.get("project_pk")).for_display()

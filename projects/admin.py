@@ -1,9 +1,5 @@
-import datetime
-
 from django.conf import settings
 from django.contrib import admin
-from django.db.models import Q
-from django.utils import timezone
 
 from experiments.models import Experiment
 from projects import services
@@ -24,14 +20,12 @@ class ExpirationFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        today = timezone.localdate()
         if self.value() == "soon":
-            horizon = today + datetime.timedelta(days=settings.EXPIRATION_REMINDER_DAYS)
-            return queryset.filter(expiration_date__gte=today, expiration_date__lte=horizon)
+            return queryset.expiring_within(settings.EXPIRATION_REMINDER_DAYS)
         if self.value() == "expired":
-            return queryset.filter(expiration_date__lt=today)
+            return queryset.expired()
         if self.value() == "never":
-            return queryset.filter(Q(expiration_date__isnull=True))
+            return queryset.filter(expiration_date__isnull=True)
         return queryset
 
 
@@ -80,12 +74,10 @@ class MembershipExpiryFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        now = timezone.now()
         if self.value() == "soon":
-            horizon = now + datetime.timedelta(days=settings.EXPIRATION_REMINDER_DAYS)
-            return queryset.filter(expires_at__gt=now, expires_at__lte=horizon)
+            return queryset.ending_within(settings.EXPIRATION_REMINDER_DAYS)
         if self.value() == "expired":
-            return queryset.filter(expires_at__lte=now)
+            return queryset.expired()
         if self.value() == "never":
             return queryset.filter(expires_at__isnull=True)
         return queryset
@@ -103,9 +95,10 @@ class ProjectMembershipAdmin(admin.ModelAdmin):
     readonly_fields = ["added_by", "reminded_for_expiry", "created_at", "updated_at"]
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.added_by = request.user
-        super().save_model(request, obj, form, change)
+        membership_save(actor=request.user, membership=obj, changed=form.changed_data)
+
+    def delete_model(self, request, obj):
+        services.membership_remove(membership=obj, actor=request.user)
 
 
 @admin.register(Project)
@@ -131,10 +124,13 @@ class ProjectAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # The form has already set every field on `obj` (the owner included); the service validates and saves it.
         changed = {name: getattr(obj, name) for name in form.changed_data if name in services.PROJECT_EDITABLE_FIELDS}
-        services.project_update(project=obj, **changed)
+        if change:
+            services.project_update(project=obj, actor=request.user, **changed)
+        else:
+            services.project_create(owner=obj.owner, project=obj, **changed)
 
     def delete_model(self, request, obj):
-        services.project_delete(project=obj)
+        services.project_delete(project=obj, actor=request.user)
 
     @admin.display(ordering="experiment_count", description="experiments")
     def experiment_count(self, project: Project) -> int:
@@ -147,10 +143,32 @@ class ProjectAdmin(admin.ModelAdmin):
         self.message_user(request, f"Reminded {summary.recipients} owner(s) about {summary.items} project(s).")
 
     def save_formset(self, request, form, formset, change):
-        for membership in formset.save(commit=False):
-            if isinstance(membership, ProjectMembership) and membership.added_by_id is None:
-                membership.added_by = request.user
-            membership.save()
-        for obj in formset.deleted_objects:
-            obj.delete()
-        formset.save_m2m()
+        if formset.model is not ProjectMembership:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)
+        for membership in formset.deleted_objects:
+            services.membership_remove(membership=membership, actor=request.user)
+        for membership, changed in formset.changed_objects:
+            membership_save(actor=request.user, membership=membership, changed=changed)
+        for membership in formset.new_objects:
+            membership_save(actor=request.user, membership=membership, changed=[])
+
+
+def membership_save(*, actor, membership: ProjectMembership, changed: list[str]) -> None:
+    """Save a membership an admin form has filled, through the services, with the admin as the actor: a new one is
+    added (the admin recorded as the adder), a changed one changed."""
+    if membership._state.adding:
+        added = services.membership_add(
+            project=membership.project,
+            actor=actor,
+            user=membership.user,
+            role=membership.role,
+            expires_at=membership.expires_at,
+        )
+        # The admin logs and links the row it was given.
+        membership.pk, membership._state.adding = added.pk, False
+    else:
+        fields = {name: getattr(membership, name) for name in changed if name in services.MEMBERSHIP_EDITABLE_FIELDS}
+        # The stored row, so that the services compare the member's role as it was, not as the form set it.
+        stored = ProjectMembership.objects.select_related("project").get(pk=membership.pk)
+        services.membership_change(membership=stored, actor=actor, **fields)

@@ -1,6 +1,5 @@
 import django_filters
 from django.db.models import Q
-from django.utils import timezone
 
 from projects.models import Project, ProjectRole
 from registry.filters import FilterSet
@@ -36,8 +35,7 @@ class ProjectFilterSet(FilterSet):
         fields = ["expired", "expires_before", "expires_after", "search", "role"]
 
     def filter_expired(self, queryset, name, value):
-        expired = Q(expiration_date__lt=timezone.localdate())
-        return queryset.filter(expired) if value == "true" else queryset.exclude(expired)
+        return queryset.expired() if value == "true" else queryset.unexpired()
 
     def filter_search(self, queryset, name, value):
         return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))

@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -23,21 +25,13 @@ ROLE_RANK = {ProjectRole.VIEWER: 1, ProjectRole.EDITOR: 2, ProjectRole.MAINTAINE
 MEMBER_ROLES = [(role.value, role.label) for role in ProjectRole if role != ProjectRole.OWNER]
 
 
-def role_at_least(role: str | None, minimum: str) -> bool:
-    """Whether `role` (None: no access) reaches `minimum`: the one comparison of roles."""
-    return role is not None and ROLE_RANK[role] >= ROLE_RANK[minimum]
-
-
-def roles_at_least(minimum: str) -> list[str]:
-    return [role for role, rank in ROLE_RANK.items() if rank >= ROLE_RANK[minimum]]
-
-
-def role_expression(user, project: str = "pk"):
-    """SQL for `user`'s role in a project: `owner`, a live membership's role, or NULL for no access.
+def role_expression(user, project: str = "pk", *, owner_role: str = ProjectRole.OWNER):
+    """SQL for `user`'s role in a project: `owner_role` for its owner, a live membership's role, or NULL for no access.
 
     `project` is the path from the queried model to the project ("pk" when querying projects, "project" when querying
-    experiments). This is the one role lookup: every queryset, permission class, serializer field and filter reads the
-    role it computes. A superuser acts as owner everywhere; staff get nothing extra here (they have the admin).
+    experiments). This is the one role lookup: every queryset, access table, serializer field and filter reads the
+    role it computes; the access tables (projects.access, experiments.access) compare it. A superuser acts as owner
+    everywhere; staff get nothing extra here (they have the admin).
     """
     if not user.is_authenticated:
         return Value(None, output_field=CharField())
@@ -46,7 +40,7 @@ def role_expression(user, project: str = "pk"):
     owner_path = "owner" if project == "pk" else f"{project}__owner"
     membership = ProjectMembership.objects.active().filter(project=OuterRef(project), user=user).values("role")[:1]
     return Case(
-        When(**{owner_path: user.pk}, then=Value(ProjectRole.OWNER)),
+        When(**{owner_path: user.pk}, then=Value(owner_role)),
         default=Subquery(membership),
         output_field=CharField(),
     )
@@ -68,12 +62,26 @@ class ProjectQuerySet(models.QuerySet):
         """The projects `user` may see (owned, or a live membership of any role), each annotated with `role`."""
         return self.with_role(user).filter(role__isnull=False)
 
-    def writable_by(self, user) -> "ProjectQuerySet":
-        """The projects `user` may put experiments into: editor and up."""
-        return self.with_role(user).filter(role__in=roles_at_least(ProjectRole.EDITOR))
-
     def with_experiment_count(self) -> "ProjectQuerySet":
         return self.annotate(experiment_count=Count("experiments", distinct=True))
+
+    def expired(self) -> "ProjectQuerySet":
+        """Projects whose expiration date has passed (Project.is_expired, for many rows)."""
+        return self.filter(expiration_date__lt=timezone.localdate())
+
+    def unexpired(self) -> "ProjectQuerySet":
+        """Projects that never expire or have not expired yet."""
+        return self.exclude(expiration_date__lt=timezone.localdate())
+
+    def expiring_within(self, days: int) -> "ProjectQuerySet":
+        """Projects not yet expired whose expiration date is at most `days` days away (a window past the last date
+        there is takes in every date)."""
+        today = timezone.localdate()
+        try:
+            horizon = today + datetime.timedelta(days=days)
+        except OverflowError:
+            horizon = datetime.date.max
+        return self.filter(expiration_date__gte=today, expiration_date__lte=horizon)
 
 
 class Project(TrimmedNameMixin, NormalizedKeysMixin, FieldConstraintErrorsMixin, models.Model):
@@ -153,9 +161,24 @@ class ProjectMembershipQuerySet(models.QuerySet):
         """Memberships that grant their role now: an expired membership grants nothing."""
         return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
 
+    def expired(self) -> "ProjectMembershipQuerySet":
+        """Memberships whose expiry has passed: kept, granting nothing, until removed or added again."""
+        return self.filter(expires_at__lte=timezone.now())
 
-class ProjectMembership(models.Model):
+    def ending_within(self, days: int) -> "ProjectMembershipQuerySet":
+        """Live memberships that end within `days` days from now (a window past the last date takes in every date)."""
+        now = timezone.now()
+        try:
+            horizon = now + datetime.timedelta(days=days)
+        except OverflowError:
+            horizon = datetime.datetime.max.replace(tzinfo=datetime.UTC)
+        return self.filter(expires_at__gt=now, expires_at__lte=horizon)
+
+
+class ProjectMembership(FieldConstraintErrorsMixin, models.Model):
     """A user's role in someone else's project, possibly until a given time."""
+
+    constraint_fields = {"projects_membership_one_per_user": "user"}
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
@@ -194,7 +217,3 @@ class ProjectMembership(models.Model):
         super().clean()
         if self.project_id is not None and self.user_id is not None and self.project.owner_id == self.user_id:
             raise ValidationError({"user": "The owner of a project cannot also be a member of it."})
-
-    @property
-    def is_active(self) -> bool:
-        return self.expires_at is None or self.expires_at > timezone.now()

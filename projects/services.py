@@ -9,11 +9,11 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, QuerySet
-from django.utils import timezone
 
 from accounts.models import User
 from experiments.models import Experiment
-from projects.models import LifecycleStage, Project, ProjectMembership, ProjectRole, role_at_least
+from projects.access import MEMBERSHIP_ACCESS, PROJECT_ACCESS
+from projects.models import LifecycleStage, Project, ProjectMembership, ProjectRole
 from registry.db import set_fields, validated_save
 from registry.mail import mail_send_on_commit
 from registry.text import one_line
@@ -24,18 +24,23 @@ PROJECT_EDITABLE_FIELDS = ("name", "description", "expiration_date")
 MEMBERSHIP_EDITABLE_FIELDS = ("role", "expires_at")
 
 
-def project_create(*, owner, name: str, description: str = "", expiration_date: datetime.date | None = None) -> Project:
-    """Create a project owned by `owner` (the model refuses one that is already expired)."""
-    return validated_save(Project(owner=owner, name=name, description=description, expiration_date=expiration_date))
-
-
-def project_update(*, project: Project, **fields) -> Project:
-    """Change a project's name, description or expiration date."""
+def project_create(*, owner: User, project: Project | None = None, **fields) -> Project:
+    """Create a project owned by `owner` (the model refuses one that is already expired). `project` is an unsaved one
+    to fill and save, as the admin's form builds one; by default a new one is made."""
+    project = project or Project()
+    project.owner = owner
     return validated_save(set_fields(project, fields, allowed=PROJECT_EDITABLE_FIELDS))
 
 
-def project_delete(*, project: Project) -> None:
+def project_update(*, project: Project, actor: User, **fields) -> Project:
+    """Change a project's name, description or expiration date."""
+    PROJECT_ACCESS.require(actor, project, "update")
+    return validated_save(set_fields(project, fields, allowed=PROJECT_EDITABLE_FIELDS))
+
+
+def project_delete(*, project: Project, actor: User) -> None:
     """Delete a project; its experiments stay, unlinked (the foreign key sets them to no project)."""
+    PROJECT_ACCESS.require(actor, project, "destroy")
     project.delete()
 
 
@@ -89,10 +94,9 @@ def _send_reminders(
 
 
 def _project_reminder_message(projects: list[Project]) -> str:
-    today = timezone.localdate()
     lines = []
     for project in projects:
-        when = "expired on" if project.expiration_date < today else "expires on"
+        when = "expired on" if project.is_expired else "expires on"
         lines.append(f"- {one_line(project.name)} {when} {project.expiration_date.isoformat()}")
     return "These projects of yours expire soon or have expired:\n\n" + "\n".join(lines) + "\n"
 
@@ -128,11 +132,7 @@ def project_send_expiration_reminders(
         expiration_date__isnull=False, owner__is_active=True
     )
     if not force:
-        try:
-            horizon = timezone.localdate() + datetime.timedelta(days=days)
-        except OverflowError:  # A window past the last date there is takes in every date.
-            horizon = datetime.date.max
-        due = due.filter(expiration_date__lte=horizon).exclude(reminded_for_date=F("expiration_date"))
+        due = (due.expired() | due.expiring_within(days)).exclude(reminded_for_date=F("expiration_date"))
     due = list(due.select_related("owner").order_by("owner_id", "expiration_date", "id"))
     if force and not dry_run:
         project_release_reminders([project.pk for project in due])
@@ -148,11 +148,10 @@ def project_send_expiration_reminders(
     )
 
 
-def _require_role(*, actor: User, project: Project, minimum: str) -> str:
-    role = Project.objects.with_role(actor).values_list("role", flat=True).get(pk=project.pk)
-    if not role_at_least(role, minimum):
-        raise PermissionDenied("Your role in this project does not allow this.")
-    return role
+def _require_grantable(*, actor_role: str, role: str) -> None:
+    """Nobody grants a role above their own."""
+    if not MEMBERSHIP_ACCESS.reaches(actor_role, role):
+        raise ValidationError({"role": [f"You cannot grant a role above your own ({actor_role})."]})
 
 
 def _require_within_own_term(*, actor: User, project: Project, actor_role: str, expires_at) -> None:
@@ -173,15 +172,11 @@ def membership_add(
 ) -> ProjectMembership:
     """Add `user` to `project` with `role`; the actor needs maintainer or owner, and grants at most their own role,
     until at most the end of their own membership. A member whose membership has expired is added again."""
-    actor_role = _require_role(actor=actor, project=project, minimum=ProjectRole.MAINTAINER)
-    if not role_at_least(actor_role, role):
-        raise ValidationError({"role": [f"You cannot grant a role above your own ({actor_role})."]})
+    actor_role = MEMBERSHIP_ACCESS.require(actor, project, "create")
+    _require_grantable(actor_role=actor_role, role=role)
     _require_within_own_term(actor=actor, project=project, actor_role=actor_role, expires_at=expires_at)
-    if user.pk == project.owner_id:
-        raise ValidationError({"user": ["The owner of a project cannot also be a member of it."]})
-    membership = ProjectMembership.objects.filter(project=project, user=user).first()
-    if membership is not None and membership.is_active:
-        raise ValidationError({"user": ["This user is already a member of the project."]})
+    # An expired membership is renewed in place; a live one is the model's "already a member" (a unique constraint).
+    membership = ProjectMembership.objects.filter(project=project, user=user).expired().first()
     membership = membership or ProjectMembership(project=project, user=user)
     membership.role, membership.expires_at, membership.added_by = role, expires_at, actor
     membership.reminded_for_expiry = None
@@ -190,13 +185,13 @@ def membership_add(
 
 def membership_change(*, membership: ProjectMembership, actor: User, **fields) -> ProjectMembership:
     """Change a member's role or expiry; never one's own, never of a member above the actor, never above the actor."""
-    actor_role = _require_role(actor=actor, project=membership.project, minimum=ProjectRole.MAINTAINER)
+    actor_role = MEMBERSHIP_ACCESS.require(actor, membership.project, "update")
     if membership.user_id == actor.pk:
         raise PermissionDenied("You cannot change your own membership.")
-    if not role_at_least(actor_role, membership.role):
+    if not MEMBERSHIP_ACCESS.reaches(actor_role, membership.role):
         raise PermissionDenied("You cannot change a member whose role is above your own.")
-    if "role" in fields and not role_at_least(actor_role, fields["role"]):
-        raise ValidationError({"role": [f"You cannot grant a role above your own ({actor_role})."]})
+    if "role" in fields:
+        _require_grantable(actor_role=actor_role, role=fields["role"])
     expires_at = fields.get("expires_at", membership.expires_at)
     _require_within_own_term(actor=actor, project=membership.project, actor_role=actor_role, expires_at=expires_at)
     return validated_save(set_fields(membership, fields, allowed=MEMBERSHIP_EDITABLE_FIELDS))
@@ -205,16 +200,18 @@ def membership_change(*, membership: ProjectMembership, actor: User, **fields) -
 def membership_remove(*, membership: ProjectMembership, actor: User) -> None:
     """Remove a member: the member themself (leaving, which always works, expired or not), or a maintainer or owner
     for members not above them."""
-    if membership.user_id != actor.pk:
-        actor_role = _require_role(actor=actor, project=membership.project, minimum=ProjectRole.MAINTAINER)
-        if not role_at_least(actor_role, membership.role):
+    if membership.user_id == actor.pk:
+        MEMBERSHIP_ACCESS.require(actor, membership.project, "leave")
+    else:
+        actor_role = MEMBERSHIP_ACCESS.require(actor, membership.project, "destroy")
+        if not MEMBERSHIP_ACCESS.reaches(actor_role, membership.role):
             raise PermissionDenied("You cannot remove a member whose role is above your own.")
     membership.delete()
 
 
 def project_transfer(*, project: Project, actor: User, new_owner: User) -> Project:
     """Give the project to `new_owner`; the previous owner stays on as a maintainer. Only the owner may do this."""
-    _require_role(actor=actor, project=project, minimum=ProjectRole.OWNER)
+    PROJECT_ACCESS.require(actor, project, "transfer")
     if new_owner.pk == project.owner_id:
         raise ValidationError({"user": ["This user already owns the project."]})
     previous_owner = project.owner
@@ -254,13 +251,9 @@ def _membership_reminder_message(memberships: list[ProjectMembership]) -> str:
 def membership_send_expiry_reminders(*, days: int | None = None, dry_run: bool = False) -> ReminderSummary:
     """E-mail each member, in one message, about their memberships that end within `days` days, once per expiry."""
     days = settings.EXPIRATION_REMINDER_DAYS if days is None else days
-    now = timezone.now()
-    try:
-        horizon = now + datetime.timedelta(days=days)
-    except OverflowError:
-        horizon = datetime.datetime.max.replace(tzinfo=datetime.UTC)
     due = (
-        ProjectMembership.objects.filter(expires_at__gt=now, expires_at__lte=horizon, user__is_active=True)
+        ProjectMembership.objects.ending_within(days)
+        .filter(user__is_active=True)
         .exclude(reminded_for_expiry=F("expires_at"))
         .select_related("user", "project")
         .order_by("user_id", "expires_at", "id")
@@ -277,9 +270,10 @@ def membership_send_expiry_reminders(*, days: int | None = None, dry_run: bool =
     )
 
 
-def project_soft_delete(*, project: Project) -> Project:
+def project_soft_delete(*, project: Project, actor: User) -> Project:
     """Mark a project deleted, as tracking clients delete experiments: it and its experiments stay readable, its
     experiments are marked deleted too, and project_restore brings all of them back."""
+    PROJECT_ACCESS.require(actor, project, "soft_delete")
     with transaction.atomic():
         project.lifecycle_stage = LifecycleStage.DELETED
         validated_save(project)
@@ -287,8 +281,9 @@ def project_soft_delete(*, project: Project) -> Project:
     return project
 
 
-def project_restore(*, project: Project) -> Project:
+def project_restore(*, project: Project, actor: User) -> Project:
     """Undo project_soft_delete: the project and all its experiments become active again."""
+    PROJECT_ACCESS.require(actor, project, "restore")
     with transaction.atomic():
         project.lifecycle_stage = LifecycleStage.ACTIVE
         validated_save(project)

@@ -1,29 +1,26 @@
 from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.reverse import reverse
 
 from accounts.models import User
-from experiments.filters import ExperimentFilterSet
-from experiments.models import Experiment
-from experiments.serializers import ExperimentSerializer
-from experiments.views import ExperimentViewSet
 from projects import services
+from projects.access import MEMBERSHIP_ACCESS, PROJECT_ACCESS
 from projects.filters import ProjectFilterSet
-from projects.models import Project, ProjectMembership, ProjectRole
-from projects.permissions import HasProjectRole
+from projects.models import Project, ProjectMembership
 from projects.serializers import (
     MembershipCreateSerializer,
     MembershipSerializer,
     ProjectSerializer,
     TransferSerializer,
 )
+from registry.access import OPERATION_OF_ACTION, HasRole
 from registry.throttles import LOOKUP_THROTTLES
+from registry.viewsets import ServiceModelMixin
 
 
 @extend_schema_view(
@@ -34,72 +31,32 @@ from registry.throttles import LOOKUP_THROTTLES
     partial_update=extend_schema(summary="Change a project"),
     destroy=extend_schema(summary="Delete a project (its experiments stay, unlinked)"),
 )
-class ProjectViewSet(viewsets.ModelViewSet):
+class ProjectViewSet(ServiceModelMixin, viewsets.ModelViewSet):
     """Projects: lists show what the caller may see; someone else's project answers 403 on every detail route."""
 
     serializer_class = ProjectSerializer
-    permission_classes = [IsAuthenticated, HasProjectRole]
-    required_roles = {
-        "retrieve": ProjectRole.VIEWER,
-        "experiments": ProjectRole.VIEWER,
-        "update": ProjectRole.MAINTAINER,
-        "partial_update": ProjectRole.MAINTAINER,
-        "destroy": ProjectRole.OWNER,
-        "transfer": ProjectRole.OWNER,
-        "restore": ProjectRole.MAINTAINER,
-    }
+    permission_classes = [IsAuthenticated, HasRole]
+    access = PROJECT_ACCESS
     filterset_class = ProjectFilterSet
     lookup_value_regex = "[0-9]+"
-    list_actions = {"list", "experiments"}
     ordering_fields = ["name", "created_at", "updated_at", "expiration_date"]
     ordering = ["-created_at", "-id"]
 
     def get_queryset(self):
-        if self.action == "experiments":
-            # The project's experiments that the caller may see: an experiment of someone else's never shows here.
-            experiments = Experiment.objects.visible_to(self.request.user)
-            return experiments.filter(project_id=self.kwargs.get("pk")).for_display()
         projects = Project.objects.select_related("owner").with_experiment_count()
         if self.action == "list":
             return projects.visible_to(self.request.user)
-        # Detail routes look among all rows, so that a project the caller may not see reaches HasProjectRole (403).
+        # Detail routes look among all rows, so that a project the caller may not see reaches HasRole (403).
         return projects.with_role(self.request.user)
 
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        project = services.project_create(owner=request.user, **serializer.validated_data)
-        project = self.get_queryset().get(pk=project.pk)
-        location = reverse("project-detail", args=[project.pk], request=request)
-        return Response(
-            self.get_serializer(project).data, status=status.HTTP_201_CREATED, headers={"Location": location}
-        )
+    def service_create(self, data):
+        return services.project_create(owner=self.request.user, **data)
 
-    def update(self, request, *args, **kwargs):
-        project = self.get_object()
-        serializer = self.get_serializer(project, data=request.data, partial=kwargs.get("partial", False))
-        serializer.is_valid(raise_exception=True)
-        services.project_update(project=project, **serializer.validated_data)
-        return Response(self.get_serializer(self.get_object()).data)
+    def service_update(self, instance, data):
+        return services.project_update(project=instance, actor=self.request.user, **data)
 
-    def perform_destroy(self, instance):
-        services.project_delete(project=instance)
-
-    @extend_schema(summary="List a project's experiments", responses=ExperimentSerializer(many=True))
-    @action(
-        detail=True,
-        methods=["get"],
-        serializer_class=ExperimentSerializer,
-        filterset_class=ExperimentFilterSet,
-        ordering_fields=ExperimentViewSet.ordering_fields,
-        ordering=ExperimentViewSet.ordering,
-    )
-    def experiments(self, request, pk=None):
-        # This action's queryset holds experiments, so the project is looked up and checked here.
-        self.check_object_permissions(request, get_object_or_404(Project.objects.with_role(request.user), pk=pk))
-        experiments = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(experiments)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+    def service_destroy(self, instance):
+        services.project_delete(project=instance, actor=self.request.user)
 
     @extend_schema(
         summary="Restore a project deleted by a tracking client",
@@ -110,8 +67,8 @@ class ProjectViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def restore(self, request, pk=None):
-        services.project_restore(project=self.get_object())
-        return Response(self.get_serializer(self.get_object()).data)
+        project = services.project_restore(project=self.get_object(), actor=request.user)
+        return Response(self.get_serializer(self.read_back(project)).data)
 
     @extend_schema(
         summary="Give the project to another user",
@@ -127,8 +84,7 @@ class ProjectViewSet(viewsets.ModelViewSet):
         services.project_transfer(project=project, actor=request.user, new_owner=serializer.validated_data["user"])
         # Read back without get_object(): the caller is now a maintainer, below the owner role this action requires, so
         # its permission check would answer 403 for a transfer that has just succeeded.
-        project = self.get_queryset().get(pk=project.pk)
-        return Response(ProjectSerializer(project, context=self.get_serializer_context()).data)
+        return Response(ProjectSerializer(self.read_back(project), context=self.get_serializer_context()).data)
 
 
 @extend_schema_view(
@@ -144,6 +100,7 @@ class ProjectViewSet(viewsets.ModelViewSet):
     destroy=extend_schema(summary="Remove a member (maintainer and up), or leave the project yourself"),
 )
 class ProjectMembershipViewSet(
+    ServiceModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -151,18 +108,12 @@ class ProjectMembershipViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    """A project's members, addressed by user id. Who may do what is checked on the project, then by the services."""
+    """A project's members, addressed by user id. Who may do what is checked on the project (MEMBERSHIP_ACCESS), and
+    the services check the rules that depend on the member (a role above the actor's, one's own membership)."""
 
     serializer_class = MembershipSerializer
-    permission_classes = [IsAuthenticated, HasProjectRole]
-    # Viewers may read; writes need maintainer, except that members may remove themselves (the services decide).
-    required_roles = {
-        "list": ProjectRole.VIEWER,
-        "retrieve": ProjectRole.VIEWER,
-        "create": ProjectRole.MAINTAINER,
-        "partial_update": ProjectRole.MAINTAINER,
-        "destroy": ProjectRole.VIEWER,
-    }
+    permission_classes = [IsAuthenticated, HasRole]
+    access = MEMBERSHIP_ACCESS
     http_method_names = ["get", "post", "patch", "delete", "head"]
     lookup_field = "user_id"
     lookup_url_kwarg = "user_id"
@@ -173,16 +124,18 @@ class ProjectMembershipViewSet(
     @cached_property
     def project(self) -> Project:
         project = get_object_or_404(Project.objects.with_role(self.request.user), pk=self.kwargs.get("project_pk"))
-        # Leaving needs no role: a member whose membership has expired may still remove it.
-        leaving = self.action == "destroy" and self.kwargs.get("user_id") == str(self.request.user.pk)
-        if not leaving:
-            self.check_object_permissions(self.request, project)
+        self.check_object_permissions(self.request, project)
         return project
+
+    def access_operation(self) -> str:
+        if self.action == "destroy" and self.kwargs.get("user_id") == str(self.request.user.pk):
+            return "leave"
+        return OPERATION_OF_ACTION.get(self.action, self.action)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         # A method this route does not answer (PUT, or DELETE on the list) is a 405 for everyone: without this, the role
-        # check below, which finds no required role for it, would answer 403 first.
+        # check below, which finds no operation for it in the table, would answer 403 first.
         if request.method.lower() not in self.http_method_names or self.action is None:
             raise MethodNotAllowed(request.method)
         self.project  # noqa: B018  (the project's existence and the caller's role are checked before anything else)
@@ -206,20 +159,14 @@ class ProjectMembershipViewSet(
         users = User.objects.filter(pk=self.kwargs["user_id"])
         return get_object_or_404(self.get_queryset(), user__in=users)
 
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        membership = services.membership_add(project=self.project, actor=request.user, **serializer.validated_data)
-        location = reverse("project-member-detail", args=[self.project.pk, membership.user_id], request=request)
-        data = MembershipSerializer(membership, context=self.get_serializer_context()).data
-        return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
+    def get_read_serializer(self, instance):
+        return MembershipSerializer(instance, context=self.get_serializer_context())
 
-    def update(self, request, *args, **kwargs):
-        membership = self.get_object()
-        serializer = self.get_serializer(membership, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        services.membership_change(membership=membership, actor=request.user, **serializer.validated_data)
-        return Response(self.get_serializer(membership).data)
+    def service_create(self, data):
+        return services.membership_add(project=self.project, actor=self.request.user, **data)
 
-    def perform_destroy(self, instance):
+    def service_update(self, instance, data):
+        return services.membership_change(membership=instance, actor=self.request.user, **data)
+
+    def service_destroy(self, instance):
         services.membership_remove(membership=instance, actor=self.request.user)

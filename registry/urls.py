@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.views import AuthViewSet, UserViewSet
-from experiments.views import ExperimentViewSet
+from experiments.views import ExperimentViewSet, ProjectExperimentViewSet
 from projects.views import ProjectMembershipViewSet, ProjectViewSet
 from registry import views
 from registry.routers import OptionalSlashRouter
@@ -16,6 +16,7 @@ router = OptionalSlashRouter()
 router.register("users", UserViewSet, basename="user")
 router.register("projects", ProjectViewSet, basename="project")
 router.register(r"projects/(?P<project_pk>[0-9]+)/members", ProjectMembershipViewSet, basename="project-member")
+router.register(r"projects/(?P<project_pk>[0-9]+)/experiments", ProjectExperimentViewSet, basename="project-experiment")
 router.register("experiments", ExperimentViewSet, basename="experiment")
 router.register("auth/tokens", PersonalAccessTokenViewSet, basename="personal-access-token")
 router.register(r"experiments/(?P<experiment_pk>[0-9]+)/metrics", MetricViewSet, basename="experiment-metric")

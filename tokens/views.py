@@ -1,10 +1,9 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
-from rest_framework.reverse import reverse
 
 from registry.throttles import throttles_for
+from registry.viewsets import ServiceCreateMixin, ServiceDestroyMixin
 from tokens import services
 from tokens.models import PersonalAccessToken
 from tokens.permissions import IsNotPersonalAccessToken
@@ -40,6 +39,8 @@ NOT_FOUND = OpenApiResponse(description="No token of yours has this id (someone 
     ),
 )
 class PersonalAccessTokenViewSet(
+    ServiceCreateMixin,
+    ServiceDestroyMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -68,13 +69,16 @@ class PersonalAccessTokenViewSet(
     def get_throttles(self):
         return [throttle() for throttle in CREATION_THROTTLES] if self.action == "create" else super().get_throttles()
 
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        token, secret = services.token_create(user=request.user, **serializer.validated_data)
-        data = PersonalAccessTokenCreatedSerializer(token, context={**self.get_serializer_context(), "secret": secret})
-        location = reverse("personal-access-token-detail", args=[token.pk], request=request)
-        return Response(data.data, status=status.HTTP_201_CREATED, headers={"Location": location})
+    def service_create(self, data):
+        token, self.secret = services.token_create(user=self.request.user, **data)
+        return token
 
-    def perform_destroy(self, instance):
+    def read_back(self, instance):
+        return instance
+
+    def get_read_serializer(self, instance):
+        context = {**self.get_serializer_context(), "secret": self.secret}
+        return PersonalAccessTokenCreatedSerializer(instance, context=context)
+
+    def service_destroy(self, instance):
         services.token_revoke(token=instance)

@@ -6,9 +6,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from experiments.access import EXPERIMENT_ACCESS
 from experiments.models import Experiment
-from experiments.permissions import HasExperimentRole
-from projects.models import ProjectRole
+from registry.access import HasRole
 from registry.pagination import HeaderLimitOffsetPagination
 from tracking import services
 from tracking.models import METRIC_KEY_MAX_LENGTH, MetricPoint
@@ -54,10 +54,14 @@ class MetricViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Gen
     """The metric history of an experiment: viewers read it, editors and up record points."""
 
     serializer_class = MetricPointSerializer
-    permission_classes = [IsAuthenticated, HasExperimentRole]
-    required_roles = {"list": ProjectRole.VIEWER, "create": ProjectRole.EDITOR}
+    permission_classes = [IsAuthenticated, HasRole]
+    access = EXPERIMENT_ACCESS
     pagination_class = MetricHistoryPagination
     filter_backends = []
+
+    def access_operation(self) -> str:
+        # Reading the history is reading the experiment; recording points is what a tracking client's logging is.
+        return {"list": "retrieve", "create": "log"}.get(self.action, "")
 
     def get_experiment(self) -> Experiment:
         # Among all rows, so that an experiment the caller may not see answers 403 and a missing one 404.

@@ -153,7 +153,9 @@ def test_the_move_is_checked_against_the_stored_status(user):
 
 def test_update_changes_fields_and_moves_the_status(user):
     experiment = ExperimentFactory(owner=user)
-    services.experiment_update(experiment=experiment, name="renamed", status=S.RUNNING, results={"loss": 0.5})
+    services.experiment_update(
+        experiment=experiment, actor=experiment.owner, name="renamed", status=S.RUNNING, results={"loss": 0.5}
+    )
     stored = _stored(experiment)
     assert (stored.name, stored.status, stored.results) == ("renamed", S.RUNNING, {"loss": 0.5})
     assert stored.started_at is not None
@@ -161,7 +163,7 @@ def test_update_changes_fields_and_moves_the_status(user):
 
 def test_update_without_status_keeps_the_status(user):
     experiment = ExperimentFactory(owner=user, status=S.COMPLETED)
-    services.experiment_update(experiment=experiment, description="notes")
+    services.experiment_update(experiment=experiment, actor=experiment.owner, description="notes")
     stored = _stored(experiment)
     assert (stored.status, stored.description) == (S.COMPLETED, "notes")
 
@@ -170,7 +172,7 @@ def test_update_with_given_finish_time_keeps_it(user):
     started = timezone.now() - timedelta(days=1)
     finished = started + timedelta(hours=3)
     experiment = ExperimentFactory(owner=user, status=S.RUNNING, started_at=started)
-    services.experiment_update(experiment=experiment, status=S.COMPLETED, finished_at=finished)
+    services.experiment_update(experiment=experiment, actor=experiment.owner, status=S.COMPLETED, finished_at=finished)
     assert _stored(experiment).finished_at == finished
 
 
@@ -178,7 +180,9 @@ def test_update_refuses_finished_before_started(user):
     started = timezone.now()
     experiment = ExperimentFactory(owner=user, status=S.RUNNING, started_at=started)
     with pytest.raises(ValidationError) as info:
-        services.experiment_update(experiment=experiment, finished_at=started - timedelta(seconds=1))
+        services.experiment_update(
+            experiment=experiment, actor=experiment.owner, finished_at=started - timedelta(seconds=1)
+        )
     assert "finished_at" in info.value.message_dict
     assert _stored(experiment).finished_at is None
 
@@ -186,14 +190,14 @@ def test_update_refuses_finished_before_started(user):
 def test_update_refuses_a_refused_move_and_keeps_the_other_fields(user):
     experiment = ExperimentFactory(owner=user, status=S.COMPLETED, name="before")
     with pytest.raises(ValidationError):
-        services.experiment_update(experiment=experiment, name="after", status=S.DRAFT)
+        services.experiment_update(experiment=experiment, actor=experiment.owner, name="after", status=S.DRAFT)
     assert _stored(experiment).name == "before"
 
 
 def test_update_refuses_fields_that_are_not_editable(user):
     experiment = ExperimentFactory(owner=user)
     with pytest.raises(ValueError, match="created_at"):
-        services.experiment_update(experiment=experiment, created_at=timezone.now())
+        services.experiment_update(experiment=experiment, actor=experiment.owner, created_at=timezone.now())
 
 
 @pytest.mark.parametrize("status", FINAL)
@@ -207,7 +211,7 @@ def test_rerun_moves_a_final_experiment_back_to_running_afresh(user, status):
         results={"accuracy": 0.9},
         parameters={"lr": 0.1},
     )
-    services.experiment_rerun(experiment=experiment)
+    services.experiment_rerun(experiment=experiment, actor=experiment.owner)
     stored = _stored(experiment)
     assert stored.status == S.RUNNING
     assert stored.started_at > long_ago
@@ -220,7 +224,7 @@ def test_rerun_moves_a_final_experiment_back_to_running_afresh(user, status):
 def test_rerun_refuses_an_experiment_that_is_not_final(user, status):
     experiment = ExperimentFactory(owner=user, status=status, results={"loss": 1})
     with pytest.raises(ValidationError) as info:
-        services.experiment_rerun(experiment=experiment)
+        services.experiment_rerun(experiment=experiment, actor=experiment.owner)
     assert info.value.message_dict["status"] == [
         f"Only a completed, failed or cancelled experiment can be re-run; this one is {status}."
     ]
@@ -230,5 +234,5 @@ def test_rerun_refuses_an_experiment_that_is_not_final(user, status):
 
 def test_delete_removes_the_experiment(user):
     experiment = ExperimentFactory(owner=user)
-    services.experiment_delete(experiment=experiment)
+    services.experiment_delete(experiment=experiment, actor=experiment.owner)
     assert not Experiment.objects.exists()

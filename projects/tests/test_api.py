@@ -24,7 +24,7 @@ def detail_url(pk: int) -> str:
 
 
 def experiments_url(pk: int) -> str:
-    return reverse("project-experiments", args=[pk])
+    return reverse("project-experiment-list", args=[pk])
 
 
 def experiment_url(pk: int) -> str:

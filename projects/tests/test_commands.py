@@ -107,7 +107,7 @@ def test_a_second_run_sends_nothing_and_says_so(user):
 def test_a_new_expiration_date_re_arms_the_reminder(user):
     project = ProjectFactory(owner=user, expiration_date=_in(2))
     _remind()
-    services.project_update(project=project, expiration_date=_in(5))
+    services.project_update(project=project, actor=project.owner, expiration_date=_in(5))
 
     _remind()
     _remind()

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from experiments.tests.factories import ExperimentFactory
+from projects.access import projects_allowing
 from projects.models import Project
 from projects.tests.factories import ProjectFactory
 
@@ -105,7 +106,7 @@ def test_visible_to_and_writable_by_are_the_owners_projects(user, other_user):
     mine = ProjectFactory(owner=user)
     ProjectFactory(owner=other_user)
     assert list(Project.objects.visible_to(user)) == [mine]
-    assert list(Project.objects.writable_by(user)) == [mine]
+    assert list(projects_allowing(user, "add_experiment")) == [mine]
 
 
 def test_anonymous_sees_and_writes_no_project():
@@ -113,7 +114,7 @@ def test_anonymous_sees_and_writes_no_project():
 
     ProjectFactory()
     assert not Project.objects.visible_to(AnonymousUser()).exists()
-    assert not Project.objects.writable_by(AnonymousUser()).exists()
+    assert not projects_allowing(AnonymousUser(), "add_experiment").exists()
 
 
 def test_with_experiment_count_counts_each_projects_experiments(user):

@@ -69,21 +69,23 @@ def test_an_update_that_loses_the_race_on_the_name_is_a_validation_error(user, m
     project = ProjectFactory(owner=user, name="lake")
     monkeypatch.setattr(Project, "full_clean", lambda self, *args, **kwargs: None)
     with pytest.raises(ValidationError) as excinfo:
-        services.project_update(project=project, name="WAREHOUSE")
+        services.project_update(project=project, actor=project.owner, name="WAREHOUSE")
     assert excinfo.value.message_dict == {"name": ["You already have a project with this name."]}
     assert Project.objects.get(pk=project.pk).name == "lake"
 
 
 def test_project_update_changes_the_editable_fields():
     project = ProjectFactory(name="old", expiration_date=_in(3))
-    services.project_update(project=project, name=" new ", description="notes", expiration_date=None)
+    services.project_update(
+        project=project, actor=project.owner, name=" new ", description="notes", expiration_date=None
+    )
     stored = Project.objects.get(pk=project.pk)
     assert (stored.name, stored.description, stored.expiration_date) == ("new", "notes", None)
 
 
 def test_project_update_may_set_a_past_expiration_date():
     project = ProjectFactory(expiration_date=_in(3))
-    services.project_update(project=project, expiration_date=_in(-3))
+    services.project_update(project=project, actor=project.owner, expiration_date=_in(-3))
     assert Project.objects.get(pk=project.pk).is_expired
 
 
@@ -91,13 +93,13 @@ def test_project_update_refuses_a_clashing_name(user):
     ProjectFactory(owner=user, name="Warehouse")
     project = ProjectFactory(owner=user, name="lake")
     with pytest.raises(ValidationError):
-        services.project_update(project=project, name="warehouse")
+        services.project_update(project=project, actor=project.owner, name="warehouse")
     assert Project.objects.get(pk=project.pk).name == "lake"
 
 
 def test_project_update_may_change_the_case_of_its_own_name(user):
     project = ProjectFactory(owner=user, name="warehouse")
-    services.project_update(project=project, name="Warehouse")
+    services.project_update(project=project, actor=project.owner, name="Warehouse")
     assert Project.objects.get(pk=project.pk).name == "Warehouse"
 
 
@@ -105,14 +107,14 @@ def test_project_update_may_change_the_case_of_its_own_name(user):
 def test_project_update_refuses_fields_it_does_not_edit(other_user, field):
     project = ProjectFactory()
     with pytest.raises(ValueError, match=field):
-        services.project_update(project=project, **{field: other_user})
+        services.project_update(project=project, actor=project.owner, **{field: other_user})
 
 
 def test_project_delete_keeps_its_experiments_unlinked(user):
     project = ProjectFactory(owner=user)
     experiments = ExperimentFactory.create_batch(2, owner=user, project=project)
     other = ExperimentFactory(owner=user, project=ProjectFactory(owner=user))
-    services.project_delete(project=project)
+    services.project_delete(project=project, actor=project.owner)
     assert not Project.objects.filter(pk=project.pk).exists()
     assert list(Experiment.objects.filter(pk__in=[e.pk for e in experiments]).values_list("project", flat=True)) == [
         None,

@@ -14,7 +14,8 @@ from accounts.models import User
 from accounts.tests.factories import UserFactory
 from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
-from projects.models import Project, ProjectMembership, ProjectRole, role_at_least
+from projects.access import PROJECT_ACCESS
+from projects.models import Project, ProjectMembership, ProjectRole
 from projects.tests.factories import ProjectFactory, ProjectMembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ def project_url(pk: int) -> str:
 
 
 def project_experiments_url(pk: int) -> str:
-    return reverse("project-experiments", args=[pk])
+    return reverse("project-experiment-list", args=[pk])
 
 
 def transfer_url(pk: int) -> str:
@@ -280,7 +281,7 @@ def _check(client_for, world: World, action: Action) -> None:
     """Make the request as the world's caller: an allowed write changes the database, a refusal changes nothing."""
     before = _snapshot()
     response = action.call(client_for(world.caller), world)
-    if role_at_least(world.role, action.minimum):
+    if PROJECT_ACCESS.reaches(world.role, action.minimum):
         assert response.status_code == action.allowed, response.content
         assert (_snapshot() != before) == action.writes
     else:

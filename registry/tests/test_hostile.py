@@ -52,6 +52,11 @@ def _experiment_metrics(owner):
     return {"experiment_pk": experiment.pk}, Experiment, experiment.pk
 
 
+def _project_experiments(owner):
+    project = ProjectFactory(owner=owner)
+    return {"project_pk": project.pk}, Project, project.pk
+
+
 def _membership(owner):
     membership = ProjectMembershipFactory(project=ProjectFactory(owner=owner))
     return {"project_pk": membership.project_id, "user_id": membership.user_id}, ProjectMembership, membership.pk
@@ -67,7 +72,7 @@ def _token(owner):
 FORBIDDEN = [
     *[("user-detail", method, _user) for method in ["put", "patch", "delete"]],
     *[("project-detail", method, _project) for method in ["get", "put", "patch", "delete"]],
-    ("project-experiments", "get", _project),
+    ("project-experiment-list", "get", _project_experiments),
     ("project-transfer", "post", _project),
     ("project-restore", "post", _project),
     *[("project-member-list", method, _project_members) for method in ["get", "post"]],
@@ -265,7 +270,7 @@ def test_no_response_leaks_hashes_other_emails_or_foreign_tokens(api_client, use
         reverse("project-detail", args=[project.pk]),
         reverse("project-member-list", args=[project.pk]),
         reverse("experiment-list"),
-        reverse("project-experiments", args=[project.pk]),
+        reverse("project-experiment-list", args=[project.pk]),
         reverse("personal-access-token-list"),
     ]
     for url in urls:

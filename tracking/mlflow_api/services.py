@@ -1,27 +1,28 @@
 """What MLflow's calls do to projects (MLflow experiments) and experiments (MLflow runs).
 
-Each function checks the caller's role with the one role lookup (projects.models.role_expression) and writes through
-the experiments' and projects' own services, so the rules of the REST API hold here too.
+The lookups check the caller's role against the projects' and experiments' access tables (projects.access,
+experiments.access), and every write goes through those apps' own services, so the rules of the REST API hold here
+too. Operations are named as in those tables.
 """
 
 import random
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from experiments import services as experiments
+from experiments.access import EXPERIMENT_ACCESS
 from experiments.models import RUN_TAG_VALUE_MAX_LENGTH, Experiment, ExperimentStatus, RunTag
 from projects import services as projects
+from projects.access import PROJECT_ACCESS
 from projects.models import (
     NAME_TAKEN,
     PROJECT_TAG_VALUE_MAX_LENGTH,
     LifecycleStage,
     Project,
-    ProjectRole,
     ProjectTag,
-    role_at_least,
 )
 from registry.text import fold
 from tracking import services as tracking
@@ -33,23 +34,6 @@ PARAM_VALUE_MAX_LENGTH = 6000
 BATCH_MAX_METRICS = 1000
 BATCH_MAX_PARAMS = 100
 BATCH_MAX_TAGS = 100
-
-# The minimum role for each MLflow operation, beside the owner of a run (who may do everything with it).
-REQUIRED_ROLES = {
-    "experiment_read": ProjectRole.VIEWER,
-    "experiment_update": ProjectRole.MAINTAINER,
-    "experiment_delete": ProjectRole.MAINTAINER,
-    "run_create": ProjectRole.EDITOR,
-    "run_read": ProjectRole.VIEWER,
-    "run_write": ProjectRole.EDITOR,
-    "run_delete": ProjectRole.MAINTAINER,
-}
-
-
-def require(role: str | None, operation: str) -> None:
-    if not role_at_least(role, REQUIRED_ROLES[operation]):
-        raise PermissionDenied(f"Your role does not allow this ({REQUIRED_ROLES[operation]} or above is needed).")
-
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Lookups
@@ -69,7 +53,7 @@ def default_project(*, user: User, create: bool = True) -> Project | None:
 
 
 def project_for(*, user: User, experiment_id, operation: str) -> Project:
-    """The project MLflow's `experiment_id` names, if the caller's role allows `operation` in it."""
+    """The project MLflow's `experiment_id` names, if the caller's role allows `operation` (PROJECT_ACCESS) in it."""
     experiment_id = str(experiment_id)
     if experiment_id == "0":
         project = default_project(user=user)
@@ -79,7 +63,8 @@ def project_for(*, user: User, experiment_id, operation: str) -> Project:
             project = Project.objects.with_role(user).filter(pk=int(experiment_id)).first()
         if project is None:
             raise does_not_exist(f"No experiment with id {experiment_id}.")
-    require(project.role, operation)
+    PROJECT_ACCESS.remember(user, project, project.role)
+    PROJECT_ACCESS.require(user, project, operation)
     return project
 
 
@@ -95,15 +80,16 @@ def project_by_name(*, user: User, name: str) -> Project:
 
 
 def run_for(*, user: User, run_id, operation: str) -> Experiment:
-    """The experiment MLflow's `run_id` names, if the caller's access allows `operation` on it."""
+    """The experiment MLflow's `run_id` names, if the caller's access allows `operation` (EXPERIMENT_ACCESS) on it."""
     runs = Experiment.objects.with_access(user).select_related("owner")
-    if operation == "run_read":  # What a run's representation shows; writes need none of it.
+    if operation == "retrieve":  # What a run's representation shows; writes need none of it.
         runs = runs.prefetch_related("latest_metrics", "run_tags")
     run = runs.filter(run_uuid=str(run_id)).first()
     if run is None:
         raise does_not_exist(f"Run with id={run_id} not found.")
-    require(run.access_role, operation)
-    if operation == "run_write" and run.lifecycle_stage != LifecycleStage.ACTIVE:
+    EXPERIMENT_ACCESS.remember(user, run, run.access_role)
+    EXPERIMENT_ACCESS.require(user, run, operation)
+    if operation == "log" and run.lifecycle_stage != LifecycleStage.ACTIVE:
         raise MlflowError(f"The run {run.run_uuid} must be in the 'active' state; it is {run.lifecycle_stage}.")
     return run
 
@@ -142,28 +128,28 @@ def experiment_create(*, user: User, name, tags: list[dict]) -> Project:
     return project
 
 
-def experiment_rename(*, project: Project, new_name) -> Project:
+def experiment_rename(*, project: Project, actor: User, new_name) -> Project:
     if not isinstance(new_name, str) or not new_name.strip():
         raise MlflowError("The new name must not be empty.")
     try:
-        return projects.project_update(project=project, name=new_name)
+        return projects.project_update(project=project, actor=actor, name=new_name)
     except ValidationError as exc:
         if _name_taken(exc):
             raise MlflowError(f"Experiment {new_name!r} already exists.", RESOURCE_ALREADY_EXISTS) from exc
         raise
 
 
-def experiment_set_tag(*, project: Project, key, value) -> None:
+def experiment_set_tag(*, project: Project, actor: User, key, value) -> None:
     _validate_tag(key, value, max_length=PROJECT_TAG_VALUE_MAX_LENGTH)
     if key == NOTE_TAG:
-        projects.project_update(project=project, description=value)
+        projects.project_update(project=project, actor=actor, description=value)
         return
     ProjectTag.objects.update_or_create(project=project, key=key, defaults={"value": value})
 
 
-def experiment_delete_tag(*, project: Project, key) -> None:
+def experiment_delete_tag(*, project: Project, actor: User, key) -> None:
     if key == NOTE_TAG and project.description:
-        projects.project_update(project=project, description="")
+        projects.project_update(project=project, actor=actor, description="")
         return
     if not ProjectTag.objects.filter(project=project, key=key).delete()[0]:
         raise does_not_exist(f"No tag with key {key!r} in experiment {project.pk}.")
@@ -229,11 +215,11 @@ def _lock(run: Experiment) -> None:
     Experiment.objects.select_for_update().filter(pk=run.pk).values_list("pk").first()
 
 
-def _set_tags(run: Experiment, pairs: dict[str, str]) -> None:
+def _set_tags(run: Experiment, actor: User, pairs: dict[str, str]) -> None:
     """Upsert run tags; `mlflow.runName` also renames the run, as MLflow keeps the two in step."""
     if RUN_NAME_TAG in pairs and pairs[RUN_NAME_TAG].strip():
         run.name = pairs[RUN_NAME_TAG]
-        experiments.experiment_update(experiment=run, name=run.name)
+        experiments.experiment_update(experiment=run, actor=actor, name=run.name)
     stored = {tag.key: tag for tag in RunTag.objects.filter(experiment=run, key__in=list(pairs))}
     changed = []
     for key, value in pairs.items():
@@ -245,18 +231,18 @@ def _set_tags(run: Experiment, pairs: dict[str, str]) -> None:
     RunTag.objects.bulk_update(changed, ["value"])
 
 
-def run_update(*, run: Experiment, status, end_time: datetime | None, run_name) -> Experiment:
+def run_update(*, run: Experiment, actor: User, status, end_time: datetime | None, run_name) -> Experiment:
     """Set the status a client reports (any move: clients resume finished runs), the end time and the name."""
     with transaction.atomic():
         _lock(run)
         if run_name:
-            _set_tags(run, {RUN_NAME_TAG: run_name})
+            _set_tags(run, actor, {RUN_NAME_TAG: run_name})
         if status is not None:
-            experiments.experiment_report_status(experiment=run, status=status, finished_at=end_time)
+            experiments.experiment_report_status(experiment=run, actor=actor, status=status, finished_at=end_time)
     return run
 
 
-def _log_params(run: Experiment, params: list[dict]) -> None:
+def _log_params(run: Experiment, actor: User, params: list[dict]) -> None:
     """Parameters are written once: the same value again is accepted, another value refused."""
     new = {}
     for param in params:
@@ -273,10 +259,12 @@ def _log_params(run: Experiment, params: list[dict]) -> None:
         if key not in run.parameters:
             new[key] = value
     if new:
-        experiments.experiment_update(experiment=run, parameters={**run.parameters, **new})
+        experiments.experiment_update(experiment=run, actor=actor, parameters={**run.parameters, **new})
 
 
-def run_log_batch(*, run: Experiment, metrics: list[tracking.Point], params: list[dict], tags: list[dict]) -> None:
+def run_log_batch(
+    *, run: Experiment, actor: User, metrics: list[tracking.Point], params: list[dict], tags: list[dict]
+) -> None:
     """Parameters, tags and metric points of one run, all or nothing."""
     if len(metrics) > BATCH_MAX_METRICS or len(params) > BATCH_MAX_PARAMS or len(tags) > BATCH_MAX_TAGS:
         raise MlflowError(
@@ -288,14 +276,14 @@ def run_log_batch(*, run: Experiment, metrics: list[tracking.Point], params: lis
         _lock(run)
         run.refresh_from_db(fields=["parameters", "name"])
         if params:
-            _log_params(run, params)
+            _log_params(run, actor, params)
         if pairs:
-            _set_tags(run, pairs)
+            _set_tags(run, actor, pairs)
         if metrics:
             tracking.metrics_record(experiment=run, points=metrics)
 
 
-def run_delete_tag(*, run: Experiment, key) -> None:
+def run_delete_tag(*, run: Experiment, actor: User, key) -> None:
     """Remove a key/value tag, or a plain label of that name."""
     with transaction.atomic():
         _lock(run)
@@ -303,6 +291,8 @@ def run_delete_tag(*, run: Experiment, key) -> None:
             return
         run.refresh_from_db(fields=["tags"])
         if key in run.tags:
-            experiments.experiment_update(experiment=run, tags=[label for label in run.tags if label != key])
+            experiments.experiment_update(
+                experiment=run, actor=actor, tags=[label for label in run.tags if label != key]
+            )
             return
     raise MlflowError(f"No tag with name: {key} in run with id {run.run_uuid}.")

@@ -16,7 +16,8 @@ from tracking import services as tracking
 from tracking.mlflow_api import entities, queries
 from tracking.mlflow_api import services as mlflow
 from tracking.mlflow_api.errors import MlflowError, mlflow_exception_handler
-from tracking.models import NON_FINITE_NAMES, MetricPoint
+from tracking.mlflow_api.fields import integer, pairs, point, run_id, status, strings, text, time
+from tracking.models import MetricPoint
 
 HISTORY_MAX_RESULTS = 25_000
 
@@ -53,105 +54,6 @@ class MlflowEndpoint(APIView):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Reading MLflow's fields
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-def _missing(name: str) -> MlflowError:
-    return MlflowError(f"Missing value for required parameter '{name}'.")
-
-
-def text(data, name: str, *, required: bool = True, default=None):
-    value = data.get(name)
-    if value is None or value == "":
-        if required:
-            raise _missing(name)
-        return default
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise MlflowError(f"Invalid value {value!r} for parameter '{name}': a string is required.")
-    return str(value)
-
-
-def integer(data, name: str, *, required: bool = False, default=None):
-    value = data.get(name)
-    if value is None or value == "":
-        if required:
-            raise _missing(name)
-        return default
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and value.isascii():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not tracking.INT64_MIN <= value <= tracking.INT64_MAX:
-        raise MlflowError(f"Invalid value {value!r} for parameter '{name}': a 64-bit integer is required.")
-    return value
-
-
-def number(value, name: str) -> float:
-    if isinstance(value, str):
-        if value in NON_FINITE_NAMES:
-            return NON_FINITE_NAMES[value]
-        try:
-            value = float(value)
-        except ValueError:
-            pass
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MlflowError(f"Invalid value {value!r} for parameter '{name}': a number is required.")
-    return float(value)
-
-
-def pairs(data, name: str) -> list[dict]:
-    value = data.get(name) or []
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise MlflowError(f"Invalid value for parameter '{name}': a list of {{key, value}} objects is required.")
-    return value
-
-
-def strings(data, name: str) -> list[str]:
-    value = data.get(name) or []
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(item, (str, int)) for item in value):
-        raise MlflowError(f"Invalid value for parameter '{name}': a list of strings is required.")
-    return [str(item) for item in value]
-
-
-def run_id(data) -> str:
-    return text(data, "run_id", required=False) or text(data, "run_uuid")
-
-
-def status(data):
-    value = data.get("status")
-    if value is None or value == "":
-        return None
-    value = entities.STATUS_NUMBERS.get(value, value)
-    if value not in entities.FROM_MLFLOW_STATUS:
-        raise MlflowError(f"Invalid status {value!r}: one of {', '.join(entities.FROM_MLFLOW_STATUS)}.")
-    return entities.FROM_MLFLOW_STATUS[value]
-
-
-def time(data, name: str):
-    value = integer(data, name)
-    return None if value is None else entities.from_ms(value, name=name)
-
-
-def point(item: dict, *, default_timestamp: int | None = None) -> tracking.Point:
-    if not isinstance(item, dict):
-        raise MlflowError("Each metric must be an object with key, value, timestamp and step.")
-    key, value, step, timestamp = item.get("key"), item.get("value"), item.get("step", 0), item.get("timestamp")
-    # The shape the client sends, taken without the general conversions below: a batch holds a thousand of them.
-    if type(key) is str and key and type(value) is float and type(step) is int and type(timestamp) is int:
-        return tracking.Point(key=key, value=value, step=step, timestamp=timestamp)
-    timestamp = integer(item, "timestamp", default=default_timestamp)
-    if timestamp is None:
-        raise _missing("timestamp")
-    return tracking.Point(
-        key=text(item, "key"),
-        value=number(item.get("value"), "value"),
-        step=integer(item, "step", default=0),
-        timestamp=timestamp,
-    )
-
-
-# ---------------------------------------------------------------------------------------------------------------------
 # Experiments
 # ---------------------------------------------------------------------------------------------------------------------
 
@@ -162,9 +64,7 @@ def experiments_create(request, data):
 
 
 def experiments_get(request, data):
-    project = mlflow.project_for(
-        user=request.user, experiment_id=text(data, "experiment_id"), operation="experiment_read"
-    )
+    project = mlflow.project_for(user=request.user, experiment_id=text(data, "experiment_id"), operation="retrieve")
     return {"experiment": entities.experiment_json(project)}
 
 
@@ -193,25 +93,26 @@ def _experiment(request, data, operation: str):
 
 
 def experiments_update(request, data):
-    project = _experiment(request, data, "experiment_update")
-    mlflow.experiment_rename(project=project, new_name=text(data, "new_name"))
+    project = _experiment(request, data, "update")
+    mlflow.experiment_rename(project=project, actor=request.user, new_name=text(data, "new_name"))
 
 
 def experiments_delete(request, data):
-    projects.project_soft_delete(project=_experiment(request, data, "experiment_delete"))
+    projects.project_soft_delete(project=_experiment(request, data, "soft_delete"), actor=request.user)
 
 
 def experiments_restore(request, data):
-    projects.project_restore(project=_experiment(request, data, "experiment_delete"))
+    projects.project_restore(project=_experiment(request, data, "restore"), actor=request.user)
 
 
 def experiments_set_tag(request, data):
-    project = _experiment(request, data, "experiment_update")
-    mlflow.experiment_set_tag(project=project, key=text(data, "key"), value=data.get("value", ""))
+    project = _experiment(request, data, "update")
+    mlflow.experiment_set_tag(project=project, actor=request.user, key=text(data, "key"), value=data.get("value", ""))
 
 
 def experiments_delete_tag(request, data):
-    mlflow.experiment_delete_tag(project=_experiment(request, data, "experiment_update"), key=text(data, "key"))
+    project = _experiment(request, data, "update")
+    mlflow.experiment_delete_tag(project=project, actor=request.user, key=text(data, "key"))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -224,14 +125,14 @@ def _run(request, data, operation: str):
 
 
 def _run_answer(request, run) -> dict:
-    return {"run": entities.run_json(mlflow.run_for(user=request.user, run_id=run.run_uuid, operation="run_read"))}
+    return {"run": entities.run_json(mlflow.run_for(user=request.user, run_id=run.run_uuid, operation="retrieve"))}
 
 
 def runs_create(request, data):
     project = mlflow.project_for(
         user=request.user,
         experiment_id=text(data, "experiment_id", required=False, default="0"),
-        operation="run_create",
+        operation="add_experiment",
     )
     run = mlflow.run_create(
         user=request.user,
@@ -244,53 +145,61 @@ def runs_create(request, data):
 
 
 def runs_get(request, data):
-    return {"run": entities.run_json(_run(request, data, "run_read"))}
+    return {"run": entities.run_json(_run(request, data, "retrieve"))}
 
 
 def runs_update(request, data):
-    run = _run(request, data, "run_write")
+    run = _run(request, data, "log")
     mlflow.run_update(
-        run=run, status=status(data), end_time=time(data, "end_time"), run_name=text(data, "run_name", required=False)
+        run=run,
+        actor=request.user,
+        status=status(data),
+        end_time=time(data, "end_time"),
+        run_name=text(data, "run_name", required=False),
     )
     return {"run_info": entities.run_info_json(run)}
 
 
 def runs_delete(request, data):
-    experiments.experiment_soft_delete(experiment=_run(request, data, "run_delete"))
+    experiments.experiment_soft_delete(experiment=_run(request, data, "soft_delete"), actor=request.user)
 
 
 def runs_restore(request, data):
-    experiments.experiment_restore(experiment=_run(request, data, "run_delete"))
+    experiments.experiment_restore(experiment=_run(request, data, "restore"), actor=request.user)
 
 
 def runs_log_metric(request, data):
-    run = _run(request, data, "run_write")
+    run = _run(request, data, "log")
     tracking.metrics_record(experiment=run, points=[point(data)])
 
 
 def runs_log_parameter(request, data):
-    run = _run(request, data, "run_write")
+    run = _run(request, data, "log")
     param = {"key": text(data, "key"), "value": data.get("value")}
-    mlflow.run_log_batch(run=run, metrics=[], params=[param], tags=[])
+    mlflow.run_log_batch(run=run, actor=request.user, metrics=[], params=[param], tags=[])
 
 
 def runs_set_tag(request, data):
-    run = _run(request, data, "run_write")
+    run = _run(request, data, "log")
     tag = {"key": text(data, "key"), "value": data.get("value", "")}
-    mlflow.run_log_batch(run=run, metrics=[], params=[], tags=[tag])
+    mlflow.run_log_batch(run=run, actor=request.user, metrics=[], params=[], tags=[tag])
 
 
 def runs_delete_tag(request, data):
-    mlflow.run_delete_tag(run=_run(request, data, "run_write"), key=text(data, "key"))
+    mlflow.run_delete_tag(run=_run(request, data, "log"), actor=request.user, key=text(data, "key"))
 
 
 def runs_log_batch(request, data):
-    run = _run(request, data, "run_write")
+    run = _run(request, data, "log")
     metrics = data.get("metrics") or []
     if not isinstance(metrics, list):
         raise MlflowError("Invalid value for parameter 'metrics': a list is required.")
     mlflow.run_log_batch(
-        run=run, metrics=[point(item) for item in metrics], params=pairs(data, "params"), tags=pairs(data, "tags")
+        run=run,
+        actor=request.user,
+        metrics=[point(item) for item in metrics],
+        params=pairs(data, "params"),
+        tags=pairs(data, "tags"),
     )
 
 
@@ -312,7 +221,7 @@ def runs_search(request, data):
 
 
 def metrics_get_history(request, data):
-    run = _run(request, data, "run_read")
+    run = _run(request, data, "retrieve")
     max_results = integer(data, "max_results", default=HISTORY_MAX_RESULTS)
     if not 1 <= max_results <= HISTORY_MAX_RESULTS:
         raise MlflowError(f"max_results must be between 1 and {HISTORY_MAX_RESULTS}.")

@@ -165,7 +165,7 @@ RESTORE_MATRIX = [("owner", 200), ("maintainer", 200), ("editor", 403), ("viewer
 def test_rest_restores_a_softly_deleted_project_and_its_experiments(client_for, user, other_user, role, expected):
     project = ProjectFactory(owner=user)
     experiment = ExperimentFactory(owner=user, project=project)
-    projects_services.project_soft_delete(project=project)
+    projects_services.project_soft_delete(project=project, actor=project.owner)
     actor = user if role == "owner" else other_user
     if role not in ("owner", None):
         ProjectMembership.objects.create(project=project, user=other_user, role=role)
@@ -185,7 +185,7 @@ def test_rest_restores_a_softly_deleted_project_and_its_experiments(client_for, 
 def test_rest_restores_a_softly_deleted_experiment(client_for, user, other_user, role, expected):
     project = ProjectFactory(owner=user)
     experiment = ExperimentFactory(owner=user, project=project)
-    experiments_services.experiment_soft_delete(experiment=experiment)
+    experiments_services.experiment_soft_delete(experiment=experiment, actor=experiment.owner)
     actor = user if role == "owner" else other_user
     if role not in ("owner", None):
         ProjectMembership.objects.create(project=project, user=other_user, role=role)

@@ -1,0 +1,54 @@
+"""Who may do what with a project and its members: the one table of each, read by the API, the admin and the services.
+
+Roles rank viewer < editor < maintainer < owner (projects.models.ROLE_RANK); a superuser acts as owner everywhere.
+"""
+
+from projects.models import ROLE_RANK, Project, ProjectRole
+from registry.access import ANYONE, Access
+
+R = ProjectRole
+
+
+def _project_role(user, project: Project) -> str | None:
+    return Project.objects.with_role(user).values_list("role", flat=True).get(pk=project.pk)
+
+
+PROJECT_ACCESS = Access(
+    {
+        "retrieve": R.VIEWER,
+        "update": R.MAINTAINER,
+        "destroy": R.OWNER,
+        "transfer": R.OWNER,
+        # Tracking clients delete a project softly (and restore it); the project and its experiments are kept.
+        "soft_delete": R.MAINTAINER,
+        "restore": R.MAINTAINER,
+        # Putting an experiment into the project, or moving one there.
+        "add_experiment": R.EDITOR,
+    },
+    rank=ROLE_RANK,
+    lookup=_project_role,
+    annotation="role",
+    refusal="Your role in this project does not allow this.",
+)
+
+# A project's members, checked on the project: the role is the actor's role in it.
+MEMBERSHIP_ACCESS = Access(
+    {
+        "list": R.VIEWER,
+        "retrieve": R.VIEWER,
+        "create": R.MAINTAINER,
+        "update": R.MAINTAINER,
+        "destroy": R.MAINTAINER,
+        # Removing one's own membership: always allowed, even after it has expired.
+        "leave": ANYONE,
+    },
+    rank=ROLE_RANK,
+    lookup=_project_role,
+    annotation="role",
+    refusal="Your role in this project does not allow this.",
+)
+
+
+def projects_allowing(user, operation: str):
+    """The projects in which `user`'s role allows `operation` (such as `add_experiment`), annotated with `role`."""
+    return Project.objects.with_role(user).filter(role__in=PROJECT_ACCESS.roles_for(operation))
