@@ -64,6 +64,15 @@ class FilterSet(django_filters.FilterSet):
     and a client that sends one should hear so. Text filters (`search`, `tag`) accept the empty string.
     """
 
+    def get_form_class(self):
+        # django-filter builds the form class anew for every request; its fields depend on the FilterSet's declared
+        # filters alone (none of ours takes a queryset from the request), so one class per FilterSet serves them all.
+        form_class = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            type(self)._form_class = form_class
+        return form_class
+
     def is_valid(self) -> bool:
         valid = super().is_valid()
         for name, declared in self.filters.items():

@@ -8,6 +8,7 @@ configuration and production differs from a laptop by environment variables alon
 
 from datetime import timedelta
 
+import orjson
 from django.core.exceptions import ImproperlyConfigured
 
 from registry import __version__
@@ -194,10 +195,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON in; the token endpoint also takes a form (the OAuth2 password flow), see accounts.views.
     "DEFAULT_PARSER_CLASSES": ["registry.parsers.JSONParser"],
+    # orjson renders the same JSON as REST framework's renderer, several times faster.
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "drf_orjson_renderer.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # Field errors of list items are keyed by the item's index (an int), which JSON writes as a string.
+    "ORJSON_RENDERER_OPTIONS": (orjson.OPT_NON_STR_KEYS,),
     # No OPTIONS introspection: the OpenAPI schema at /schema describes every endpoint.
     "DEFAULT_METADATA_CLASS": None,
     "DEFAULT_PAGINATION_CLASS": "registry.pagination.HeaderLimitOffsetPagination",

@@ -4,9 +4,9 @@ shape. Authentication is the project's default (bearer tokens), errors are MLflo
 import math
 
 from django.db import transaction
+from drf_orjson_renderer.renderers import ORJSONRenderer
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,7 +26,7 @@ class MlflowEndpoint(APIView):
     """One MLflow RPC: `handler(view, request, data)` answers a dict, and only `method` is accepted."""
 
     permission_classes = [IsAuthenticated]
-    renderer_classes = [JSONRenderer]
+    renderer_classes = [ORJSONRenderer]
     # Not in the OpenAPI schema: MLflow's REST API reference documents these endpoints.
     schema = None
     method = "POST"
