@@ -273,8 +273,10 @@ def run_log_batch(
         )
     pairs = _tag_pairs(tags, max_length=RUN_TAG_VALUE_MAX_LENGTH)
     with transaction.atomic():
-        _lock(run)
-        run.refresh_from_db(fields=["parameters", "name"])
+        if params or pairs:
+            # Read under the lock: parameters are checked against those a concurrent batch may just have written.
+            _lock(run)
+            run.refresh_from_db(fields=["parameters", "name"])
         if params:
             _log_params(run, actor, params)
         if pairs:

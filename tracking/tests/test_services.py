@@ -2,6 +2,7 @@ import math
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from experiments.tests.factories import ExperimentFactory
 from tracking.models import LatestMetric, MetricPoint
@@ -100,3 +101,86 @@ def test_invalid_points_are_refused_and_nothing_is_stored(point):
     with pytest.raises(ValidationError):
         metrics_record(experiment=experiment, points=[Point("good", 1.0, 0, 0), point])
     assert MetricPoint.objects.count() == 0
+
+
+def test_a_nan_loses_to_a_number_at_the_same_step_and_time_and_wins_at_a_later_step():
+    experiment = ExperimentFactory()
+    metrics_record(experiment=experiment, points=[Point("m", -5.0, 3, 100)])
+    metrics_record(experiment=experiment, points=[Point("m", math.nan, 3, 100)])
+    assert _latest(experiment) == {"m": (3, 100, -5.0)}
+    metrics_record(experiment=experiment, points=[Point("m", math.nan, 4, 100)])
+    step, timestamp, value = _latest(experiment)["m"]
+    assert (step, timestamp, math.isnan(value)) == (4, 100, True)
+    metrics_record(experiment=experiment, points=[Point("m", -math.inf, 4, 100)])
+    assert _latest(experiment) == {"m": (4, 100, -math.inf)}
+
+
+def test_an_infinity_beats_a_finite_value_at_the_same_step_and_time():
+    experiment = ExperimentFactory()
+    metrics_record(experiment=experiment, points=[Point("m", 1e300, 1, 1)])
+    metrics_record(experiment=experiment, points=[Point("m", math.inf, 1, 1)])
+    assert _latest(experiment) == {"m": (1, 1, math.inf)}
+    metrics_record(experiment=experiment, points=[Point("m", 1e308, 1, 1)])
+    assert _latest(experiment) == {"m": (1, 1, math.inf)}
+
+
+def test_one_batch_moves_some_latest_values_and_leaves_the_others():
+    experiment = ExperimentFactory()
+    metrics_record(experiment=experiment, points=[Point("a", 1.0, 5, 1), Point("b", 2.0, 5, 1), Point("c", 3.0, 5, 1)])
+    metrics_record(
+        experiment=experiment,
+        points=[Point("a", 9.0, 6, 1), Point("b", 9.0, 4, 9), Point("c", 3.0, 5, 1), Point("d", 4.0, 0, 0)],
+    )
+    assert _latest(experiment) == {"a": (6, 1, 9.0), "b": (5, 1, 2.0), "c": (5, 1, 3.0), "d": (0, 0, 4.0)}
+    assert MetricPoint.objects.filter(experiment=experiment).count() == 6
+
+
+def test_a_batch_of_many_keys_stores_every_point_and_every_latest_value():
+    # More keys than one SQLite statement takes rows, so that the batch goes in several statements there.
+    experiment = ExperimentFactory()
+    points = [Point(f"k{index:03}", float(step), step, 1) for index in range(400) for step in (2, 1)]
+    metrics_record(experiment=experiment, points=points)
+    assert MetricPoint.objects.filter(experiment=experiment).count() == 800
+    latest = _latest(experiment)
+    assert len(latest) == 400
+    assert latest["k000"] == (2, 1, 2.0)
+    assert latest["k399"] == (2, 1, 2.0)
+
+
+def test_keys_with_spaces_and_letters_of_any_script_are_stored_as_sent():
+    experiment = ExperimentFactory()
+    keys = ["train loss", "NULL", "précision/top 1", "a-b_c.d"]
+    metrics_record(experiment=experiment, points=[Point(key, 1.5, 0, 0) for key in keys])
+    assert sorted(MetricPoint.objects.filter(experiment=experiment).values_list("key", flat=True)) == [
+        "NULL",
+        "a-b_c.d",
+        "précision/top 1",
+        "train loss",
+    ]
+    assert sorted(_latest(experiment)) == ["NULL", "a-b_c.d", "précision/top 1", "train loss"]
+
+
+def test_values_are_stored_exactly():
+    experiment = ExperimentFactory()
+    values = [0.1, 1 / 3, -2.5e-308, 1.7976931348623157e308, 5e-324, -0.0]
+    metrics_record(experiment=experiment, points=[Point("m", value, step, 0) for step, value in enumerate(values)])
+    assert [value for _, _, value in _history(experiment, "m")] == [
+        0.1,
+        0.3333333333333333,
+        -2.5e-308,
+        1.7976931348623157e308,
+        5e-324,
+        -0.0,
+    ]
+
+
+def test_a_batch_of_1000_points_takes_the_same_few_queries_as_one_point(django_assert_num_queries):
+    experiment = ExperimentFactory()
+    points = [Point(f"k{index % 10}", index / 3, index, 5) for index in range(1000)]
+    # The lock (none on SQLite, which has no row locks), the history, the latest values.
+    queries = 3 if connection.features.has_select_for_update else 2
+    with django_assert_num_queries(queries):
+        metrics_record(experiment=experiment, points=points)
+    with django_assert_num_queries(queries):
+        metrics_record(experiment=experiment, points=[Point("k0", 5.0, 5000, 5)])
+    assert MetricPoint.objects.filter(experiment=experiment).count() == 1001
