@@ -39,7 +39,11 @@ class PointFields(models.Model):
 class MetricPoint(PointFields):
     """One point of a metric's history. An identical point sent twice is stored once (clients replay writes)."""
 
-    experiment = models.ForeignKey("experiments.Experiment", on_delete=models.CASCADE, related_name="metric_points")
+    # No index of its own: the unique constraint's index starts with the experiment, and each index more is written
+    # for every point stored.
+    experiment = models.ForeignKey(
+        "experiments.Experiment", on_delete=models.CASCADE, related_name="metric_points", db_index=False
+    )
 
     class Meta:
         # The unique index also serves the history of one key, whose rows it keeps together.
@@ -59,7 +63,10 @@ class LatestMetric(PointFields):
     last one written. Kept up to date on every write, so that reading it (the experiment's results, searches by
     metric) never scans the history."""
 
-    experiment = models.ForeignKey("experiments.Experiment", on_delete=models.CASCADE, related_name="latest_metrics")
+    # No index of its own: the unique constraint's index starts with the experiment.
+    experiment = models.ForeignKey(
+        "experiments.Experiment", on_delete=models.CASCADE, related_name="latest_metrics", db_index=False
+    )
 
     class Meta:
         ordering = ["key"]
