@@ -5,15 +5,27 @@ outside the repository, then for each backend (SQLite, then PostgreSQL when it a
 same data into each through MLflow's REST API and times each server's answers with a plain keep-alive HTTP client (the
 MLflow client itself costs more than the difference being measured). It prints the figures and the ratios.
 
+Both servers are loaded first, one at a time (neither competes with the other for the two cores while the other
+loads), then timed turn about, call by call, so that a change in the machine's load during the run (it is shared)
+weighs on both alike.
+
+With `--points N` (or BENCH_POINTS=N, as in `make bench-mlflow BENCH_POINTS=10000000`) it then checks that Registry's
+reads do not slow down as the metric history grows: it times runs/search, get-run, the REST API's experiment list
+(whose `results` are the latest metrics) and get-history on the data as loaded, adds metric points with SQL until the
+point table holds N (spread over the runs searched, their latest values kept consistent), times the same calls again
+and prints both side by side.
+
 Settings (environment): BENCH_RUNS (runs searched, default 10000), BENCH_HISTORY (points in the history read, default
 10000), BENCH_REPEAT (timed repetitions, median reported, default 5), BENCH_BACKENDS (default "sqlite,postgres"),
-PG_HOST, PG_PORT, PG_USER (as the system tests).
+BENCH_POINTS (default 0: no growth check), PG_HOST, PG_PORT, PG_USER (as the system tests).
 """
 
+import argparse
 import http.client
 import json
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -33,6 +45,7 @@ RUNS = int(os.environ.get("BENCH_RUNS", "10000"))
 HISTORY = int(os.environ.get("BENCH_HISTORY", "10000"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "5"))
 BACKENDS = os.environ.get("BENCH_BACKENDS", "sqlite,postgres").split(",")
+POINTS = int(os.environ.get("BENCH_POINTS", "0"))
 SEED_THREADS = 4
 
 
@@ -57,7 +70,8 @@ class Client:
             self.headers["Authorization"] = f"Bearer {token}"
 
     def call(self, method: str, path: str, body: dict | None = None, query: str = "") -> tuple[dict, float]:
-        url = f"/api/2.0/mlflow/{path}" + (f"?{query}" if query else "")
+        """An MLflow call (`runs/search`), or a call to Registry's own REST API when `path` starts with a slash."""
+        url = (path if path.startswith("/") else f"/api/2.0/mlflow/{path}") + (f"?{query}" if query else "")
         payload = json.dumps(body).encode() if body is not None else None
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
         try:
@@ -154,33 +168,42 @@ def seed(port: int, token: str | None) -> dict:
     return {"experiment_id": experiment_id, "history_id": history_id, "batch_id": batch_run["info"]["run_id"]}
 
 
-def measure(port: int, token: str | None, seeded: dict) -> dict[str, float]:
-    """Median seconds of each timed call."""
-    client = Client(port, token)
-    timings: dict[str, list[float]] = {"log-batch 1000 metrics": [], "history": [], "search": []}
+SEARCH = {"filter": "metrics.m1 > 0.5", "order_by": ["metrics.m1 DESC"], "max_results": 100}
+CALLS = ["log-batch 1000 metrics", "history", "search"]
+
+
+def measure_once(client: Client, seeded: dict, repetition: int) -> dict[str, float]:
+    """Seconds of each timed call, once."""
+    figures = {}
+    metrics = [
+        {"key": f"b{i % 10}", "value": i / 3, "timestamp": 5000 + repetition, "step": repetition * 1000 + i}
+        for i in range(1000)
+    ]
+    figures["log-batch 1000 metrics"] = client.call(
+        "POST", "runs/log-batch", {"run_id": seeded["batch_id"], "metrics": metrics}
+    )[1]
+    figures["history"] = _history(client, seeded)
+    body = {"experiment_ids": [seeded["experiment_id"]], **SEARCH}
+    answer, figures["search"] = client.call("POST", "runs/search", body)
+    assert answer.get("runs"), "the search found nothing"
+    return figures
+
+
+def _history(client: Client, seeded: dict) -> float:
+    query = f"run_id={seeded['history_id']}&metric_key=h&max_results=25000"
+    answer, elapsed = client.call("GET", "metrics/get-history", query=query)
+    assert len(answer["metrics"]) == HISTORY, len(answer["metrics"])
+    return elapsed
+
+
+def measure(clients: dict[str, Client], seeded: dict[str, dict]) -> dict[str, dict[str, float]]:
+    """Median seconds of each timed call on each server, the servers called turn about."""
+    timings = {name: {call: [] for call in CALLS} for name in clients}
     for repetition in range(REPEAT):
-        metrics = [
-            {"key": f"b{i % 10}", "value": i / 3, "timestamp": 5000 + repetition, "step": repetition * 1000 + i}
-            for i in range(1000)
-        ]
-        timings["log-batch 1000 metrics"].append(
-            client.call("POST", "runs/log-batch", {"run_id": seeded["batch_id"], "metrics": metrics})[1]
-        )
-        answer, elapsed = client.call(
-            "GET", "metrics/get-history", query=f"run_id={seeded['history_id']}&metric_key=h&max_results=25000"
-        )
-        assert len(answer["metrics"]) == HISTORY, len(answer["metrics"])
-        timings["history"].append(elapsed)
-        body = {
-            "experiment_ids": [seeded["experiment_id"]],
-            "filter": "metrics.m1 > 0.5",
-            "order_by": ["metrics.m1 DESC"],
-            "max_results": 100,
-        }
-        answer, elapsed = client.call("POST", "runs/search", body)
-        assert answer.get("runs"), "the search found nothing"
-        timings["search"].append(elapsed)
-    return {name: statistics.median(values) for name, values in timings.items()}
+        for name, client in clients.items():
+            for call, elapsed in measure_once(client, seeded[name], repetition).items():
+                timings[name][call].append(elapsed)
+    return {name: {call: statistics.median(v) for call, v in calls.items()} for name, calls in timings.items()}
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -190,8 +213,124 @@ def _tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
-def bench_backend(backend: str, venv: Path, postgres: Postgres | None) -> None:
-    """One server at a time, so that neither competes with the other for the two cores."""
+class PointTable:
+    """Registry's metric tables on one backend, written with SQL (the API would take hours for 10 million points)."""
+
+    def __init__(self, backend: str, postgres: Postgres | None, dbname: str | None, workdir: Path):
+        self.backend = backend
+        self.postgres = postgres
+        self.dbname = dbname
+        self.sqlite_path = workdir / "registry" / "db.sqlite3"
+
+    def run(self, *statements: str) -> list[tuple]:
+        """Run the statements in one transaction; the rows of the last."""
+        if self.backend == "postgres":
+            with self.postgres.connect(self.dbname) as connection:
+                for statement in statements:
+                    cursor = connection.execute(statement)
+                return cursor.fetchall() if cursor.description else []
+        connection = sqlite3.connect(self.sqlite_path, timeout=60, isolation_level=None)
+        try:
+            connection.execute("PRAGMA cache_size = -500000")
+            connection.execute("BEGIN IMMEDIATE")
+            for statement in statements:
+                cursor = connection.execute(statement)
+            rows = cursor.fetchall()
+            connection.execute("COMMIT")
+            return rows
+        finally:
+            connection.close()
+
+    def count(self) -> int:
+        return self.run("SELECT count(*) FROM tracking_metricpoint")[0][0]
+
+    def grow(self, *, project_id: int, points: int) -> None:
+        """Add points to the runs of the project that have metric m0 (the runs searched) until the point table holds
+        about `points`: each such run gets the same number of steps of m0 to m4, after its stored ones, and the latest
+        value of each key moves to its last step, as the API would have moved it."""
+        runs = (
+            "(SELECT experiment_id AS id FROM tracking_latestmetric WHERE key = 'm0' AND experiment_id IN "
+            f"(SELECT id FROM experiments_experiment WHERE project_id = {int(project_id)})) AS r"
+        )
+        run_count = self.run(f"SELECT count(*) FROM {runs}")[0][0]
+        steps = max(1, (points - self.count()) // (run_count * 5))
+        if self.backend == "postgres":
+            series = f"generate_series(0, {steps - 1}) AS s(s)"
+            before = ["SET session_replication_role = replica"]  # No per-row FK check: every run exists.
+            with_steps = ""
+        else:
+            series = "steps AS s"
+            before = []
+            last = steps - 1
+            with_steps = f"WITH RECURSIVE steps(s) AS (SELECT 0 UNION ALL SELECT s + 1 FROM steps WHERE s < {last}) "
+        value = "((r.id * 7919 + (k.k + 5 * {s}) * 104729) % 1000) / 1000.0"
+        keys = "(SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) AS k"
+        columns = 'experiment_id, key, step, "timestamp", value, is_nan'
+        history = (
+            f"{with_steps}INSERT INTO tracking_metricpoint ({columns}) "
+            f"SELECT r.id, 'm' || k.k, 1 + s.s, 3, {value.format(s='s.s')}, false FROM {runs}, {keys}, {series}"
+        )
+        latest = (
+            f"INSERT INTO tracking_latestmetric ({columns}) "
+            f"SELECT r.id, 'm' || k.k, {steps}, 3, {value.format(s=steps - 1)}, false FROM {runs}, {keys} WHERE true "
+            'ON CONFLICT (experiment_id, key) DO UPDATE SET step = excluded.step, "timestamp" = excluded."timestamp", '
+            "value = excluded.value, is_nan = excluded.is_nan"
+        )
+        self.run(*before, history, latest)
+        if self.backend == "postgres":
+            # What autovacuum does soon after a large insert, done now so that the timing does not depend on when.
+            with self.postgres.connect(self.dbname, autocommit=True) as connection:
+                connection.execute("VACUUM ANALYZE tracking_metricpoint, tracking_latestmetric")
+
+
+GROWTH_CALLS = ["search", "get-run", "experiment list", "history"]
+
+
+def measure_reads(client: Client, seeded: dict, run_id: str) -> dict[str, float]:
+    """Median seconds of each read whose time must not grow with the history."""
+    timings: dict[str, list[float]] = {call: [] for call in GROWTH_CALLS}
+    for _ in range(REPEAT):
+        body = {"experiment_ids": [seeded["experiment_id"]], **SEARCH}
+        answer, elapsed = client.call("POST", "runs/search", body)
+        assert answer.get("runs"), "the search found nothing"
+        timings["search"].append(elapsed)
+        answer, elapsed = client.call("GET", "runs/get", query=f"run_id={run_id}")
+        assert answer["run"]["data"]["metrics"], "the run has no metrics"
+        timings["get-run"].append(elapsed)
+        answer, elapsed = client.call("GET", "/experiments/", query="limit=20")
+        assert len(answer) == 20 and answer[0]["results"] is not None, answer
+        timings["experiment list"].append(elapsed)
+        timings["history"].append(_history(client, seeded))
+    return {call: statistics.median(values) for call, values in timings.items()}
+
+
+def check_growth(backend: str, client: Client, seeded: dict, table: PointTable, points: int) -> None:
+    """Registry's reads with the point table as loaded, then with `points` points in it."""
+    first = client.call("POST", "runs/search", {"experiment_ids": [seeded["experiment_id"]], **SEARCH})[0]
+    run_id = first["runs"][0]["info"]["run_id"]
+    small_count = table.count()
+    small = measure_reads(client, seeded, run_id)
+    print(f"\n== {backend}: adding metric points up to {points:,}", flush=True)
+    started = time.monotonic()
+    table.grow(project_id=int(seeded["experiment_id"]), points=points)
+    large_count = table.count()
+    print(f"    {large_count - small_count:,} points added in {time.monotonic() - started:.0f} s", flush=True)
+    large = measure_reads(client, seeded, run_id)
+    print(f"\n[growth] {backend}, Registry, median of {REPEAT}")
+    print(f"    {'call':<30}{f'{small_count:,} pts':>14}{f'{large_count:,} pts':>14}{'ratio':>8}")
+    labels = {
+        "search": "runs/search, filter + order",
+        "get-run": "runs/get",
+        "experiment list": "GET /experiments/?limit=20",
+        "history": f"get-history, {HISTORY} points",
+    }
+    for call in GROWTH_CALLS:
+        before, after = small[call], large[call]
+        figures = f"{before * 1000:>12.1f}ms{after * 1000:>12.1f}ms{after / before:>7.2f}x"
+        print(f"    {labels[call]:<30}{figures}", flush=True)
+
+
+def bench_backend(backend: str, venv: Path, postgres: Postgres | None, points: int) -> None:
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{backend}-"))
     (workdir / "registry").mkdir()
     databases = []
@@ -213,17 +352,21 @@ def bench_backend(backend: str, venv: Path, postgres: Postgres | None) -> None:
             mlflow_uri = f"sqlite:///{workdir / 'mlflow.sqlite3'}"
             registry = Server(data_dir=workdir / "registry", WEB_CONCURRENCY="1", LOG_LEVEL="WARNING")
 
-        print(f"\n== {backend}: MLflow", flush=True)
+        print(f"\n== {backend}: loading MLflow", flush=True)
         mlflow_process, mlflow_port = start_mlflow(venv, mlflow_uri, workdir)
-        mlflow_figures = measure(mlflow_port, None, seed(mlflow_port, None))
+        mlflow_seeded = seed(mlflow_port, None)
+
+        print(f"== {backend}: loading Registry", flush=True)
+        registry.start()
+        token = register_and_login(registry.port, "bench")["access"]
+        registry_seeded = seed(registry.port, token)
+
+        print(f"== {backend}: timing both, turn about", flush=True)
+        clients = {"MLflow": Client(mlflow_port, None), "Registry": Client(registry.port, token)}
+        figures = measure(clients, {"MLflow": mlflow_seeded, "Registry": registry_seeded})
         os.killpg(mlflow_process.pid, 15)
         mlflow_process.wait(timeout=60)
         mlflow_process = None
-
-        print(f"== {backend}: Registry", flush=True)
-        registry.start()
-        token = register_and_login(registry.port, "bench")["access"]
-        registry_figures = measure(registry.port, token, seed(registry.port, token))
 
         print(f"\n[figures] {backend}, {RUNS} runs, {HISTORY}-point history, median of {REPEAT}")
         print(f"    {'call':<30}{'MLflow':>10}{'Registry':>10}{'ratio':>8}")
@@ -232,8 +375,12 @@ def bench_backend(backend: str, venv: Path, postgres: Postgres | None) -> None:
             ("history", f"get-history, {HISTORY} points"),
             ("search", f"runs/search over {RUNS} runs"),
         ]:
-            theirs, ours = mlflow_figures[name], registry_figures[name]
+            theirs, ours = figures["MLflow"][name], figures["Registry"][name]
             print(f"    {label:<30}{theirs * 1000:>8.1f}ms{ours * 1000:>8.1f}ms{theirs / ours:>7.1f}x", flush=True)
+
+        if points:
+            database = PointTable(backend, postgres, registry_db if backend == "postgres" else None, workdir)
+            check_growth(backend, clients["Registry"], registry_seeded, database, points)
     except Exception:
         print(f"---- MLflow log tail:\n{_tail(workdir / 'mlflow.log')}")
         print(f"---- Registry log tail:\n{_tail(registry.log_path)}")
@@ -250,6 +397,11 @@ def bench_backend(backend: str, venv: Path, postgres: Postgres | None) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--points", type=int, default=POINTS, help="then time Registry's reads with this many metric points stored"
+    )
+    points = parser.parse_args().points
     venv = mlflow_venv()
     for backend in BACKENDS:
         postgres = None
@@ -258,7 +410,7 @@ def main() -> None:
             if not postgres.is_up():
                 print("\nPostgreSQL does not answer: skipping it.")
                 continue
-        bench_backend(backend, venv, postgres)
+        bench_backend(backend, venv, postgres, points)
 
 
 if __name__ == "__main__":
