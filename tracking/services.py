@@ -33,11 +33,6 @@ class Point(NamedTuple):
     step: int
     timestamp: int
 
-    def sort_key(self) -> tuple:
-        # "Latest" is the greatest (step, timestamp, value); NaN, which compares with nothing, counts as the least.
-        nan = math.isnan(self.value)
-        return (self.step, self.timestamp, not nan, 0.0 if nan else self.value)
-
 
 def now_ms() -> int:
     return int(time.time() * 1000)
@@ -49,18 +44,24 @@ def validate_key(key, *, what: str = "metric") -> None:
         raise ValidationError(f"Invalid {what} key {str(key)[:60]!r}: it must have {KEY_RULE}")
 
 
+def _check_int64(number, name: str, key: str) -> None:
+    if isinstance(number, bool) or not isinstance(number, int) or not INT64_MIN <= number <= INT64_MAX:
+        raise ValidationError(f"The {name} of metric {key!r} must be a 64-bit integer.")
+
+
 def validate_points(points: list[Point]) -> None:
     valid_keys = set()
-    for point in points:
-        if point.key not in valid_keys:
-            validate_key(point.key)
-            valid_keys.add(point.key)
-        for name in ("step", "timestamp"):
-            number = getattr(point, name)
-            if isinstance(number, bool) or not isinstance(number, int) or not INT64_MIN <= number <= INT64_MAX:
-                raise ValidationError(f"The {name} of metric {point.key!r} must be a 64-bit integer.")
-        if isinstance(point.value, bool) or not isinstance(point.value, (int, float)):
-            raise ValidationError(f"The value of metric {point.key!r} must be a number.")
+    # The usual types are told apart first with `type(...) is`: this loop runs a thousand times for one batch.
+    for key, value, step, timestamp in points:
+        if key not in valid_keys:
+            validate_key(key)
+            valid_keys.add(key)
+        if type(step) is not int or not INT64_MIN <= step <= INT64_MAX:
+            _check_int64(step, "step", key)
+        if type(timestamp) is not int or not INT64_MIN <= timestamp <= INT64_MAX:
+            _check_int64(timestamp, "timestamp", key)
+        if type(value) is not float and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValidationError(f"The value of metric {key!r} must be a number.")
 
 
 _POINT_COLUMNS = ("experiment_id", "key", "step", "timestamp", "value", "is_nan")
@@ -73,6 +74,12 @@ def _rows(experiment_id: int, points: Iterable[Point]) -> list[tuple]:
         nan = math.isnan(point.value)
         rows.append((experiment_id, point.key, point.step, point.timestamp, 0.0 if nan else float(point.value), nan))
     return rows
+
+
+def _latest_order(row: tuple) -> tuple:
+    """A row's place among the rows of its key: "latest" is the greatest (step, timestamp, value), and a NaN, which
+    compares with nothing, is the least value."""
+    return (row[1], row[2], row[3], not row[5], row[4])
 
 
 def _array_literals(rows: list[tuple]) -> list[str]:
@@ -121,7 +128,7 @@ def _insert(model: type[PointFields], rows: list[tuple], *, conflict: str) -> No
             cursor.execute(f"{head} VALUES {', '.join([values] * len(chunk))} {conflict}", params)
 
 
-# A stored latest point gives way to a later one, compared as Point.sort_key compares (NaN, stored as 0, the least of
+# A stored latest point gives way to a later one, compared as _latest_order compares (NaN, stored as 0, the least of
 # equal (step, timestamp)). Both databases compare row values; the WHERE sees the row as committed by a concurrent
 # writer, so the later point wins whichever transaction commits first.
 _LATEST_UPSERT = """ON CONFLICT ("experiment_id", "key") DO UPDATE SET
@@ -156,19 +163,17 @@ def metrics_record(*, experiment: Experiment, points: Iterable[Point]) -> None:
     validate_points(points)
     if not points:
         return
-    best: dict[str, Point] = {}
-    for point in points:
-        known = best.get(point.key)
-        if known is None or point.sort_key() > known.sort_key():
-            best[point.key] = point
+    # By key, in the unique index's order but for NaN (two points differing only by one NaN are rare): each row then
+    # goes next to the one before in the index, which halved the insert's time on PostgreSQL for a batch of 1000
+    # points over 10 keys (measured). And the last row of each key is its latest.
+    rows = sorted(_rows(experiment.pk, points), key=_latest_order)
+    latest = {row[1]: row for row in rows}
     # No savepoint inside a caller's transaction: a failure here fails that transaction whole (as a failed statement
     # does on PostgreSQL anyway), which is what a batch wants, and a savepoint costs two round trips.
     with transaction.atomic(savepoint=False):
         _lock(experiment)
-        # In the unique index's order: each row then goes next to the one before in the index, which halved the
-        # insert's time on PostgreSQL for a batch of 1000 points over 10 keys (measured).
-        _insert(MetricPoint, sorted(_rows(experiment.pk, points)), conflict="ON CONFLICT DO NOTHING")
-        _insert(LatestMetric, _rows(experiment.pk, (best[key] for key in sorted(best))), conflict=_LATEST_UPSERT)
+        _insert(MetricPoint, rows, conflict="ON CONFLICT DO NOTHING")
+        _insert(LatestMetric, list(latest.values()), conflict=_LATEST_UPSERT)
     if hasattr(experiment, "_prefetched_objects_cache"):
         experiment._prefetched_objects_cache.pop("latest_metrics", None)
 
