@@ -263,7 +263,8 @@ class PointTable:
             before = []
             last = steps - 1
             with_steps = f"WITH RECURSIVE steps(s) AS (SELECT 0 UNION ALL SELECT s + 1 FROM steps WHERE s < {last}) "
-        value = "((r.id * 7919 + (k.k + 5 * {s}) * 104729) % 1000) / 1000.0"
+        # Spread over [0, 1) like the loaded values; each factor reduced first, so that no product leaves 32 bits.
+        value = "(((r.id % 1000) * 7919 + ((k.k + 5 * {s}) % 1000) * 104729) % 1000) / 1000.0"
         keys = "(SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) AS k"
         columns = 'experiment_id, key, step, "timestamp", value, is_nan'
         history = (
