@@ -318,7 +318,7 @@ def check_growth(backend: str, client: Client, seeded: dict, table: PointTable, 
     print(f"    {large_count - small_count:,} points added in {time.monotonic() - started:.0f} s", flush=True)
     large = measure_reads(client, seeded, run_id)
     print(f"\n[growth] {backend}, Registry, median of {REPEAT}")
-    print(f"    {'call':<30}{f'{small_count:,} pts':>14}{f'{large_count:,} pts':>14}{'ratio':>8}")
+    print(f"    {'call':<30}{f'{small_count:,} pts':>16}{f'{large_count:,} pts':>16}{'ratio':>8}")
     labels = {
         "search": "runs/search, filter + order",
         "get-run": "runs/get",
@@ -327,7 +327,7 @@ def check_growth(backend: str, client: Client, seeded: dict, table: PointTable, 
     }
     for call in GROWTH_CALLS:
         before, after = small[call], large[call]
-        figures = f"{before * 1000:>12.1f}ms{after * 1000:>12.1f}ms{after / before:>7.2f}x"
+        figures = f"{before * 1000:>14.1f}ms{after * 1000:>14.1f}ms{after / before:>7.2f}x"
         print(f"    {labels[call]:<30}{figures}", flush=True)
 
 
