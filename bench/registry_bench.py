@@ -84,14 +84,14 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def postgres_connect(dbname: str = "postgres") -> psycopg.Connection:
+PG_HOST = os.environ.get("PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("PG_PORT", "5432"))
+PG_USER = os.environ.get("PG_USER", "postgres")
+
+
+def postgres_connect() -> psycopg.Connection:
     return psycopg.connect(
-        host=os.environ.get("PG_HOST", "127.0.0.1"),
-        port=int(os.environ.get("PG_PORT", "5432")),
-        user=os.environ.get("PG_USER", "postgres"),
-        dbname=dbname,
-        connect_timeout=5,
-        autocommit=True,
+        host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", connect_timeout=5, autocommit=True
     )
 
 
@@ -126,9 +126,7 @@ def throwaway_database(backend: str, part: str) -> Iterator[dict[str, str]]:
         with postgres_connect() as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
         try:
-            host, port = os.environ.get("PG_HOST", "127.0.0.1"), os.environ.get("PG_PORT", "5432")
-            url = f"postgres://{os.environ.get('PG_USER', 'postgres')}@{host}:{port}/{name}"
-            yield {**environment, "DATABASE_URL": url}
+            yield {**environment, "DATABASE_URL": f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"}
         finally:
             with postgres_connect() as connection:
                 connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -119,14 +119,18 @@ def find_wrk(install: bool) -> str | None:
     if shutil.which("wrk") or not install or os.geteuid() != 0 or not shutil.which("apt-get"):
         return shutil.which("wrk")
     print("wrk is not installed: trying `apt-get install -y wrk` ...", file=sys.stderr, flush=True)
-    subprocess.run(
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    # A machine whose package lists were never fetched knows no wrk yet: fetch them once, then try again.
+    for command in (
         ["apt-get", "install", "-y", "-qq", "wrk"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        timeout=300,
-        check=False,
-    )
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "wrk"],
+    ):
+        if shutil.which("wrk"):
+            break
+        subprocess.run(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment, timeout=300, check=False
+        )
     return shutil.which("wrk")
 
 
