@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test system-test bench-mlflow bootstrap lint format check clean
+.PHONY: run test system-test bench bench-mlflow bootstrap lint format check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ test: bootstrap
 # Real gunicorn servers under races and faults (needs PostgreSQL and Redis on 127.0.0.1; restarts PostgreSQL as root).
 system-test: bootstrap
 	$(BIN)/python -m pytest -c systemtests/pytest.ini systemtests
+
+# Registry's throughput under gunicorn (wrk, SQLite and PostgreSQL) and its list endpoints at 1k and 1M experiments, on
+# throwaway databases; prints a report and keeps it in bench/results/. A quick run: make bench BENCH_SIZES=1000,20000
+# (every setting: .venv/bin/python bench/registry_bench.py --help).
+bench: $(STAMP)
+	$(BIN)/python bench/registry_bench.py
 
 # Registry beside MLflow's own tracking server (installed in a virtualenv outside the repository), same data, same
 # backend (SQLite, then PostgreSQL on 127.0.0.1 if it answers), one worker each; prints the figures and the ratios.
