@@ -3,7 +3,8 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Case, CharField, Count, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, CharField, Count, Exists, F, Lookup, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from registry.db import FieldConstraintErrorsMixin, NormalizedKeysMixin, TrimmedNameMixin
@@ -25,6 +26,51 @@ ROLE_RANK = {ProjectRole.VIEWER: 1, ProjectRole.EDITOR: 2, ProjectRole.MAINTAINE
 MEMBER_ROLES = [(role.value, role.label) for role in ProjectRole if role != ProjectRole.OWNER]
 
 
+class InSubquery(Lookup):
+    """`column IN (subquery)`, written on PostgreSQL as `column = ANY(ARRAY(subquery))`.
+
+    PostgreSQL runs `ARRAY(subquery)` once, before the scan, and can then look the ids up in an index, also beside an
+    OR (a bitmap OR of two index scans); `IN (subquery)` under an OR becomes a hashed subplan tested on every row of
+    the table, which at a million rows is a scan of all of them. SQLite plans `IN (subquery)` through its indexes.
+    """
+
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        if not rhs.startswith("("):
+            rhs = f"({rhs})"
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(ARRAY{rhs})", (*lhs_params, *rhs_params)
+        return f"{lhs} IN {rhs}", (*lhs_params, *rhs_params)
+
+
+def _union_all(*querysets: models.QuerySet) -> models.QuerySet:
+    first, *rest = querysets
+    return first.union(*rest, all=True) if rest else first
+
+
+def _member_project_ids(user, minimum: str = ProjectRole.VIEWER) -> models.QuerySet:
+    memberships = ProjectMembership.objects.active().filter(user_id=user.pk)
+    if minimum != ProjectRole.VIEWER:
+        roles = [role for role, rank in ROLE_RANK.items() if rank >= ROLE_RANK[minimum]]
+        memberships = memberships.filter(role__in=roles)
+    return memberships.order_by().values("project_id")
+
+
+def project_ids_of(user, minimum: str = ProjectRole.VIEWER) -> models.QuerySet:
+    """The ids of the projects where `user` holds at least `minimum`: those they own and their live memberships.
+
+    One UNION ALL of two index lookups (projects by owner, memberships by user), meant as the right-hand side of
+    `InSubquery`, so that the database computes the set once rather than asking about every row.
+    """
+    owned = Project.objects.filter(owner_id=user.pk).order_by().values("pk")
+    if minimum == ProjectRole.OWNER:
+        return owned
+    return _union_all(owned, _member_project_ids(user, minimum))
+
+
 def role_expression(user, project: str = "pk", *, owner_role: str = ProjectRole.OWNER):
     """SQL for `user`'s role in a project: `owner_role` for its owner, a live membership's role, or NULL for no access.
 
@@ -32,16 +78,23 @@ def role_expression(user, project: str = "pk", *, owner_role: str = ProjectRole.
     experiments). This is the one role lookup: every queryset, access table, serializer field and filter reads the
     role it computes; the access tables (projects.access, experiments.access) compare it. A superuser acts as owner
     everywhere; staff get nothing extra here (they have the admin).
+
+    The role is for the rows a query returns, not for choosing them (see `visible_to`): written as subqueries rather
+    than a join, so that PostgreSQL computes it after the sort and the limit, for those rows only.
     """
     if not user.is_authenticated:
         return Value(None, output_field=CharField())
     if user.is_superuser:
         return Value(ProjectRole.OWNER, output_field=CharField())
-    owner_path = "owner" if project == "pk" else f"{project}__owner"
-    membership = ProjectMembership.objects.active().filter(project=OuterRef(project), user=user).values("role")[:1]
+    project_id = "pk" if project == "pk" else f"{project}_id"
+    membership = ProjectMembership.objects.active().filter(project_id=OuterRef(project_id), user_id=user.pk)
+    if project == "pk":
+        owned = Q(owner_id=user.pk)
+    else:
+        owned = Exists(Project.objects.filter(pk=OuterRef(project_id), owner_id=user.pk))
     return Case(
-        When(**{owner_path: user.pk}, then=Value(owner_role)),
-        default=Subquery(membership),
+        When(owned, then=Value(owner_role)),
+        default=Subquery(membership.order_by().values("role")[:1]),
         output_field=CharField(),
     )
 
@@ -58,12 +111,35 @@ class ProjectQuerySet(models.QuerySet):
         """Annotate each project with `role`, the caller's role in it (None: no access)."""
         return self.annotate(role=role_expression(user))
 
+    def where_role_at_least(self, user, minimum: str) -> "ProjectQuerySet":
+        """The projects where `user` holds `minimum` or more, chosen through indexes (the role is not annotated)."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        if minimum == ProjectRole.OWNER:
+            return self.filter(owner_id=user.pk)
+        return self.filter(Q(owner_id=user.pk) | Q(InSubquery(F("pk"), _member_project_ids(user, minimum))))
+
+    def where_visible_to(self, user) -> "ProjectQuerySet":
+        """The projects `user` may see, without `role`: for reads that do not show the caller's role."""
+        return self.where_role_at_least(user, ProjectRole.VIEWER)
+
     def visible_to(self, user) -> "ProjectQuerySet":
         """The projects `user` may see (owned, or a live membership of any role), each annotated with `role`."""
-        return self.with_role(user).filter(role__isnull=False)
+        return self.where_visible_to(user).with_role(user)
 
     def with_experiment_count(self) -> "ProjectQuerySet":
-        return self.annotate(experiment_count=Count("experiments", distinct=True))
+        """Annotate each project with `experiment_count`, counted for each row returned rather than by a join and a
+        GROUP BY over every experiment of every project the query looks at."""
+        experiments = (
+            self.model._meta.get_field("experiments")
+            .related_model.objects.filter(project_id=OuterRef("pk"))
+            .order_by()
+            .values("project_id")
+        )
+        count = Subquery(experiments.annotate(count=Count("*")).values("count"), output_field=models.BigIntegerField())
+        return self.annotate(experiment_count=Coalesce(count, 0))
 
     def expired(self) -> "ProjectQuerySet":
         """Projects whose expiration date has passed (Project.is_expired, for many rows)."""
