@@ -220,7 +220,8 @@ def runs_search(
                 project_ids.add(default.pk)
         elif experiment_id.isascii() and experiment_id.isdigit() and len(experiment_id) < 19:
             project_ids.add(int(experiment_id))
-    queryset = Experiment.objects.visible_to(user).filter(project_id__in=project_ids)
+    # The caller's role is not part of a run's answer: only which runs they may see.
+    queryset = Experiment.objects.where_visible_to(user).filter(project_id__in=project_ids)
     queryset = by_view_type(queryset, run_view_type)
     for index, clause in enumerate(search.parse_filter(filter_string)):
         queryset = _run_clause(queryset, clause, index)
@@ -277,7 +278,7 @@ def experiments_search(
 ) -> tuple[list[Project], str | None]:
     if not 1 <= max_results <= EXPERIMENTS_MAX_RESULTS:
         raise MlflowError(f"max_results must be between 1 and {EXPERIMENTS_MAX_RESULTS}.")
-    queryset = by_view_type(Project.objects.visible_to(user), view_type)
+    queryset = by_view_type(Project.objects.where_visible_to(user), view_type)
     for clause in search.parse_filter(filter_string):
         queryset = _experiment_clause(queryset, clause)
     ordering = []
