@@ -313,9 +313,10 @@ class Experiment(TrimmedNameMixin, FieldConstraintErrorsMixin, models.Model):
         indexes = [
             models.Index(fields=["owner", "status"], name="experiment_owner_status_idx"),
             models.Index(fields=["owner", "created_at"], name="experiment_owner_created_idx"),
-            # Visibility (`owner_id = me OR project_id IN (...)`) in the default order (id), and its count.
+            # Visibility (`owner_id = me OR project_id IN (...)`) and its count; tracking clients' searches of runs
+            # name projects and a lifecycle stage (SQLite would otherwise walk the two-valued lifecycle_stage index).
             models.Index(fields=["owner", "id"], name="experiment_owner_id_idx"),
-            models.Index(fields=["project", "id"], name="experiment_project_id_idx"),
+            models.Index(fields=["project", "lifecycle_stage", "id"], name="experiment_project_stage_idx"),
         ]
         constraints = [
             models.CheckConstraint(

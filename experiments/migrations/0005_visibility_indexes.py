@@ -19,6 +19,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='experiment',
-            index=models.Index(fields=['project', 'id'], name='experiment_project_id_idx'),
+            index=models.Index(fields=['project', 'lifecycle_stage', 'id'], name='experiment_project_stage_idx'),
         ),
     ]
