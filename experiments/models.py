@@ -231,7 +231,7 @@ class ExperimentQuerySet(models.QuerySet):
         """The experiments `user` may see, without `access_role`: for reads that do not show the caller's role.
 
         The rows are chosen by `owner_id = me OR project_id IN (the projects I own or am a live member of)`, which the
-        indexes on (owner, id) and (project, id) serve, rather than by a role computed for every row of the table.
+        indexes that lead with owner and with project serve, rather than by a role computed for every row of the table.
         """
         if not user.is_authenticated:
             return self.none()
