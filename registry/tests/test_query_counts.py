@@ -73,7 +73,7 @@ LISTS = {
     "experiments searched": (lambda ids: reverse("experiment-list") + "?search=experiment", 3),
     "experiments of a project": (lambda ids: reverse("experiment-list") + f"?project={ids['shared_project']}", 3),
     "tokens": (lambda ids: reverse("personal-access-token-list"), 3),
-    "project experiments": (lambda ids: reverse("project-experiments", args=[ids["project"]]), 4),
+    "project experiments": (lambda ids: reverse("project-experiment-list", args=[ids["project"]]), 4),
     "members": (lambda ids: reverse("project-member-list", args=[ids["project"]]), 4),
     "metric history": (lambda ids: reverse("experiment-metric-list", args=[ids["experiment"]]) + "?key=loss", 4),
 }
@@ -132,7 +132,7 @@ def test_the_experiment_list_shows_results_and_run_tags_read_in_its_own_query(cl
     RunTag.objects.create(experiment=experiment, key="note", value='quotes " and \\ and ünïcode')
     ExperimentFactory(owner=user)
     client = client_for(user)
-    for url in (reverse("experiment-list"), reverse("project-experiments", args=[project.pk])):
+    for url in (reverse("experiment-list"), reverse("project-experiment-list", args=[project.pk])):
         response = client.get(url)
         assert response.status_code == status.HTTP_200_OK
         first = response.json()[0]
