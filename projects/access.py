@@ -51,4 +51,4 @@ MEMBERSHIP_ACCESS = Access(
 
 def projects_allowing(user, operation: str):
     """The projects in which `user`'s role allows `operation` (such as `add_experiment`), annotated with `role`."""
-    return Project.objects.with_role(user).filter(role__in=PROJECT_ACCESS.roles_for(operation))
+    return Project.objects.where_role_in(user, PROJECT_ACCESS.roles_for(operation)).with_role(user)

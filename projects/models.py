@@ -51,24 +51,21 @@ def _union_all(*querysets: models.QuerySet) -> models.QuerySet:
     return first.union(*rest, all=True) if rest else first
 
 
-def _member_project_ids(user, minimum: str = ProjectRole.VIEWER) -> models.QuerySet:
+def _member_project_ids(user, roles: list[str] | None = None) -> models.QuerySet:
     memberships = ProjectMembership.objects.active().filter(user_id=user.pk)
-    if minimum != ProjectRole.VIEWER:
-        roles = [role for role, rank in ROLE_RANK.items() if rank >= ROLE_RANK[minimum]]
+    if roles is not None:
         memberships = memberships.filter(role__in=roles)
     return memberships.order_by().values("project_id")
 
 
-def project_ids_of(user, minimum: str = ProjectRole.VIEWER) -> models.QuerySet:
-    """The ids of the projects where `user` holds at least `minimum`: those they own and their live memberships.
+def project_ids_of(user) -> models.QuerySet:
+    """The ids of the projects `user` may see: those they own and their live memberships.
 
     One UNION ALL of two index lookups (projects by owner, memberships by user), meant as the right-hand side of
     `InSubquery`, so that the database computes the set once rather than asking about every row.
     """
     owned = Project.objects.filter(owner_id=user.pk).order_by().values("pk")
-    if minimum == ProjectRole.OWNER:
-        return owned
-    return _union_all(owned, _member_project_ids(user, minimum))
+    return _union_all(owned, _member_project_ids(user))
 
 
 def role_expression(user, project: str = "pk", *, owner_role: str = ProjectRole.OWNER):
@@ -111,19 +108,24 @@ class ProjectQuerySet(models.QuerySet):
         """Annotate each project with `role`, the caller's role in it (None: no access)."""
         return self.annotate(role=role_expression(user))
 
-    def where_role_at_least(self, user, minimum: str) -> "ProjectQuerySet":
-        """The projects where `user` holds `minimum` or more, chosen through indexes (the role is not annotated)."""
+    def where_role_in(self, user, roles: list[str]) -> "ProjectQuerySet":
+        """The projects where `user`'s role is one of `roles`, chosen through indexes (the role is not annotated).
+
+        `roles` comes from an access table (projects.access.projects_allowing), which decides what each role may do.
+        """
         if not user.is_authenticated:
             return self.none()
-        if user.is_superuser:
-            return self
-        if minimum == ProjectRole.OWNER:
-            return self.filter(owner_id=user.pk)
-        return self.filter(Q(owner_id=user.pk) | Q(InSubquery(F("pk"), _member_project_ids(user, minimum))))
+        if user.is_superuser:  # The owner of every project (role_expression).
+            return self if ProjectRole.OWNER in roles else self.none()
+        match = Q(owner_id=user.pk) if ProjectRole.OWNER in roles else Q(pk__in=[])
+        member_roles = [role for role in roles if role != ProjectRole.OWNER]
+        if member_roles:
+            match |= Q(InSubquery(F("pk"), _member_project_ids(user, member_roles)))
+        return self.filter(match)
 
     def where_visible_to(self, user) -> "ProjectQuerySet":
         """The projects `user` may see, without `role`: for reads that do not show the caller's role."""
-        return self.where_role_at_least(user, ProjectRole.VIEWER)
+        return self.where_role_in(user, ProjectRole.values)
 
     def visible_to(self, user) -> "ProjectQuerySet":
         """The projects `user` may see (owned, or a live membership of any role), each annotated with `role`."""
