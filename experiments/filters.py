@@ -6,7 +6,8 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 
 from accounts.models import MAX_ID
-from experiments.models import TAG_MAX_LENGTH, Experiment, ExperimentQuerySet, ExperimentStatus
+from experiments.models import Experiment, ExperimentQuerySet, ExperimentStatus
+from experiments.validators import TAG_MAX_LENGTH
 from registry.filters import FilterSet
 
 

@@ -1,95 +1,27 @@
-import json
-import math
 import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import (
-    Aggregate,
     Case,
     CharField,
-    Expression,
     F,
-    Func,
-    OuterRef,
     Q,
-    Subquery,
-    TextField,
     Value,
     When,
 )
-from django.db.models.query import ModelIterable
 
+from experiments.display import LATEST_METRIC_ROW, RUN_TAG_ROW, DisplayIterable, rows_of
+from experiments.validators import (
+    TAGS_MAX_COUNT,
+    validate_parameters,
+    validate_tags,
+)
 from projects.models import InSubquery, LifecycleStage, ProjectRole, project_ids_of, role_expression
 from registry.db import FieldConstraintErrorsMixin, TrimmedNameMixin
 from registry.text import multi_line, single_line
 from tracking.models import LatestMetric
-
-PARAMETERS_MAX_BYTES = 64 * 1024
-TAGS_MAX_COUNT = 20
-TAG_MAX_LENGTH = 50
-
-
-def _json_size(value) -> int:
-    """The size in bytes of `value` as compact UTF-8 JSON; ValueError for what JSON cannot hold (NaN, Infinity)."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except RecursionError as exc:
-        raise ValueError("nested too deeply") from exc
-    return len(text.encode("utf-8"))
-
-
-def validate_parameters(value) -> None:
-    """A JSON object of at most PARAMETERS_MAX_BYTES, with no NaN or Infinity anywhere (no database stores them)."""
-    if not isinstance(value, dict):
-        raise ValidationError("Parameters must be a JSON object.", code="invalid")
-    try:
-        size = _json_size(value)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(
-            "Parameters must hold only JSON values, and only finite numbers.", code="invalid"
-        ) from exc
-    if size > PARAMETERS_MAX_BYTES:
-        raise ValidationError(
-            f"Parameters may take at most {PARAMETERS_MAX_BYTES} bytes as JSON; these take {size}.", code="max_size"
-        )
-
-
-def _is_finite_number(value) -> bool:
-    # A bool is an int to Python, but not a number to anyone reading results.
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # An int too large for a float.
-        return False
-
-
-def validate_results(value) -> None:
-    """A JSON object whose values are finite numbers (not booleans, not strings)."""
-    if not isinstance(value, dict):
-        raise ValidationError("Results must be a JSON object of named numbers.", code="invalid")
-    bad = [str(name) for name, number in value.items() if not isinstance(name, str) or not _is_finite_number(number)]
-    if bad:
-        raise ValidationError(f"Each result must be a finite number; not so: {', '.join(bad[:10])}.", code="invalid")
-
-
-def validate_tags(value) -> None:
-    """A list of at most TAGS_MAX_COUNT distinct strings, each 1 to TAG_MAX_LENGTH characters."""
-    if not isinstance(value, list):
-        raise ValidationError("Tags must be a list of strings.", code="invalid")
-    if len(value) > TAGS_MAX_COUNT:
-        raise ValidationError(f"At most {TAGS_MAX_COUNT} tags are allowed; {len(value)} given.", code="max_count")
-    if not all(isinstance(tag, str) for tag in value):
-        raise ValidationError("Each tag must be a string.", code="invalid")
-    if not all(1 <= len(tag) <= TAG_MAX_LENGTH for tag in value):
-        raise ValidationError(f"Each tag must have 1 to {TAG_MAX_LENGTH} characters.", code="invalid")
-    for tag in value:
-        single_line(tag)
-    if len(set(value)) != len(value):
-        raise ValidationError("Tags must be distinct.", code="duplicate")
 
 
 class StrictJSONField(models.JSONField):
@@ -118,94 +50,6 @@ def new_run_uuid() -> str:
 EDITABLE_FIELDS = ("name", "description", "status", "parameters", "tags", "project", "started_at", "finished_at")
 
 FINAL_STATUSES = frozenset({ExperimentStatus.COMPLETED, ExperimentStatus.FAILED, ExperimentStatus.CANCELLED})
-
-
-class FloatText(Func):
-    """A float as text that reads back as the same float, infinities included (as `Infinity` or `Inf`)."""
-
-    output_field = TextField()
-
-    def as_sql(self, compiler, connection, **extra_context):
-        # PostgreSQL writes the shortest text that reads back exactly; SQLite's own text keeps 15 digits only.
-        return super().as_sql(compiler, connection, template="CAST(%(expressions)s AS TEXT)", **extra_context)
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        # 17 significant digits read back as the same double; the format goes as a parameter, clear of `%` escaping.
-        sql, params = compiler.compile(self.get_source_expressions()[0])
-        return f"PRINTF(%s, {sql})", ("%!.17g", *params)
-
-
-class JSONRows(Aggregate):
-    """The aggregated rows as a JSON array (as text) of arrays, one per row, of the given expressions."""
-
-    output_field = TextField()
-    contains_aggregate = True
-
-    def as_sql(self, compiler, connection, **extra_context):
-        template = "CAST(JSON_AGG(JSON_BUILD_ARRAY(%(expressions)s)) AS TEXT)"
-        return super().as_sql(compiler, connection, template=template, **extra_context)
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        template = "JSON_GROUP_ARRAY(JSON_ARRAY(%(expressions)s))"
-        return super().as_sql(compiler, connection, template=template, **extra_context)
-
-
-def _rows_of(model, fields: dict[str, Expression | str]) -> Subquery:
-    """An experiment's rows of `model` (a table keyed by `experiment`), in one value: JSON text, NULL for none."""
-    rows = model.objects.filter(experiment_id=OuterRef("pk")).order_by().values("experiment_id")
-    expressions = [F(field) if isinstance(field, str) else field for field in fields.values()]
-    return Subquery(rows.annotate(rows=JSONRows(*expressions)).values("rows"))
-
-
-LATEST_METRIC_ROW = {
-    "id": "id",
-    "key": "key",
-    "value": FloatText("value"),
-    "is_nan": "is_nan",
-    "step": "step",
-    "timestamp": "timestamp",
-}
-RUN_TAG_ROW = {"id": "id", "key": "key", "value": "value"}
-
-
-def _related_from_json(instance, related_name: str, text: str | None, columns: dict, convert: dict) -> None:
-    """Fill `instance`'s prefetch cache of `related_name` from the JSON rows read with it, as prefetch_related would.
-
-    Writes that change these rows drop the cache (see tracking.services), so a read after them goes to the database.
-    """
-    manager = getattr(instance, related_name)
-    model = manager.model
-    names = list(columns)
-    rows = []
-    for values in json.loads(text) if text else ():
-        fields = dict(zip(names, values, strict=True))
-        for name, to_python in convert.items():
-            fields[name] = to_python(fields[name])
-        fields[manager.field.attname] = instance.pk
-        row = model.from_db(instance._state.db, None, [fields[f.attname] for f in model._meta.concrete_fields])
-        manager.field.set_cached_value(row, instance)
-        rows.append(row)
-    rows.sort(key=lambda row: row.key)
-    queryset = manager.get_queryset()
-    queryset._result_cache = rows
-    queryset._prefetch_done = True
-    instance._prefetched_objects_cache[manager.field.remote_field.cache_name] = queryset
-
-
-class DisplayIterable(ModelIterable):
-    """Model instances whose latest metrics and run tags, read as JSON in the same query, fill their prefetch caches."""
-
-    def __iter__(self):
-        for experiment in super().__iter__():
-            metrics = experiment.__dict__.pop("_latest_metrics_json", None)
-            tags = experiment.__dict__.pop("_run_tags_json", None)
-            if not hasattr(experiment, "_prefetched_objects_cache"):
-                experiment._prefetched_objects_cache = {}
-            _related_from_json(
-                experiment, "latest_metrics", metrics, LATEST_METRIC_ROW, {"value": float, "is_nan": bool}
-            )
-            _related_from_json(experiment, "run_tags", tags, RUN_TAG_ROW, {})
-            yield experiment
 
 
 class ExperimentQuerySet(models.QuerySet):
@@ -255,8 +99,8 @@ class ExperimentQuerySet(models.QuerySet):
         would fill, without its two extra queries.
         """
         queryset = self.annotate(
-            _latest_metrics_json=_rows_of(LatestMetric, LATEST_METRIC_ROW),
-            _run_tags_json=_rows_of(RunTag, RUN_TAG_ROW),
+            _latest_metrics_json=rows_of(LatestMetric, LATEST_METRIC_ROW),
+            _run_tags_json=rows_of(RunTag, RUN_TAG_ROW),
         )
         queryset._iterable_class = DisplayIterable
         return queryset

@@ -2,10 +2,10 @@ from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from experiments.models import (
+from experiments.models import Experiment
+from experiments.validators import (
     TAG_MAX_LENGTH,
     TAGS_MAX_COUNT,
-    Experiment,
     validate_parameters,
     validate_results,
     validate_tags,

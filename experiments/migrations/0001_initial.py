@@ -2,6 +2,7 @@
 
 import django.db.models.deletion
 import experiments.models
+import experiments.validators
 from django.conf import settings
 from django.db import migrations, models
 
@@ -23,9 +24,9 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=200)),
                 ('description', models.TextField(blank=True, default='')),
                 ('status', models.CharField(choices=[('draft', 'Draft'), ('running', 'Running'), ('completed', 'Completed'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='draft', max_length=20)),
-                ('parameters', experiments.models.StrictJSONField(blank=True, default=dict, validators=[experiments.models.validate_parameters])),
-                ('results', experiments.models.StrictJSONField(blank=True, default=dict, validators=[experiments.models.validate_results])),
-                ('tags', experiments.models.StrictJSONField(blank=True, default=list, validators=[experiments.models.validate_tags])),
+                ('parameters', experiments.models.StrictJSONField(blank=True, default=dict, validators=[experiments.validators.validate_parameters])),
+                ('results', experiments.models.StrictJSONField(blank=True, default=dict, validators=[experiments.validators.validate_results])),
+                ('tags', experiments.models.StrictJSONField(blank=True, default=list, validators=[experiments.validators.validate_tags])),
                 ('started_at', models.DateTimeField(blank=True, null=True)),
                 ('finished_at', models.DateTimeField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),

@@ -9,8 +9,9 @@ from rest_framework import status
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
-from experiments.models import PARAMETERS_MAX_BYTES, Experiment
+from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
+from experiments.validators import PARAMETERS_MAX_BYTES
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from experiments.models import PARAMETERS_MAX_BYTES, Experiment, validate_results
+from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
+from experiments.validators import PARAMETERS_MAX_BYTES, validate_results
 
 pytestmark = pytest.mark.django_db
 
