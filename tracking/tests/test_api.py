@@ -1,23 +1,18 @@
+"""The metric history over HTTP: recording points, reading one metric, and who may do either."""
+
 import pytest
-from django.urls import reverse
 from rest_framework import status
 
 from experiments import services as experiments_services
 from experiments.tests.factories import ExperimentFactory
 from projects import services as projects_services
-from projects.models import ProjectMembership
 from projects.tests.factories import ProjectFactory
+from registry.tests import matrix
+from registry.tests.matrix import EXPERIMENT_CALLERS, Action
+from registry.tests.support import experiment_restore_url, experiment_url, metrics_url, project_restore_url, project_url
 from tracking.models import MetricPoint
 
 pytestmark = pytest.mark.django_db
-
-
-def metrics_url(pk) -> str:
-    return reverse("experiment-metric-list", args=[pk])
-
-
-def detail_url(pk) -> str:
-    return reverse("experiment-detail", args=[pk])
 
 
 @pytest.fixture
@@ -47,7 +42,7 @@ def test_the_experiment_shows_the_latest_values_with_non_finite_ones_by_name(use
             {"key": "gap", "value": "NaN"},
         ],
     )
-    assert user_client.get(detail_url(experiment.pk)).json()["results"] == {
+    assert user_client.get(experiment_url(experiment.pk)).json()["results"] == {
         "acc": "-Infinity",
         "gap": "NaN",
         "loss": 0.4,
@@ -118,31 +113,30 @@ def test_unknown_experiment_is_404(user_client):
     assert user_client.get(metrics_url(999999), {"key": "x"}).status_code == status.HTTP_404_NOT_FOUND
 
 
-# Who may read and write the history: (role, read, write); None is no access at all.
-MATRIX = [
-    ("owner", 200, 201),
-    ("maintainer", 200, 201),
-    ("editor", 200, 201),
-    ("viewer", 200, 403),
-    (None, 403, 403),
-]
+METRIC_ACTIONS = {
+    "read": Action("get", lambda w: metrics_url(w.experiment.pk), params={"key": "loss"}),
+    "record": Action("post", lambda w: metrics_url(w.experiment.pk), lambda w: [{"key": "loss", "value": 0.5}]),
+}
+
+# fmt: off
+METRIC_TABLE = {
+    "anonymous":  {"read": 401, "record": 401},
+    "stranger":   {"read": 403, "record": 403},
+    "staff":      {"read": 403, "record": 403},
+    "expired":    {"read": 403, "record": 403},
+    "viewer":     {"read": 200, "record": 403},
+    "editor":     {"read": 200, "record": 201},
+    "maintainer": {"read": 200, "record": 201},
+    "owner":      {"read": 200, "record": 201},
+    "superuser":  {"read": 200, "record": 201},
+    "author":     {"read": 200, "record": 201},
+}
+# fmt: on
 
 
-@pytest.mark.parametrize(("role", "read", "write"), MATRIX)
-def test_access_by_role(client_for, user, other_user, role, read, write):
-    project = ProjectFactory(owner=user)
-    experiment = ExperimentFactory(owner=user, project=project)
-    if role == "owner":
-        actor = user
-    else:
-        actor = other_user
-        if role is not None:
-            ProjectMembership.objects.create(project=project, user=other_user, role=role)
-    client = client_for(actor)
-    assert client.get(metrics_url(experiment.pk), {"key": "m"}).status_code == read
-    before = MetricPoint.objects.count()
-    assert client.post(metrics_url(experiment.pk), [{"key": "m", "value": 1}]).status_code == write
-    assert MetricPoint.objects.count() == before + (1 if write == 201 else 0)
+@pytest.mark.parametrize(("kind", "name", "expected"), matrix.cases(METRIC_TABLE, METRIC_ACTIONS, EXPERIMENT_CALLERS))
+def test_metric_history_answers_by_role_and_refusals_change_nothing(kind, name, expected):
+    matrix.check(kind, METRIC_ACTIONS[name], expected)
 
 
 def test_anonymous_is_401(api_client, experiment):
@@ -150,46 +144,33 @@ def test_anonymous_is_401(api_client, experiment):
 
 
 def test_writing_results_records_points_read_back_as_history(user_client, experiment):
-    user_client.patch(detail_url(experiment.pk), {"results": {"acc": 0.5}})
-    user_client.patch(detail_url(experiment.pk), {"results": {"acc": 0.75}})
-    user_client.patch(detail_url(experiment.pk), {"results": {"acc": 0.75}})
+    user_client.patch(experiment_url(experiment.pk), {"results": {"acc": 0.5}})
+    user_client.patch(experiment_url(experiment.pk), {"results": {"acc": 0.75}})
+    user_client.patch(experiment_url(experiment.pk), {"results": {"acc": 0.75}})
     history = user_client.get(metrics_url(experiment.pk), {"key": "acc"}).json()
     assert [(p["step"], p["value"]) for p in history] == [(0, 0.5), (1, 0.75)]
 
 
-# What a tracking client deleted, the REST API shows and restores: (role, expected status of restore).
-RESTORE_MATRIX = [("owner", 200), ("maintainer", 200), ("editor", 403), ("viewer", 403), (None, 403)]
+# Who may restore is in the permission matrices of projects/tests/test_sharing_api.py.
 
 
-@pytest.mark.parametrize(("role", "expected"), RESTORE_MATRIX)
-def test_rest_restores_a_softly_deleted_project_and_its_experiments(client_for, user, other_user, role, expected):
+def test_rest_shows_and_restores_a_softly_deleted_project_and_its_experiments(user_client, user):
     project = ProjectFactory(owner=user)
     experiment = ExperimentFactory(owner=user, project=project)
     projects_services.project_soft_delete(project=project, actor=project.owner)
-    actor = user if role == "owner" else other_user
-    if role not in ("owner", None):
-        ProjectMembership.objects.create(project=project, user=other_user, role=role)
-    client = client_for(actor)
-    if role is not None:
-        assert client.get(reverse("project-detail", args=[project.pk])).json()["lifecycle_stage"] == "deleted"
-        assert client.get(detail_url(experiment.pk)).json()["lifecycle_stage"] == "deleted"
-    response = client.post(reverse("project-restore", args=[project.pk]))
-    assert response.status_code == expected
+    assert user_client.get(project_url(project.pk)).json()["lifecycle_stage"] == "deleted"
+    assert user_client.get(experiment_url(experiment.pk)).json()["lifecycle_stage"] == "deleted"
+    response = user_client.post(project_restore_url(project.pk))
+    assert (response.status_code, response.json()["lifecycle_stage"]) == (status.HTTP_200_OK, "active")
     project.refresh_from_db()
     experiment.refresh_from_db()
-    stage = "active" if expected == 200 else "deleted"
-    assert (project.lifecycle_stage, experiment.lifecycle_stage) == (stage, stage)
+    assert (project.lifecycle_stage, experiment.lifecycle_stage) == ("active", "active")
 
 
-@pytest.mark.parametrize(("role", "expected"), RESTORE_MATRIX)
-def test_rest_restores_a_softly_deleted_experiment(client_for, user, other_user, role, expected):
-    project = ProjectFactory(owner=user)
-    experiment = ExperimentFactory(owner=user, project=project)
+def test_rest_restores_a_softly_deleted_experiment(user_client, user):
+    experiment = ExperimentFactory(owner=user, project=ProjectFactory(owner=user))
     experiments_services.experiment_soft_delete(experiment=experiment, actor=experiment.owner)
-    actor = user if role == "owner" else other_user
-    if role not in ("owner", None):
-        ProjectMembership.objects.create(project=project, user=other_user, role=role)
-    response = client_for(actor).post(reverse("experiment-restore", args=[experiment.pk]))
-    assert response.status_code == expected
+    response = user_client.post(experiment_restore_url(experiment.pk))
+    assert (response.status_code, response.json()["lifecycle_stage"]) == (status.HTTP_200_OK, "active")
     experiment.refresh_from_db()
-    assert experiment.lifecycle_stage == ("active" if expected == 200 else "deleted")
+    assert experiment.lifecycle_stage == "active"
