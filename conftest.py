@@ -1,9 +1,9 @@
 import pytest
 from django_q.conf import Conf
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
+from registry.tests.support import bearer_client
 
 
 @pytest.fixture(autouse=True)
@@ -41,13 +41,7 @@ def api_client():
 @pytest.fixture
 def client_for():
     """An API client that sends a real bearer token of the given user."""
-
-    def make(user) -> APIClient:
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-        return client
-
-    return make
+    return bearer_client
 
 
 @pytest.fixture

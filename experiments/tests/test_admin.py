@@ -7,6 +7,7 @@ from rest_framework import status
 
 from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
+from registry.tests.support import autocomplete_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -80,12 +81,7 @@ def test_changelist_filters_by_status(admin_client):
 
 
 def test_owner_autocomplete_answers(admin_client, user):
-    response = admin_client.get(
-        reverse("admin:autocomplete"),
-        {"app_label": "experiments", "model_name": "experiment", "field_name": "owner", "term": user.username},
-    )
-    assert response.status_code == status.HTTP_200_OK
-    assert [row["id"] for row in response.json()["results"]] == [str(user.pk)]
+    assert autocomplete_ids(admin_client, "experiments.experiment", "owner", user.username) == [str(user.pk)]
 
 
 def test_add_page_loads(admin_client):

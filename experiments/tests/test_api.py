@@ -12,29 +12,16 @@ from accounts.tests.factories import UserFactory
 from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
 from experiments.validators import PARAMETERS_MAX_BYTES
+from registry.tests.support import EXPERIMENTS_URL, errors, experiment_url, ids_in_order, rerun_url
 
 pytestmark = pytest.mark.django_db
 
 S = Experiment.Status
-LIST_URL = reverse("experiment-list")
-
-
-def detail_url(pk: int) -> str:
-    return reverse("experiment-detail", args=[pk])
-
-
-def rerun_url(pk: int) -> str:
-    return reverse("experiment-rerun", args=[pk])
 
 
 def _row(experiment: Experiment) -> dict | None:
     """The experiment as the database holds it, to show that a refused request changed nothing."""
     return Experiment.objects.filter(pk=experiment.pk).values().first()
-
-
-def _errors(response) -> dict:
-    assert response.status_code == status.HTTP_400_BAD_REQUEST, response.content
-    return response.json()
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -43,12 +30,12 @@ def _errors(response) -> dict:
 
 # (route, method, URL of the experiment's id, body). The experiment is completed, so that a re-run is allowed.
 ROUTES = [
-    ("list", "get", lambda pk: LIST_URL, None),
-    ("create", "post", lambda pk: LIST_URL, {"name": "new"}),
-    ("retrieve", "get", detail_url, None),
-    ("update", "put", detail_url, {"name": "replaced", "status": S.COMPLETED}),
-    ("partial_update", "patch", detail_url, {"name": "changed"}),
-    ("destroy", "delete", detail_url, None),
+    ("list", "get", lambda pk: EXPERIMENTS_URL, None),
+    ("create", "post", lambda pk: EXPERIMENTS_URL, {"name": "new"}),
+    ("retrieve", "get", experiment_url, None),
+    ("update", "put", experiment_url, {"name": "replaced", "status": S.COMPLETED}),
+    ("partial_update", "patch", experiment_url, {"name": "changed"}),
+    ("destroy", "delete", experiment_url, None),
     ("rerun", "post", rerun_url, None),
 ]
 DETAIL_ROUTES = [route for route in ROUTES if route[0] not in {"list", "create"}]
@@ -109,24 +96,24 @@ def test_missing_experiment_answers_404_on_every_detail_route(user_client, exper
 
 
 def test_id_too_large_for_the_database_answers_404(user_client):
-    assert user_client.get(detail_url(10**30)).status_code == status.HTTP_404_NOT_FOUND
+    assert user_client.get(experiment_url(10**30)).status_code == status.HTTP_404_NOT_FOUND
 
 
 def test_other_user_lists_only_their_own_experiments(other_user, other_client, experiment):
     theirs = ExperimentFactory(owner=other_user)
-    response = other_client.get(LIST_URL)
+    response = other_client.get(EXPERIMENTS_URL)
     assert [row["id"] for row in response.json()] == [theirs.pk]
     assert response["X-Total-Count"] == "1"
 
 
 def test_filters_never_reveal_other_users_experiments(other_client, experiment):
-    response = other_client.get(LIST_URL, {"status": S.COMPLETED, "tag": "ml", "search": experiment.name})
+    response = other_client.get(EXPERIMENTS_URL, {"status": S.COMPLETED, "tag": "ml", "search": experiment.name})
     assert response.status_code == status.HTTP_200_OK
     assert response.json() == []
 
 
 def test_owner_in_the_body_is_ignored_on_create(user, other_user, user_client):
-    response = user_client.post(LIST_URL, {"name": "mine", "owner": other_user.pk, "id": 999}, format="json")
+    response = user_client.post(EXPERIMENTS_URL, {"name": "mine", "owner": other_user.pk, "id": 999}, format="json")
     assert response.status_code == status.HTTP_201_CREATED
     experiment = Experiment.objects.get()
     assert experiment.owner == user
@@ -137,7 +124,7 @@ def test_owner_in_the_body_is_ignored_on_create(user, other_user, user_client):
 @pytest.mark.parametrize("method", ["put", "patch"])
 def test_owner_in_the_body_is_ignored_on_update(user, other_user, user_client, experiment, method):
     body = {"name": "kept", "owner": other_user.pk, "created_at": "2000-01-01T00:00:00Z"}
-    response = getattr(user_client, method)(detail_url(experiment.pk), body)
+    response = getattr(user_client, method)(experiment_url(experiment.pk), body)
     assert response.status_code == status.HTTP_200_OK
     experiment.refresh_from_db()
     assert experiment.owner == user
@@ -146,8 +133,8 @@ def test_owner_in_the_body_is_ignored_on_update(user, other_user, user_client, e
 
 def test_the_same_experiment_is_403_to_one_user_and_200_to_its_owner(client_for, experiment):
     stranger = UserFactory()
-    assert client_for(stranger).get(detail_url(experiment.pk)).status_code == status.HTTP_403_FORBIDDEN
-    assert client_for(experiment.owner).get(detail_url(experiment.pk)).status_code == status.HTTP_200_OK
+    assert client_for(stranger).get(experiment_url(experiment.pk)).status_code == status.HTTP_403_FORBIDDEN
+    assert client_for(experiment.owner).get(experiment_url(experiment.pk)).status_code == status.HTTP_200_OK
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -170,34 +157,34 @@ def _registered_client(username: str) -> APIClient:
 def test_seed_flow_two_users_over_http():
     alice, bob = _registered_client("alice"), _registered_client("bob")
 
-    first = alice.post(LIST_URL, {"name": "baseline", "parameters": {"lr": 0.1}, "tags": ["ml"]})
-    second = alice.post(LIST_URL, {"name": "bigger model", "parameters": {"lr": 0.01}})
+    first = alice.post(EXPERIMENTS_URL, {"name": "baseline", "parameters": {"lr": 0.1}, "tags": ["ml"]})
+    second = alice.post(EXPERIMENTS_URL, {"name": "bigger model", "parameters": {"lr": 0.01}})
     assert first.status_code == second.status_code == status.HTTP_201_CREATED
     first_id, second_id = first.json()["id"], second.json()["id"]
-    assert first["Location"].endswith(detail_url(first_id))
+    assert first["Location"].endswith(experiment_url(first_id))
 
-    listed = alice.get(LIST_URL)
+    listed = alice.get(EXPERIMENTS_URL)
     assert listed.status_code == status.HTTP_200_OK
     assert [row["name"] for row in listed.json()] == ["baseline", "bigger model"]
 
-    read = alice.get(detail_url(first_id))
+    read = alice.get(experiment_url(first_id))
     assert read.status_code == status.HTTP_200_OK
     assert read.json()["parameters"] == {"lr": 0.1}
 
-    patched = alice.patch(detail_url(first_id), {"status": S.RUNNING, "description": "first try"})
+    patched = alice.patch(experiment_url(first_id), {"status": S.RUNNING, "description": "first try"})
     assert patched.status_code == status.HTTP_200_OK
     assert patched.json()["status"] == S.RUNNING
     assert patched.json()["started_at"] is not None
 
-    assert alice.delete(detail_url(first_id)).status_code == status.HTTP_204_NO_CONTENT
-    assert alice.delete(detail_url(first_id)).status_code == status.HTTP_404_NOT_FOUND
+    assert alice.delete(experiment_url(first_id)).status_code == status.HTTP_204_NO_CONTENT
+    assert alice.delete(experiment_url(first_id)).status_code == status.HTTP_404_NOT_FOUND
 
-    empty = bob.get(LIST_URL)
+    empty = bob.get(EXPERIMENTS_URL)
     assert empty.status_code == status.HTTP_200_OK
     assert empty.json() == []
-    assert bob.get(detail_url(second_id)).status_code == status.HTTP_403_FORBIDDEN
-    assert bob.patch(detail_url(second_id), {"name": "mine now"}).status_code == status.HTTP_403_FORBIDDEN
-    assert bob.delete(detail_url(second_id)).status_code == status.HTTP_403_FORBIDDEN
+    assert bob.get(experiment_url(second_id)).status_code == status.HTTP_403_FORBIDDEN
+    assert bob.patch(experiment_url(second_id), {"name": "mine now"}).status_code == status.HTTP_403_FORBIDDEN
+    assert bob.delete(experiment_url(second_id)).status_code == status.HTTP_403_FORBIDDEN
     assert Experiment.objects.get(pk=second_id).name == "bigger model"
 
 
@@ -213,10 +200,10 @@ def test_create_answers_201_with_the_experiment_and_its_location(user, user_clie
         "parameters": {"lr": 0.1, "layers": [64, 32]},
         "tags": ["ml", "baseline"],
     }
-    response = user_client.post(LIST_URL, body)
+    response = user_client.post(EXPERIMENTS_URL, body)
     assert response.status_code == status.HTTP_201_CREATED
     data = response.json()
-    assert response["Location"] == f"http://testserver{detail_url(data['id'])}"
+    assert response["Location"] == f"http://testserver{experiment_url(data['id'])}"
     assert data["name"] == "baseline"
     assert data["status"] == S.DRAFT
     assert data["parameters"] == {"lr": 0.1, "layers": [64, 32]}
@@ -246,20 +233,20 @@ def test_create_answers_201_with_the_experiment_and_its_location(user, user_clie
 
 
 def test_routes_answer_with_and_without_the_trailing_slash(user_client, experiment):
-    assert user_client.get(LIST_URL.rstrip("/")).status_code == status.HTTP_200_OK
-    assert user_client.get(detail_url(experiment.pk).rstrip("/")).status_code == status.HTTP_200_OK
-    assert user_client.get(detail_url(experiment.pk).rstrip("/") + "/").status_code == status.HTTP_200_OK
+    assert user_client.get(EXPERIMENTS_URL.rstrip("/")).status_code == status.HTTP_200_OK
+    assert user_client.get(experiment_url(experiment.pk).rstrip("/")).status_code == status.HTTP_200_OK
+    assert user_client.get(experiment_url(experiment.pk).rstrip("/") + "/").status_code == status.HTTP_200_OK
     response = user_client.post(rerun_url(experiment.pk).rstrip("/") + "/")
     assert response.status_code == status.HTTP_200_OK
 
 
 def test_non_numeric_id_answers_404(user_client):
-    assert user_client.get(f"{LIST_URL}abc/").status_code == status.HTTP_404_NOT_FOUND
+    assert user_client.get(f"{EXPERIMENTS_URL}abc/").status_code == status.HTTP_404_NOT_FOUND
 
 
 def test_put_replaces_the_editable_fields_and_records_results(user_client, experiment):
     body = {"name": "replaced", "description": "d", "parameters": {"a": 1}, "results": {"b": 2}, "tags": ["x"]}
-    response = user_client.put(detail_url(experiment.pk), body)
+    response = user_client.put(experiment_url(experiment.pk), body)
     assert response.status_code == status.HTTP_200_OK
     experiment.refresh_from_db()
     # Results are the latest values of metrics: writing one records a point, and metrics not named keep theirs.
@@ -273,11 +260,11 @@ def test_put_replaces_the_editable_fields_and_records_results(user_client, exper
 
 
 def test_put_without_a_name_is_400(user_client, experiment):
-    assert "name" in _errors(user_client.put(detail_url(experiment.pk), {"description": "d"}))
+    assert "name" in errors(user_client.put(experiment_url(experiment.pk), {"description": "d"}))
 
 
 def test_patch_changes_only_what_is_sent(user_client, experiment):
-    response = user_client.patch(detail_url(experiment.pk), {"description": "notes"})
+    response = user_client.patch(experiment_url(experiment.pk), {"description": "notes"})
     assert response.status_code == status.HTTP_200_OK
     experiment.refresh_from_db()
     assert experiment.description == "notes"
@@ -286,7 +273,7 @@ def test_patch_changes_only_what_is_sent(user_client, experiment):
 
 
 def test_delete_answers_204_and_removes_the_row(user_client, experiment):
-    response = user_client.delete(detail_url(experiment.pk))
+    response = user_client.delete(experiment_url(experiment.pk))
     assert response.status_code == status.HTTP_204_NO_CONTENT
     assert not Experiment.objects.filter(pk=experiment.pk).exists()
 
@@ -309,7 +296,7 @@ def test_delete_answers_204_and_removes_the_row(user_client, experiment):
 @pytest.mark.parametrize("method", ["patch", "put"])
 def test_allowed_status_move_over_the_api(user, user_client, source, target, method):
     experiment = ExperimentFactory(owner=user, status=source)
-    response = getattr(user_client, method)(detail_url(experiment.pk), {"name": experiment.name, "status": target})
+    response = getattr(user_client, method)(experiment_url(experiment.pk), {"name": experiment.name, "status": target})
     assert response.status_code == status.HTTP_200_OK
     assert response.json()["status"] == target
     experiment.refresh_from_db()
@@ -330,8 +317,8 @@ def test_allowed_status_move_over_the_api(user, user_client, source, target, met
 def test_refused_status_move_answers_400_naming_the_allowed_moves(user, user_client, source, target, allowed):
     experiment = ExperimentFactory(owner=user, status=source)
     before = _row(experiment)
-    response = user_client.patch(detail_url(experiment.pk), {"status": target, "name": "changed"})
-    assert _errors(response) == {
+    response = user_client.patch(experiment_url(experiment.pk), {"status": target, "name": "changed"})
+    assert errors(response) == {
         "status": [f"An experiment cannot move from {source} to {target}. Allowed moves from {source}: {allowed}."]
     }
     assert _row(experiment) == before
@@ -339,7 +326,7 @@ def test_refused_status_move_answers_400_naming_the_allowed_moves(user, user_cli
 
 def test_same_status_is_a_no_op(user_client, experiment):
     before = _row(experiment)
-    response = user_client.patch(detail_url(experiment.pk), {"status": S.COMPLETED})
+    response = user_client.patch(experiment_url(experiment.pk), {"status": S.COMPLETED})
     assert response.status_code == status.HTTP_200_OK
     after = _row(experiment)
     assert (after["status"], after["finished_at"]) == (before["status"], before["finished_at"])
@@ -347,10 +334,10 @@ def test_same_status_is_a_no_op(user_client, experiment):
 
 def test_moving_to_running_sets_started_at_and_finishing_sets_finished_at(user_client, user):
     experiment = ExperimentFactory(owner=user)
-    running = user_client.patch(detail_url(experiment.pk), {"status": S.RUNNING}).json()
+    running = user_client.patch(experiment_url(experiment.pk), {"status": S.RUNNING}).json()
     assert running["started_at"] is not None
     assert running["finished_at"] is None
-    done = user_client.patch(detail_url(experiment.pk), {"status": S.COMPLETED, "results": {"acc": 0.8}}).json()
+    done = user_client.patch(experiment_url(experiment.pk), {"status": S.COMPLETED, "results": {"acc": 0.8}}).json()
     assert done["started_at"] == running["started_at"]
     assert done["finished_at"] >= done["started_at"]
     assert done["results"] == {"acc": 0.8}
@@ -362,9 +349,9 @@ def test_client_may_give_the_times(user_client):
         "status": S.RUNNING,
         "started_at": "2024-01-01T10:00:00Z",
     }
-    experiment_id = user_client.post(LIST_URL, body).json()["id"]
+    experiment_id = user_client.post(EXPERIMENTS_URL, body).json()["id"]
     response = user_client.patch(
-        detail_url(experiment_id), {"status": S.COMPLETED, "finished_at": "2024-01-01T12:00:00+02:00"}
+        experiment_url(experiment_id), {"status": S.COMPLETED, "finished_at": "2024-01-01T12:00:00+02:00"}
     )
     assert response.status_code == status.HTTP_200_OK
     experiment = Experiment.objects.get(pk=experiment_id)
@@ -373,8 +360,8 @@ def test_client_may_give_the_times(user_client):
 
 
 def test_create_with_a_status_unreachable_from_draft_is_400(user_client):
-    response = user_client.post(LIST_URL, {"name": "x", "status": S.COMPLETED})
-    assert "Allowed moves from draft: running, cancelled." in _errors(response)["status"][0]
+    response = user_client.post(EXPERIMENTS_URL, {"name": "x", "status": S.COMPLETED})
+    assert "Allowed moves from draft: running, cancelled." in errors(response)["status"][0]
     assert not Experiment.objects.exists()
 
 
@@ -395,7 +382,7 @@ def test_rerun_of_an_experiment_that_is_not_final_is_400(user, user_client, sour
     experiment = ExperimentFactory(owner=user, status=source)
     before = _row(experiment)
     response = user_client.post(rerun_url(experiment.pk))
-    assert _errors(response) == {
+    assert errors(response) == {
         "status": [f"Only a completed, failed or cancelled experiment can be re-run; this one is {source}."]
     }
     assert _row(experiment) == before
@@ -407,25 +394,25 @@ def test_rerun_of_an_experiment_that_is_not_final_is_400(user, user_client, sour
 
 
 def test_name_of_200_characters_is_accepted(user_client):
-    assert user_client.post(LIST_URL, {"name": "n" * 200}).status_code == status.HTTP_201_CREATED
+    assert user_client.post(EXPERIMENTS_URL, {"name": "n" * 200}).status_code == status.HTTP_201_CREATED
 
 
 @pytest.mark.parametrize("name", ["n" * 201, "", "   "])
 def test_bad_name_is_400(user_client, name):
-    assert "name" in _errors(user_client.post(LIST_URL, {"name": name}))
+    assert "name" in errors(user_client.post(EXPERIMENTS_URL, {"name": name}))
 
 
 def test_name_is_trimmed(user_client):
-    assert user_client.post(LIST_URL, {"name": "\t baseline \n"}).json()["name"] == "baseline"
+    assert user_client.post(EXPERIMENTS_URL, {"name": "\t baseline \n"}).json()["name"] == "baseline"
 
 
 def test_missing_name_is_400(user_client):
-    assert "name" in _errors(user_client.post(LIST_URL, {"description": "no name"}))
+    assert "name" in errors(user_client.post(EXPERIMENTS_URL, {"description": "no name"}))
 
 
 def test_twenty_tags_of_50_characters_are_accepted(user_client):
     tags = [f"{i:02d}" + "t" * 48 for i in range(20)]
-    response = user_client.post(LIST_URL, {"name": "x", "tags": tags})
+    response = user_client.post(EXPERIMENTS_URL, {"name": "x", "tags": tags})
     assert response.status_code == status.HTTP_201_CREATED
     assert response.json()["tags"] == tags
 
@@ -447,27 +434,27 @@ def test_twenty_tags_of_50_characters_are_accepted(user_client):
     ],
 )
 def test_bad_tags_are_400(user_client, tags):
-    assert "tags" in _errors(user_client.post(LIST_URL, {"name": "x", "tags": tags}))
+    assert "tags" in errors(user_client.post(EXPERIMENTS_URL, {"name": "x", "tags": tags}))
 
 
 def test_parameters_of_64_kb_are_accepted_and_more_is_400(user_client):
     # {"p":"..."} is 8 bytes of framing around the string.
     fits = {"p": "x" * (PARAMETERS_MAX_BYTES - 8)}
-    assert user_client.post(LIST_URL, {"name": "x", "parameters": fits}).status_code == status.HTTP_201_CREATED
+    assert user_client.post(EXPERIMENTS_URL, {"name": "x", "parameters": fits}).status_code == status.HTTP_201_CREATED
     too_big = {"p": "x" * (PARAMETERS_MAX_BYTES - 7)}
-    assert "parameters" in _errors(user_client.post(LIST_URL, {"name": "x", "parameters": too_big}))
+    assert "parameters" in errors(user_client.post(EXPERIMENTS_URL, {"name": "x", "parameters": too_big}))
 
 
 @pytest.mark.parametrize(
     "results", [{"acc": True}, {"acc": "0.9"}, {"acc": None}, {"acc": [1]}, {"acc": {"v": 1}}, [1], "acc", None]
 )
 def test_results_that_are_not_named_numbers_are_400(user_client, results):
-    assert "results" in _errors(user_client.post(LIST_URL, {"name": "x", "results": results}))
+    assert "results" in errors(user_client.post(EXPERIMENTS_URL, {"name": "x", "results": results}))
 
 
 def test_results_accept_numbers(user_client):
     results = {"acc": 0.93, "epochs": 10, "loss": -1.5e-3, "huge": 1e308}
-    response = user_client.post(LIST_URL, {"name": "x", "results": results})
+    response = user_client.post(EXPERIMENTS_URL, {"name": "x", "results": results})
     assert response.status_code == status.HTTP_201_CREATED
     assert response.json()["results"] == results
 
@@ -483,9 +470,9 @@ def test_results_accept_numbers(user_client):
 )
 def test_huge_numbers_are_400(user_client, raw, field):
     # The JSON parser refuses numbers no column can hold, before any field sees them.
-    response = user_client.post(LIST_URL, raw, content_type="application/json")
+    response = user_client.post(EXPERIMENTS_URL, raw, content_type="application/json")
     assert response.status_code == status.HTTP_400_BAD_REQUEST
-    assert "JSON parse error" in _errors(response)["detail"]
+    assert "JSON parse error" in errors(response)["detail"]
     assert not Experiment.objects.exists()
 
 
@@ -501,7 +488,7 @@ def test_huge_numbers_are_400(user_client, raw, field):
     ],
 )
 def test_unacceptable_json_bodies_are_400(user_client, raw):
-    response = user_client.post(LIST_URL, raw, content_type="application/json")
+    response = user_client.post(EXPERIMENTS_URL, raw, content_type="application/json")
     assert response.status_code == status.HTTP_400_BAD_REQUEST
     assert not Experiment.objects.exists()
 
@@ -533,29 +520,29 @@ def test_unacceptable_json_bodies_are_400(user_client, raw):
 )
 def test_wrong_json_types_are_400_field_errors(user_client, field, value):
     body = {"name": "x", field: value}
-    assert field in _errors(user_client.post(LIST_URL, body))
+    assert field in errors(user_client.post(EXPERIMENTS_URL, body))
     assert not Experiment.objects.exists()
 
 
 def test_finished_before_started_is_a_400_field_error(user_client, experiment):
     before = _row(experiment)
-    response = user_client.patch(detail_url(experiment.pk), {"finished_at": "2000-01-01T00:00:00Z"})
-    assert _errors(response) == {"finished_at": ["An experiment cannot finish before it starts."]}
+    response = user_client.patch(experiment_url(experiment.pk), {"finished_at": "2000-01-01T00:00:00Z"})
+    assert errors(response) == {"finished_at": ["An experiment cannot finish before it starts."]}
     assert _row(experiment) == before
 
 
 def test_finished_before_started_on_create_is_400(user_client):
     body = {"name": "x", "started_at": "2024-01-02T00:00:00Z", "finished_at": "2024-01-01T00:00:00Z"}
-    assert "finished_at" in _errors(user_client.post(LIST_URL, body))
+    assert "finished_at" in errors(user_client.post(EXPERIMENTS_URL, body))
 
 
 def test_several_field_errors_are_reported_together(user_client):
     body = {"name": "", "tags": ["a", "a"], "results": {"acc": True}, "parameters": []}
-    assert set(_errors(user_client.post(LIST_URL, body))) == {"name", "tags", "results", "parameters"}
+    assert set(errors(user_client.post(EXPERIMENTS_URL, body))) == {"name", "tags", "results", "parameters"}
 
 
 def test_a_form_encoded_create_is_415_json_only(user_client):
-    response = user_client.post(LIST_URL, {"name": "form"}, format="multipart")
+    response = user_client.post(EXPERIMENTS_URL, {"name": "form"}, format="multipart")
     assert response.status_code == status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
 
@@ -564,59 +551,57 @@ def test_a_form_encoded_create_is_415_json_only(user_client):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def _ids(response) -> list[int]:
-    assert response.status_code == status.HTTP_200_OK, response.content
-    return [row["id"] for row in response.json()]
-
-
 @pytest.fixture
 def by_status(user) -> dict[str, Experiment]:
     return {value: ExperimentFactory(owner=user, status=value) for value in S}
 
 
 def test_status_filter_takes_one_status(user_client, by_status):
-    assert _ids(user_client.get(LIST_URL, {"status": "running"})) == [by_status[S.RUNNING].pk]
+    assert ids_in_order(user_client.get(EXPERIMENTS_URL, {"status": "running"})) == [by_status[S.RUNNING].pk]
 
 
 def test_status_filter_takes_several_statuses_comma_separated(user_client, by_status):
-    response = user_client.get(LIST_URL, {"status": "draft,running"})
-    assert _ids(response) == [by_status[S.DRAFT].pk, by_status[S.RUNNING].pk]
+    response = user_client.get(EXPERIMENTS_URL, {"status": "draft,running"})
+    assert ids_in_order(response) == [by_status[S.DRAFT].pk, by_status[S.RUNNING].pk]
 
 
 @pytest.mark.parametrize("value", ["paused", "draft,paused", "DRAFT"])
 def test_unknown_status_filter_is_400(user_client, by_status, value):
-    assert "status" in _errors(user_client.get(LIST_URL, {"status": value}))
+    assert "status" in errors(user_client.get(EXPERIMENTS_URL, {"status": value}))
 
 
 def test_tag_filter(user, user_client):
     wanted = ExperimentFactory(owner=user, tags=["vision", "ml"])
     ExperimentFactory(owner=user, tags=["mlops", "ML", "xml"])
     ExperimentFactory(owner=user, tags=[], name="ml", description="ml")
-    assert _ids(user_client.get(LIST_URL, {"tag": "ml"})) == [wanted.pk]
-    assert _ids(user_client.get(LIST_URL, {"tag": "nothing"})) == []
+    assert ids_in_order(user_client.get(EXPERIMENTS_URL, {"tag": "ml"})) == [wanted.pk]
+    assert ids_in_order(user_client.get(EXPERIMENTS_URL, {"tag": "nothing"})) == []
 
 
 @pytest.mark.parametrize("tag", ['with "quotes"', "back\\slash", "ünïcödé", "100%_sure", "a,b"])
 def test_tag_filter_matches_tags_with_special_characters(user, user_client, tag):
     wanted = ExperimentFactory(owner=user, tags=[tag])
     ExperimentFactory(owner=user, tags=[tag.upper() + "!"])
-    assert _ids(user_client.get(LIST_URL, {"tag": tag})) == [wanted.pk]
+    assert ids_in_order(user_client.get(EXPERIMENTS_URL, {"tag": tag})) == [wanted.pk]
 
 
 def test_tag_filter_longer_than_a_tag_is_400(user_client):
-    assert "tag" in _errors(user_client.get(LIST_URL, {"tag": "t" * 51}))
+    assert "tag" in errors(user_client.get(EXPERIMENTS_URL, {"tag": "t" * 51}))
 
 
 def test_created_after_and_before_filters(user, user_client):
     old, middle, new = ExperimentFactory.create_batch(3, owner=user)
     for experiment, day in ((old, 1), (middle, 10), (new, 20)):
         Experiment.objects.filter(pk=experiment.pk).update(created_at=datetime(2024, 1, day, 12, tzinfo=UTC))
-    assert _ids(user_client.get(LIST_URL, {"created_after": "2024-01-10"})) == [middle.pk, new.pk]
-    assert _ids(user_client.get(LIST_URL, {"created_after": "2024-01-10T12:00:01Z"})) == [new.pk]
-    assert _ids(user_client.get(LIST_URL, {"created_before": "2024-01-10T12:00:00Z"})) == [old.pk, middle.pk]
-    assert _ids(user_client.get(LIST_URL, {"created_before": "2024-01-10"})) == [old.pk]
+    assert ids_in_order(user_client.get(EXPERIMENTS_URL, {"created_after": "2024-01-10"})) == [middle.pk, new.pk]
+    assert ids_in_order(user_client.get(EXPERIMENTS_URL, {"created_after": "2024-01-10T12:00:01Z"})) == [new.pk]
+    assert ids_in_order(user_client.get(EXPERIMENTS_URL, {"created_before": "2024-01-10T12:00:00Z"})) == [
+        old.pk,
+        middle.pk,
+    ]
+    assert ids_in_order(user_client.get(EXPERIMENTS_URL, {"created_before": "2024-01-10"})) == [old.pk]
     both = {"created_after": "2024-01-05T00:00:00+02:00", "created_before": "2024-01-15"}
-    assert _ids(user_client.get(LIST_URL, both)) == [middle.pk]
+    assert ids_in_order(user_client.get(EXPERIMENTS_URL, both)) == [middle.pk]
 
 
 @pytest.mark.parametrize("name", ["created_after", "created_before"])
@@ -624,19 +609,19 @@ def test_created_after_and_before_filters(user, user_client):
     "value", ["yesterday", "2024-13-01", "2024-01-01T25:00:00", "99999-01-01", "0001-01-01T00:00:00+05:00", "1"]
 )
 def test_junk_date_filters_are_400(user_client, name, value):
-    assert name in _errors(user_client.get(LIST_URL, {name: value}))
+    assert name in errors(user_client.get(EXPERIMENTS_URL, {name: value}))
 
 
 def test_search_is_case_insensitive_over_name_and_description(user, user_client):
     by_name = ExperimentFactory(owner=user, name="ResNet baseline")
     by_description = ExperimentFactory(owner=user, name="other", description="a deeper RESNET")
     ExperimentFactory(owner=user, name="transformer", tags=["resnet"])
-    assert _ids(user_client.get(LIST_URL, {"search": "resnet"})) == [by_name.pk, by_description.pk]
-    assert _ids(user_client.get(LIST_URL, {"search": "BASELINE"})) == [by_name.pk]
+    assert ids_in_order(user_client.get(EXPERIMENTS_URL, {"search": "resnet"})) == [by_name.pk, by_description.pk]
+    assert ids_in_order(user_client.get(EXPERIMENTS_URL, {"search": "BASELINE"})) == [by_name.pk]
 
 
 def test_search_with_a_nul_character_is_400(user_client):
-    assert "search" in _errors(user_client.get(LIST_URL, {"search": "a\x00b"}))
+    assert "search" in errors(user_client.get(EXPERIMENTS_URL, {"search": "a\x00b"}))
 
 
 def test_filters_combine(user, user_client):
@@ -644,15 +629,15 @@ def test_filters_combine(user, user_client):
     ExperimentFactory(owner=user, name="resnet", status=S.DRAFT, tags=["ml"])
     ExperimentFactory(owner=user, name="resnet", status=S.RUNNING, tags=[])
     ExperimentFactory(owner=user, name="vit", status=S.RUNNING, tags=["ml"])
-    response = user_client.get(LIST_URL, {"status": "running,failed", "tag": "ml", "search": "res"})
-    assert _ids(response) == [wanted.pk]
+    response = user_client.get(EXPERIMENTS_URL, {"status": "running,failed", "tag": "ml", "search": "res"})
+    assert ids_in_order(response) == [wanted.pk]
 
 
 def test_empty_text_filters_are_ignored_and_other_empty_filters_are_400(user, user_client):
     experiment = ExperimentFactory(owner=user)
-    assert _ids(user_client.get(LIST_URL, {"tag": "", "search": ""})) == [experiment.pk]
+    assert ids_in_order(user_client.get(EXPERIMENTS_URL, {"tag": "", "search": ""})) == [experiment.pk]
     params = {"status": "", "created_after": "", "created_before": ""}
-    assert set(_errors(user_client.get(LIST_URL, params))) == set(params)
+    assert set(errors(user_client.get(EXPERIMENTS_URL, params))) == set(params)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -662,7 +647,7 @@ def test_empty_text_filters_are_ignored_and_other_empty_filters_are_400(user, us
 
 def test_list_is_ordered_by_id_by_default(user, user_client):
     experiments = [ExperimentFactory(owner=user, name=name) for name in ("c", "a", "b")]
-    assert _ids(user_client.get(LIST_URL)) == [experiment.pk for experiment in experiments]
+    assert ids_in_order(user_client.get(EXPERIMENTS_URL)) == [experiment.pk for experiment in experiments]
 
 
 @pytest.fixture
@@ -690,29 +675,31 @@ def three_experiments(user) -> list[Experiment]:
 @pytest.mark.parametrize("field", ["name", "status", "created_at", "updated_at", "started_at", "finished_at"])
 def test_ordering_by_each_field_and_reversed(user_client, three_experiments, field):
     expected = [experiment.pk for experiment in three_experiments]
-    assert _ids(user_client.get(LIST_URL, {"ordering": field})) == expected
-    assert _ids(user_client.get(LIST_URL, {"ordering": f"-{field}"})) == expected[::-1]
+    assert ids_in_order(user_client.get(EXPERIMENTS_URL, {"ordering": field})) == expected
+    assert ids_in_order(user_client.get(EXPERIMENTS_URL, {"ordering": f"-{field}"})) == expected[::-1]
 
 
 def test_ordering_by_id_reversed(user_client, three_experiments):
     expected = sorted((experiment.pk for experiment in three_experiments), reverse=True)
-    assert _ids(user_client.get(LIST_URL, {"ordering": "-id"})) == expected
+    assert ids_in_order(user_client.get(EXPERIMENTS_URL, {"ordering": "-id"})) == expected
 
 
 def test_ordering_ties_are_broken_by_id(user, user_client):
     experiments = ExperimentFactory.create_batch(3, owner=user, status=S.DRAFT)
-    assert _ids(user_client.get(LIST_URL, {"ordering": "status"})) == [experiment.pk for experiment in experiments]
+    assert ids_in_order(user_client.get(EXPERIMENTS_URL, {"ordering": "status"})) == [
+        experiment.pk for experiment in experiments
+    ]
 
 
 @pytest.mark.parametrize("ordering", ["owner", "owner__password", "parameters", "-nope", "name,bogus"])
 def test_unknown_ordering_is_400(user_client, ordering):
-    assert "ordering" in _errors(user_client.get(LIST_URL, {"ordering": ordering}))
+    assert "ordering" in errors(user_client.get(EXPERIMENTS_URL, {"ordering": ordering}))
 
 
 def test_list_pages_with_limit_and_offset(user, user_client):
     experiments = ExperimentFactory.create_batch(5, owner=user)
-    response = user_client.get(LIST_URL, {"limit": 2, "offset": 2})
-    assert _ids(response) == [experiment.pk for experiment in experiments[2:4]]
+    response = user_client.get(EXPERIMENTS_URL, {"limit": 2, "offset": 2})
+    assert ids_in_order(response) == [experiment.pk for experiment in experiments[2:4]]
     assert response["X-Total-Count"] == "5"
     assert 'rel="next"' in response["Link"]
 
@@ -722,18 +709,18 @@ def test_list_queries_do_not_grow_with_the_rows(
 ):
     ExperimentFactory(owner=user, tags=["ml"])
     with django_assert_max_num_queries(10) as one_row:
-        assert len(user_client.get(LIST_URL).json()) == 1
+        assert len(user_client.get(EXPERIMENTS_URL).json()) == 1
     ExperimentFactory.create_batch(19, owner=user, tags=["ml"])
     with django_assert_num_queries(len(one_row)):
-        assert len(user_client.get(LIST_URL, {"tag": "ml", "ordering": "-name"}).json()) == 20
+        assert len(user_client.get(EXPERIMENTS_URL, {"tag": "ml", "ordering": "-name"}).json()) == 20
 
 
 def test_detail_reads_in_a_constant_number_of_queries(user_client, experiment, django_assert_max_num_queries):
     with django_assert_max_num_queries(4):
-        assert user_client.get(detail_url(experiment.pk)).status_code == status.HTTP_200_OK
+        assert user_client.get(experiment_url(experiment.pk)).status_code == status.HTTP_200_OK
 
 
 def test_huge_json_in_a_list_response_round_trips(user_client):
     parameters = {"nested": {"deep": [1, 2.5, None, True, "é"]}, "n": 2**63 - 1, "m": -(2**63)}
-    experiment_id = user_client.post(LIST_URL, {"name": "x", "parameters": parameters}).json()["id"]
-    assert json.loads(json.dumps(user_client.get(detail_url(experiment_id)).json()["parameters"])) == parameters
+    experiment_id = user_client.post(EXPERIMENTS_URL, {"name": "x", "parameters": parameters}).json()["id"]
+    assert json.loads(json.dumps(user_client.get(experiment_url(experiment_id)).json()["parameters"])) == parameters

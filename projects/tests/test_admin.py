@@ -1,10 +1,7 @@
-from datetime import timedelta
-
 import pytest
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.urls import reverse
-from django.utils import timezone
 from django_q.models import Schedule
 from rest_framework import status
 
@@ -12,6 +9,7 @@ from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
 from projects.models import Project
 from projects.tests.factories import ProjectFactory
+from registry.tests.support import autocomplete_ids, expired_project, in_days
 
 pytestmark = pytest.mark.django_db
 
@@ -30,23 +28,13 @@ def change_url(pk: int) -> str:
     return reverse("admin:projects_project_change", args=[pk])
 
 
-def _in(days: int):
-    return timezone.localdate() + timedelta(days=days)
-
-
-def _expired(days_ago: int, **kwargs) -> Project:
-    project = ProjectFactory(expiration_date=_in(0), **kwargs)
-    Project.objects.filter(pk=project.pk).update(expiration_date=_in(-days_ago))
-    return project
-
-
 def _form(owner, **overrides) -> dict:
     """The add form as a browser would post it."""
     return {"name": "from the admin", "owner": owner.pk, "description": "", "expiration_date": "", **overrides}
 
 
 def test_changelist_loads_with_the_experiment_count_and_expiration_columns(admin_client, user):
-    project = ProjectFactory(owner=user, expiration_date=_in(3))
+    project = ProjectFactory(owner=user, expiration_date=in_days(3))
     ExperimentFactory.create_batch(2, owner=user, project=project)
     response = admin_client.get(CHANGELIST_URL)
     assert response.status_code == status.HTTP_200_OK
@@ -80,10 +68,10 @@ def test_changelist_queries_do_not_grow_with_the_rows(
 @pytest.fixture
 def by_expiration() -> dict[str, Project]:
     return {
-        "expired": _expired(2, name="expired"),
-        "today": ProjectFactory(name="today", expiration_date=_in(0)),
-        "in 7 days": ProjectFactory(name="in 7 days", expiration_date=_in(7)),
-        "in 8 days": ProjectFactory(name="in 8 days", expiration_date=_in(8)),
+        "expired": expired_project(2, name="expired"),
+        "today": ProjectFactory(name="today", expiration_date=in_days(0)),
+        "in 7 days": ProjectFactory(name="in 7 days", expiration_date=in_days(7)),
+        "in 8 days": ProjectFactory(name="in 8 days", expiration_date=in_days(8)),
         "never": ProjectFactory(name="never"),
     }
 
@@ -120,12 +108,7 @@ def test_changelist_searches_name_description_and_owner(admin_client, django_use
 
 
 def test_owner_autocomplete_answers(admin_client, user):
-    response = admin_client.get(
-        reverse("admin:autocomplete"),
-        {"app_label": "projects", "model_name": "project", "field_name": "owner", "term": user.username},
-    )
-    assert response.status_code == status.HTTP_200_OK
-    assert [row["id"] for row in response.json()["results"]] == [str(user.pk)]
+    assert autocomplete_ids(admin_client, "projects.project", "owner", user.username) == [str(user.pk)]
 
 
 def test_add_page_loads(admin_client):
@@ -133,15 +116,15 @@ def test_add_page_loads(admin_client):
 
 
 def test_add_creates_a_trimmed_project(admin_client, user):
-    form = _form(user, name="  warehouse ", expiration_date=_in(30).isoformat(), **NO_INLINE_ROWS)
+    form = _form(user, name="  warehouse ", expiration_date=in_days(30).isoformat(), **NO_INLINE_ROWS)
     response = admin_client.post(ADD_URL, form)
     assert response.status_code == status.HTTP_302_FOUND, response.context["adminform"].form.errors
     project = Project.objects.get()
-    assert (project.name, project.owner, project.expiration_date) == ("warehouse", user, _in(30))
+    assert (project.name, project.owner, project.expiration_date) == ("warehouse", user, in_days(30))
 
 
 def test_add_of_an_expired_project_shows_the_error(admin_client, user):
-    response = admin_client.post(ADD_URL, _form(user, expiration_date=_in(-1).isoformat(), **NO_INLINE_ROWS))
+    response = admin_client.post(ADD_URL, _form(user, expiration_date=in_days(-1).isoformat(), **NO_INLINE_ROWS))
     assert response.status_code == status.HTTP_200_OK
     assert response.context["adminform"].form.errors == {
         "expiration_date": ["A new project cannot be already expired."]
@@ -175,12 +158,12 @@ def test_change_page_loads_with_the_experiments_inline(admin_client, user):
 
 
 def test_change_saves_and_keeps_the_experiments(admin_client, user, other_user):
-    project = ProjectFactory(owner=user, name="warehouse", expiration_date=_in(3))
+    project = ProjectFactory(owner=user, name="warehouse", expiration_date=in_days(3))
     experiment = ExperimentFactory(owner=user, project=project)
     form = _form(
         other_user,
         name="lake",
-        expiration_date=_in(-3).isoformat(),
+        expiration_date=in_days(-3).isoformat(),
         **{
             "memberships-TOTAL_FORMS": "0",
             "memberships-INITIAL_FORMS": "0",
@@ -194,7 +177,7 @@ def test_change_saves_and_keeps_the_experiments(admin_client, user, other_user):
     assert response.status_code == status.HTTP_302_FOUND, response.context["adminform"].form.errors
     project.refresh_from_db()
     # The owner is read-only on the change page (a change of owner is a transfer), so the posted one is ignored.
-    assert (project.name, project.owner, project.expiration_date) == ("lake", user, _in(-3))
+    assert (project.name, project.owner, project.expiration_date) == ("lake", user, in_days(-3))
     assert Experiment.objects.get(pk=experiment.pk).project == project
 
 
@@ -219,11 +202,11 @@ def _send_now(admin_client, projects):
 @pytest.mark.django_db(transaction=True)
 def test_send_reminders_now_mails_the_owners_of_the_selected_projects(admin_client, user, other_user):
     # Far from expiring and reminded already: "now" ignores both the window and the record.
-    far = ProjectFactory(owner=user, name="far", expiration_date=_in(90))
+    far = ProjectFactory(owner=user, name="far", expiration_date=in_days(90))
     Project.objects.filter(pk=far.pk).update(reminded_for_date=far.expiration_date)
-    soon = ProjectFactory(owner=user, name="soon", expiration_date=_in(2))
-    theirs = ProjectFactory(owner=other_user, name="theirs", expiration_date=_in(1))
-    ProjectFactory(owner=other_user, name="not selected", expiration_date=_in(1))
+    soon = ProjectFactory(owner=user, name="soon", expiration_date=in_days(2))
+    theirs = ProjectFactory(owner=other_user, name="theirs", expiration_date=in_days(1))
+    ProjectFactory(owner=other_user, name="not selected", expiration_date=in_days(1))
     ProjectFactory(owner=other_user, name="never", expiration_date=None)
 
     response = _send_now(admin_client, [far, soon, theirs, Project.objects.get(name="never")])
@@ -251,8 +234,8 @@ def test_send_reminders_now_queues_a_retry_for_a_failing_address(admin_client, u
         return real_send_mail(*args, recipient_list=recipient_list, **kwargs)
 
     monkeypatch.setattr("registry.mail.send_mail", send_mail)
-    failing = ProjectFactory(owner=user, expiration_date=_in(1))
-    working = ProjectFactory(owner=other_user, expiration_date=_in(1))
+    failing = ProjectFactory(owner=user, expiration_date=in_days(1))
+    working = ProjectFactory(owner=other_user, expiration_date=in_days(1))
 
     response = _send_now(admin_client, [failing, working])
 

@@ -1,11 +1,9 @@
 import datetime
-from datetime import timedelta
-from io import StringIO
 
 import pytest
 from django.core import mail
 from django.core.mail import send_mail as real_send_mail
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -13,29 +11,15 @@ from accounts.tests.factories import UserFactory
 from projects import services
 from projects.models import Project
 from projects.tests.factories import ProjectFactory
+from registry.tests.support import expired_project, in_days, run_command
 
 NO_MEMBERS = "Reminded 0 member(s) about 0 expiring membership(s)."
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _in(days: int) -> datetime.date:
-    return timezone.localdate() + timedelta(days=days)
-
-
 def _remind(*args: str) -> str:
-    """Run the command and return what it printed."""
-    out = StringIO()
-    call_command("send_expiration_reminders", *args, stdout=out)
-    return out.getvalue()
-
-
-def _expired(owner, days_ago: int, **kwargs) -> Project:
-    """A project that expired `days_ago` days ago (the model refuses to create one, so the date is moved after)."""
-    project = ProjectFactory(owner=owner, expiration_date=_in(0), **kwargs)
-    Project.objects.filter(pk=project.pk).update(expiration_date=_in(-days_ago))
-    project.refresh_from_db()
-    return project
+    return run_command("send_expiration_reminders", *args)
 
 
 def _recipients() -> list[str]:
@@ -49,7 +33,7 @@ def _reminded_for(project: Project) -> datetime.date | None:
 def test_run_twice_with_projects_expiring_tomorrow_sends_exactly_one_mail_per_owner():
     owners = UserFactory.create_batch(3)
     for owner in owners:
-        ProjectFactory.create_batch(2, owner=owner, expiration_date=_in(1))
+        ProjectFactory.create_batch(2, owner=owner, expiration_date=in_days(1))
 
     _remind()
     _remind()
@@ -64,22 +48,22 @@ def test_run_twice_with_projects_expiring_tomorrow_sends_exactly_one_mail_per_ow
 )
 def test_who_is_reminded_by_the_expiration_date(user, offset, reminded):
     if offset is not None and offset < 0:
-        _expired(user, -offset)
+        expired_project(owner=user, days_ago=-offset)
     else:
-        ProjectFactory(owner=user, expiration_date=None if offset is None else _in(offset))
+        ProjectFactory(owner=user, expiration_date=None if offset is None else in_days(offset))
     _remind()
     assert len(mail.outbox) == (1 if reminded else 0)
 
 
 def test_one_message_per_owner_lists_all_their_due_projects(user, other_user):
     mine = [
-        ProjectFactory(owner=user, name="warehouse", expiration_date=_in(1)),
-        ProjectFactory(owner=user, name="lake", expiration_date=_in(6)),
-        _expired(user, 3, name="swamp"),
+        ProjectFactory(owner=user, name="warehouse", expiration_date=in_days(1)),
+        ProjectFactory(owner=user, name="lake", expiration_date=in_days(6)),
+        expired_project(owner=user, days_ago=3, name="swamp"),
     ]
-    ProjectFactory(owner=user, name="far away", expiration_date=_in(30))
+    ProjectFactory(owner=user, name="far away", expiration_date=in_days(30))
     ProjectFactory(owner=user, name="forever")
-    ProjectFactory(owner=other_user, name="theirs", expiration_date=_in(2))
+    ProjectFactory(owner=other_user, name="theirs", expiration_date=in_days(2))
 
     _remind()
 
@@ -94,9 +78,9 @@ def test_one_message_per_owner_lists_all_their_due_projects(user, other_user):
 
 
 def test_a_second_run_sends_nothing_and_says_so(user):
-    project = ProjectFactory(owner=user, expiration_date=_in(2))
+    project = ProjectFactory(owner=user, expiration_date=in_days(2))
     assert "Reminded 1 owner(s) about 1 project(s)." in _remind()
-    assert _reminded_for(project) == _in(2)
+    assert _reminded_for(project) == in_days(2)
 
     output = _remind()
 
@@ -105,22 +89,22 @@ def test_a_second_run_sends_nothing_and_says_so(user):
 
 
 def test_a_new_expiration_date_re_arms_the_reminder(user):
-    project = ProjectFactory(owner=user, expiration_date=_in(2))
+    project = ProjectFactory(owner=user, expiration_date=in_days(2))
     _remind()
-    services.project_update(project=project, actor=project.owner, expiration_date=_in(5))
+    services.project_update(project=project, actor=project.owner, expiration_date=in_days(5))
 
     _remind()
     _remind()
 
     assert len(mail.outbox) == 2
-    assert _in(5).isoformat() in mail.outbox[1].body
-    assert _reminded_for(project) == _in(5)
+    assert in_days(5).isoformat() in mail.outbox[1].body
+    assert _reminded_for(project) == in_days(5)
 
 
 def test_an_already_reminded_project_is_not_repeated_when_another_becomes_due(user):
-    ProjectFactory(owner=user, name="first", expiration_date=_in(1))
+    ProjectFactory(owner=user, name="first", expiration_date=in_days(1))
     _remind()
-    ProjectFactory(owner=user, name="second", expiration_date=_in(3))
+    ProjectFactory(owner=user, name="second", expiration_date=in_days(3))
 
     _remind()
 
@@ -147,8 +131,8 @@ def test_a_project_entering_the_window_is_reminded_once_it_does(user, time_machi
 
 
 def test_days_widens_or_narrows_the_window(user):
-    ProjectFactory(owner=user, name="in 20 days", expiration_date=_in(20))
-    ProjectFactory(owner=user, name="in 3 days", expiration_date=_in(3))
+    ProjectFactory(owner=user, name="in 20 days", expiration_date=in_days(20))
+    ProjectFactory(owner=user, name="in 3 days", expiration_date=in_days(3))
 
     assert "about 0 project(s)" in _remind("--days", "2")
     assert "about 2 project(s)" in _remind("--days", "30")
@@ -156,8 +140,8 @@ def test_days_widens_or_narrows_the_window(user):
 
 
 def test_days_zero_reminds_of_today_and_the_past_only(user):
-    ProjectFactory(owner=user, name="today", expiration_date=_in(0))
-    ProjectFactory(owner=user, name="tomorrow", expiration_date=_in(1))
+    ProjectFactory(owner=user, name="today", expiration_date=in_days(0))
+    ProjectFactory(owner=user, name="tomorrow", expiration_date=in_days(1))
     _remind("--days=0")
     assert "today" in mail.outbox[0].body
     assert "tomorrow" not in mail.outbox[0].body
@@ -173,23 +157,23 @@ def test_days_past_the_end_of_the_calendar_reminds_of_every_dated_project(user, 
 
 def test_the_default_window_comes_from_the_setting(user, settings):
     settings.EXPIRATION_REMINDER_DAYS = 2
-    ProjectFactory(owner=user, expiration_date=_in(3))
+    ProjectFactory(owner=user, expiration_date=in_days(3))
     _remind()
     assert mail.outbox == []
 
 
 @pytest.mark.parametrize("days", ["-1", "soon"])
 def test_bad_days_is_a_command_error(user, days):
-    ProjectFactory(owner=user, expiration_date=_in(1))
+    ProjectFactory(owner=user, expiration_date=in_days(1))
     with pytest.raises(CommandError):
         _remind("--days", days)
     assert mail.outbox == []
 
 
 def test_dry_run_says_who_would_be_reminded_and_sends_and_records_nothing(user, other_user):
-    warehouse = ProjectFactory(owner=user, name="warehouse", expiration_date=_in(1))
-    lake = _expired(user, 2, name="lake")
-    ProjectFactory(owner=other_user, name="far", expiration_date=_in(30))
+    warehouse = ProjectFactory(owner=user, name="warehouse", expiration_date=in_days(1))
+    lake = expired_project(owner=user, days_ago=2, name="lake")
+    ProjectFactory(owner=other_user, name="far", expiration_date=in_days(30))
 
     output = _remind("--dry-run")
 
@@ -208,9 +192,9 @@ def test_dry_run_says_who_would_be_reminded_and_sends_and_records_nothing(user, 
 
 
 def test_the_summary_names_each_owner_reminded(user, other_user):
-    ProjectFactory(owner=user, name="warehouse", expiration_date=_in(1))
-    ProjectFactory(owner=other_user, name="lake", expiration_date=_in(1))
-    ProjectFactory(owner=other_user, name="sea", expiration_date=_in(2))
+    ProjectFactory(owner=user, name="warehouse", expiration_date=in_days(1))
+    ProjectFactory(owner=other_user, name="lake", expiration_date=in_days(1))
+    ProjectFactory(owner=other_user, name="sea", expiration_date=in_days(2))
 
     output = _remind()
 
@@ -240,7 +224,7 @@ def test_a_failing_recipient_does_not_stop_the_others_and_its_mail_is_retried_la
     settings.MAIL_ATTEMPTS = 3
     settings.MAIL_RETRY_SECONDS = 60
     first, failing, last = sorted(UserFactory.create_batch(3), key=lambda owner: owner.pk)
-    projects = {owner: ProjectFactory(owner=owner, expiration_date=_in(1)) for owner in (first, failing, last)}
+    projects = {owner: ProjectFactory(owner=owner, expiration_date=in_days(1)) for owner in (first, failing, last)}
     failing_address["address"] = failing.email
 
     output = _remind()
@@ -252,14 +236,14 @@ def test_a_failing_recipient_does_not_stop_the_others_and_its_mail_is_retried_la
     assert retry.schedule_type == Schedule.ONCE
     assert "'attempt': 2" in retry.kwargs and repr([failing.email]) in retry.kwargs
     assert 55 <= (retry.next_run - timezone.now()).total_seconds() <= 60
-    assert _reminded_for(projects[failing]) == _in(1)
+    assert _reminded_for(projects[failing]) == in_days(1)
     assert "Reminded 0 owner(s) about 0 project(s)." in _remind()
 
 
 def test_a_reminder_whose_last_try_fails_is_re_armed_for_the_next_run(failing_address, settings):
     settings.MAIL_ATTEMPTS = 1
     first, failing = sorted(UserFactory.create_batch(2), key=lambda owner: owner.pk)
-    projects = {owner: ProjectFactory(owner=owner, expiration_date=_in(1)) for owner in (first, failing)}
+    projects = {owner: ProjectFactory(owner=owner, expiration_date=in_days(1)) for owner in (first, failing)}
     failing_address["address"] = failing.email
 
     _remind()
@@ -267,12 +251,12 @@ def test_a_reminder_whose_last_try_fails_is_re_armed_for_the_next_run(failing_ad
     assert _recipients() == [first.email]
     assert not Schedule.objects.filter(func="registry.mail.mail_send").exists()
     assert _reminded_for(projects[failing]) is None
-    assert _reminded_for(projects[first]) == _in(1)
+    assert _reminded_for(projects[first]) == in_days(1)
 
     failing_address["address"] = None
     assert "Reminded 1 owner(s) about 1 project(s)." in _remind()
     assert _recipients() == sorted([first.email, failing.email])
-    assert _reminded_for(projects[failing]) == _in(1)
+    assert _reminded_for(projects[failing]) == in_days(1)
 
 
 def test_no_due_projects_sends_nothing(user):

@@ -16,38 +16,27 @@ from accounts.tests.factories import UserFactory
 from projects import services
 from projects.models import Project, ProjectMembership, ProjectRole
 from projects.tests.factories import ProjectFactory, ProjectMembershipFactory
+from registry.tests.support import from_now, member_url, members_url
 
 pytestmark = pytest.mark.django_db
 
 R = ProjectRole
 
 
-def _from_now(**delta):
-    return timezone.now() + timedelta(**delta)
-
-
-def _members_url(project: Project) -> str:
-    return reverse("project-member-list", args=[project.pk])
-
-
-def _member_url(project: Project, user_id: int) -> str:
-    return reverse("project-member-detail", args=[project.pk, user_id])
-
-
-# --- 6. Nobody grants more than they hold ----------------------------------------------------------------------------
+# --- Nobody grants more than they hold --------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def temporary_maintainer():
     """A maintainer whose membership ends tomorrow, in a project owned by someone else."""
-    membership = ProjectMembershipFactory(role=R.MAINTAINER, expires_at=_from_now(days=1))
+    membership = ProjectMembershipFactory(role=R.MAINTAINER, expires_at=from_now(days=1))
     return membership
 
 
 @pytest.mark.parametrize("expires_at", [None, "in two days"])
 def test_a_temporary_maintainer_cannot_add_a_member_who_outlasts_them(temporary_maintainer, expires_at):
     newcomer = UserFactory()
-    when = _from_now(days=2) if expires_at else None
+    when = from_now(days=2) if expires_at else None
     with pytest.raises(ValidationError) as caught:
         services.membership_add(
             project=temporary_maintainer.project,
@@ -78,7 +67,7 @@ def test_two_temporary_maintainers_cannot_extend_each_other(client_for, temporar
         project=project, role=R.MAINTAINER, expires_at=temporary_maintainer.expires_at
     )
     response = client_for(accomplice.user).patch(
-        _member_url(project, temporary_maintainer.user_id), {"expires_at": None}
+        member_url(project.pk, temporary_maintainer.user_id), {"expires_at": None}
     )
     assert response.status_code == status.HTTP_400_BAD_REQUEST
     assert "expires_at" in response.json()
@@ -88,15 +77,15 @@ def test_two_temporary_maintainers_cannot_extend_each_other(client_for, temporar
 def test_a_temporary_maintainer_cannot_change_a_member_to_outlast_them(client_for, temporary_maintainer):
     project = temporary_maintainer.project
     viewer = ProjectMembershipFactory(project=project, role=R.VIEWER, expires_at=None)
-    response = client_for(temporary_maintainer.user).patch(_member_url(project, viewer.user_id), {"role": R.EDITOR})
+    response = client_for(temporary_maintainer.user).patch(member_url(project.pk, viewer.user_id), {"role": R.EDITOR})
     assert response.status_code == status.HTTP_400_BAD_REQUEST
     assert ProjectMembership.objects.get(pk=viewer.pk).role == R.VIEWER
 
 
 def test_no_member_changes_their_own_membership(client_for, temporary_maintainer):
     response = client_for(temporary_maintainer.user).patch(
-        _member_url(temporary_maintainer.project, temporary_maintainer.user_id),
-        {"expires_at": _from_now(days=1, hours=1).isoformat()},
+        member_url(temporary_maintainer.project.pk, temporary_maintainer.user_id),
+        {"expires_at": from_now(days=1, hours=1).isoformat()},
     )
     assert response.status_code == status.HTTP_403_FORBIDDEN
     assert ProjectMembership.objects.get(pk=temporary_maintainer.pk).expires_at == temporary_maintainer.expires_at
@@ -105,17 +94,17 @@ def test_no_member_changes_their_own_membership(client_for, temporary_maintainer
 def test_the_owner_grants_without_a_time_limit(client_for):
     project = ProjectFactory()
     newcomer = UserFactory()
-    response = client_for(project.owner).post(_members_url(project), {"user": newcomer.pk, "role": R.MAINTAINER})
+    response = client_for(project.owner).post(members_url(project.pk), {"user": newcomer.pk, "role": R.MAINTAINER})
     assert response.status_code == status.HTTP_201_CREATED
     assert ProjectMembership.objects.get(user=newcomer).expires_at is None
 
 
-# --- 7. Leaving always works; an expired member can be added again ---------------------------------------------------
+# --- Leaving always works; an expired member can be added again -------------------------------------------------------
 
 
 def test_a_member_whose_membership_expired_can_leave(client_for):
     membership = ProjectMembershipFactory(role=R.EDITOR, expires_at=timezone.now() - timedelta(days=1))
-    response = client_for(membership.user).delete(_member_url(membership.project, membership.user_id))
+    response = client_for(membership.user).delete(member_url(membership.project.pk, membership.user_id))
     assert response.status_code == status.HTTP_204_NO_CONTENT
     assert not ProjectMembership.objects.filter(pk=membership.pk).exists()
 
@@ -123,7 +112,7 @@ def test_a_member_whose_membership_expired_can_leave(client_for):
 def test_an_outsider_cannot_remove_a_member_by_pretending_to_leave(client_for):
     membership = ProjectMembershipFactory(role=R.EDITOR)
     outsider = UserFactory()
-    response = client_for(outsider).delete(_member_url(membership.project, membership.user_id))
+    response = client_for(outsider).delete(member_url(membership.project.pk, membership.user_id))
     assert response.status_code == status.HTTP_403_FORBIDDEN
     assert ProjectMembership.objects.filter(pk=membership.pk).exists()
 
@@ -131,7 +120,7 @@ def test_an_outsider_cannot_remove_a_member_by_pretending_to_leave(client_for):
 def test_adding_an_expired_member_again_renews_the_membership(client_for):
     membership = ProjectMembershipFactory(role=R.VIEWER, expires_at=timezone.now() - timedelta(days=1))
     project = membership.project
-    response = client_for(project.owner).post(_members_url(project), {"user": membership.user_id, "role": R.EDITOR})
+    response = client_for(project.owner).post(members_url(project.pk), {"user": membership.user_id, "role": R.EDITOR})
     assert response.status_code == status.HTTP_201_CREATED
     renewed = ProjectMembership.objects.get(project=project, user=membership.user)
     assert (renewed.pk, renewed.role, renewed.expires_at) == (membership.pk, R.EDITOR, None)
@@ -140,13 +129,13 @@ def test_adding_an_expired_member_again_renews_the_membership(client_for):
 def test_adding_a_live_member_again_is_still_refused(client_for):
     membership = ProjectMembershipFactory(role=R.VIEWER)
     response = client_for(membership.project.owner).post(
-        _members_url(membership.project), {"user": membership.user_id, "role": R.EDITOR}
+        members_url(membership.project.pk), {"user": membership.user_id, "role": R.EDITOR}
     )
     assert response.json() == {"user": ["This user is already a member of the project."]}
     assert ProjectMembership.objects.get(pk=membership.pk).role == R.VIEWER
 
 
-# --- 8. Deactivated accounts get no mail ------------------------------------------------------------------------------
+# --- Deactivated accounts get no mail ---------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db(transaction=True)
@@ -154,9 +143,9 @@ def test_reminders_skip_deactivated_owners_and_members():
     tomorrow = timezone.localdate() + timedelta(days=1)
     active = ProjectFactory(expiration_date=tomorrow, owner=UserFactory(email="active@example.com"))
     ProjectFactory(expiration_date=tomorrow, owner=UserFactory(email="gone@example.com", is_active=False))
-    ProjectMembershipFactory(project=active, user=UserFactory(email="member@example.com"), expires_at=_from_now(days=1))
+    ProjectMembershipFactory(project=active, user=UserFactory(email="member@example.com"), expires_at=from_now(days=1))
     ProjectMembershipFactory(
-        project=active, user=UserFactory(email="left@example.com", is_active=False), expires_at=_from_now(days=1)
+        project=active, user=UserFactory(email="left@example.com", is_active=False), expires_at=from_now(days=1)
     )
     call_command("send_expiration_reminders", stdout=StringIO())
     assert sorted(message.to[0] for message in mail.outbox) == ["active@example.com", "member@example.com"]
@@ -170,7 +159,7 @@ def test_send_now_in_the_admin_skips_deactivated_owners():
     assert (summary.recipients, len(mail.outbox)) == (0, 0)
 
 
-# --- 9. Ordering terms ------------------------------------------------------------------------------------------------
+# --- Ordering terms ---------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("route", ["project-list", "experiment-list", "user-list"])
@@ -181,7 +170,7 @@ def test_a_doubled_minus_in_ordering_is_a_400(user_client, route, term):
     assert "ordering" in response.json()
 
 
-# --- 11. Names cannot forge lines -------------------------------------------------------------------------------------
+# --- Names cannot forge lines -----------------------------------------------------------------------------------------
 
 FORGED = "legit\nceo@example.com: payroll-export"
 

@@ -1,21 +1,15 @@
-from datetime import timedelta
-
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
 from projects import services
 from projects.models import Project
 from projects.tests.factories import ProjectFactory
+from registry.tests.support import in_days
 
 pytestmark = pytest.mark.django_db
-
-
-def _in(days: int):
-    return timezone.localdate() + timedelta(days=days)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -24,20 +18,25 @@ def _in(days: int):
 
 
 def test_project_create_saves_a_trimmed_project(user):
-    project = services.project_create(owner=user, name="  warehouse ", description="d", expiration_date=_in(30))
+    project = services.project_create(owner=user, name="  warehouse ", description="d", expiration_date=in_days(30))
     stored = Project.objects.get(pk=project.pk)
-    assert (stored.owner, stored.name, stored.description, stored.expiration_date) == (user, "warehouse", "d", _in(30))
+    assert (stored.owner, stored.name, stored.description, stored.expiration_date) == (
+        user,
+        "warehouse",
+        "d",
+        in_days(30),
+    )
 
 
 def test_project_create_refuses_an_expired_project(user):
     with pytest.raises(ValidationError) as excinfo:
-        services.project_create(owner=user, name="late", expiration_date=_in(-1))
+        services.project_create(owner=user, name="late", expiration_date=in_days(-1))
     assert set(excinfo.value.message_dict) == {"expiration_date"}
     assert not Project.objects.exists()
 
 
 def test_project_create_accepts_an_expiration_date_of_today(user):
-    assert services.project_create(owner=user, name="today", expiration_date=_in(0)).expiration_date == _in(0)
+    assert services.project_create(owner=user, name="today", expiration_date=in_days(0)).expiration_date == in_days(0)
 
 
 def test_project_create_refuses_a_case_variant_of_the_owners_name(user):
@@ -75,7 +74,7 @@ def test_an_update_that_loses_the_race_on_the_name_is_a_validation_error(user, m
 
 
 def test_project_update_changes_the_editable_fields():
-    project = ProjectFactory(name="old", expiration_date=_in(3))
+    project = ProjectFactory(name="old", expiration_date=in_days(3))
     services.project_update(
         project=project, actor=project.owner, name=" new ", description="notes", expiration_date=None
     )
@@ -84,8 +83,8 @@ def test_project_update_changes_the_editable_fields():
 
 
 def test_project_update_may_set_a_past_expiration_date():
-    project = ProjectFactory(expiration_date=_in(3))
-    services.project_update(project=project, actor=project.owner, expiration_date=_in(-3))
+    project = ProjectFactory(expiration_date=in_days(3))
+    services.project_update(project=project, actor=project.owner, expiration_date=in_days(-3))
     assert Project.objects.get(pk=project.pk).is_expired
 
 
@@ -130,8 +129,8 @@ def test_project_delete_keeps_its_experiments_unlinked(user):
 
 @pytest.mark.django_db(transaction=True)
 def test_reminders_summary_counts_owners_and_projects(user, other_user):
-    ProjectFactory.create_batch(2, owner=user, expiration_date=_in(1))
-    ProjectFactory(owner=other_user, expiration_date=_in(7))
+    ProjectFactory.create_batch(2, owner=user, expiration_date=in_days(1))
+    ProjectFactory(owner=other_user, expiration_date=in_days(7))
     summary = services.project_send_expiration_reminders()
     assert (summary.recipients, summary.items) == (2, 3)
     assert len(mail.outbox) == 2
@@ -140,14 +139,14 @@ def test_reminders_summary_counts_owners_and_projects(user, other_user):
 @pytest.mark.django_db(transaction=True)
 def test_reminders_default_window_comes_from_the_setting(user, settings):
     settings.EXPIRATION_REMINDER_DAYS = 30
-    ProjectFactory(owner=user, expiration_date=_in(30))
+    ProjectFactory(owner=user, expiration_date=in_days(30))
     assert services.project_send_expiration_reminders().items == 1
 
 
 @pytest.mark.django_db(transaction=True)
 def test_reminders_of_a_queryset_look_only_at_those_projects(user):
-    wanted = ProjectFactory(owner=user, expiration_date=_in(1))
-    ProjectFactory(owner=user, expiration_date=_in(1))
+    wanted = ProjectFactory(owner=user, expiration_date=in_days(1))
+    ProjectFactory(owner=user, expiration_date=in_days(1))
     summary = services.project_send_expiration_reminders(projects=Project.objects.filter(pk=wanted.pk))
     assert summary.items == 1
     assert wanted.name in mail.outbox[0].body
@@ -155,7 +154,7 @@ def test_reminders_of_a_queryset_look_only_at_those_projects(user):
 
 @pytest.mark.django_db(transaction=True)
 def test_forced_reminders_ignore_the_window_and_the_record(user):
-    far = ProjectFactory(owner=user, expiration_date=_in(100))
+    far = ProjectFactory(owner=user, expiration_date=in_days(100))
     Project.objects.filter(pk=far.pk).update(reminded_for_date=far.expiration_date)
     ProjectFactory(owner=user, expiration_date=None)
     summary = services.project_send_expiration_reminders(projects=Project.objects.all(), force=True)
@@ -166,7 +165,7 @@ def test_forced_reminders_ignore_the_window_and_the_record(user):
 
 @pytest.mark.django_db(transaction=True)
 def test_forced_reminders_work_on_a_queryset_with_the_experiment_count(user):
-    project = ProjectFactory(owner=user, expiration_date=_in(100))
+    project = ProjectFactory(owner=user, expiration_date=in_days(100))
     ExperimentFactory.create_batch(2, owner=user, project=project)
     summary = services.project_send_expiration_reminders(
         projects=Project.objects.with_experiment_count().filter(pk=project.pk), force=True
@@ -177,21 +176,21 @@ def test_forced_reminders_work_on_a_queryset_with_the_experiment_count(user):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_reminder_says_which_projects_expire_and_which_have_expired(user):
-    expired = ProjectFactory(owner=user, name="old", expiration_date=_in(0))
-    Project.objects.filter(pk=expired.pk).update(expiration_date=_in(-2))
-    ProjectFactory(owner=user, name="soon", expiration_date=_in(2))
+    expired = ProjectFactory(owner=user, name="old", expiration_date=in_days(0))
+    Project.objects.filter(pk=expired.pk).update(expiration_date=in_days(-2))
+    ProjectFactory(owner=user, name="soon", expiration_date=in_days(2))
     services.project_send_expiration_reminders()
     (message,) = mail.outbox
     assert message.to == [user.email]
-    assert f"- old expired on {_in(-2).isoformat()}" in message.body
-    assert f"- soon expires on {_in(2).isoformat()}" in message.body
+    assert f"- old expired on {in_days(-2).isoformat()}" in message.body
+    assert f"- soon expires on {in_days(2).isoformat()}" in message.body
     assert message.body.index("- old") < message.body.index("- soon")
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_claimed_project_is_not_reminded_by_a_concurrent_run(user, monkeypatch):
     # Another run records the reminder between this run's read and its claim: this run must not send it again.
-    project = ProjectFactory(owner=user, expiration_date=_in(1))
+    project = ProjectFactory(owner=user, expiration_date=in_days(1))
     claim = services._claim_project
 
     def claimed_elsewhere(candidate):

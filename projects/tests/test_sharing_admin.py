@@ -10,6 +10,7 @@ from rest_framework import status
 from accounts.tests.factories import UserFactory
 from projects.models import ProjectMembership, ProjectRole
 from projects.tests.factories import ProjectFactory, ProjectMembershipFactory
+from registry.tests.support import autocomplete_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -251,9 +252,4 @@ def test_membership_change_page_keeps_the_adder(admin_client):
 
 def test_user_autocomplete_answers_for_the_membership_inline(admin_client):
     user = UserFactory(username="findme")
-    response = admin_client.get(
-        reverse("admin:autocomplete"),
-        {"app_label": "projects", "model_name": "projectmembership", "field_name": "user", "term": "findme"},
-    )
-    assert response.status_code == status.HTTP_200_OK
-    assert [row["id"] for row in response.json()["results"]] == [str(user.pk)]
+    assert autocomplete_ids(admin_client, "projects.projectmembership", "user", "findme") == [str(user.pk)]

@@ -2,16 +2,13 @@
 
 import datetime
 from datetime import UTC, timedelta
-from io import StringIO
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail as real_send_mail
-from django.core.management import call_command
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from experiments.models import Experiment
@@ -20,18 +17,11 @@ from projects import services
 from projects.access import PROJECT_ACCESS, projects_allowing
 from projects.models import Project, ProjectMembership, ProjectRole
 from projects.tests.factories import ProjectFactory, ProjectMembershipFactory
+from registry.tests.support import ago, from_now, run_command
 
 pytestmark = pytest.mark.django_db
 
 R = ProjectRole
-
-
-def _ago(**delta) -> datetime.datetime:
-    return timezone.now() - timedelta(**delta)
-
-
-def _from_now(**delta) -> datetime.datetime:
-    return timezone.now() + timedelta(**delta)
 
 
 def _member(project: Project, role: str, **kwargs):
@@ -91,8 +81,8 @@ def test_with_role_gives_each_caller_their_role(user, project):
 
 
 def test_an_expired_membership_has_no_role_and_one_expiring_later_has_its_role(project):
-    assert _role_of(_member(project, R.MAINTAINER, expires_at=_ago(seconds=1)), project) is None
-    assert _role_of(_member(project, R.MAINTAINER, expires_at=_from_now(seconds=5)), project) == R.MAINTAINER
+    assert _role_of(_member(project, R.MAINTAINER, expires_at=ago(seconds=1)), project) is None
+    assert _role_of(_member(project, R.MAINTAINER, expires_at=from_now(seconds=5)), project) == R.MAINTAINER
 
 
 def test_a_membership_expires_at_its_expiry_exactly(project, time_machine):
@@ -119,7 +109,7 @@ def test_visible_to_and_writable_by(user):
     by_role = {
         role: ProjectMembershipFactory(user=me, role=role).project for role in (R.VIEWER, R.EDITOR, R.MAINTAINER)
     }
-    ProjectMembershipFactory(user=me, role=R.MAINTAINER, expires_at=_ago(days=1))
+    ProjectMembershipFactory(user=me, role=R.MAINTAINER, expires_at=ago(days=1))
     ProjectFactory(owner=user)
     visible = {project.pk: project.role for project in Project.objects.visible_to(me)}
     assert visible == {owned.pk: R.OWNER, **{project.pk: role for role, project in by_role.items()}}
@@ -207,7 +197,7 @@ def test_deleting_the_adder_keeps_the_membership(project):
 def test_membership_add_by_a_maintainer_or_the_owner(user, project, actor_role, role):
     actor = user if actor_role == R.OWNER else _member(project, actor_role)
     newcomer = UserFactory()
-    expires = _from_now(days=3)
+    expires = from_now(days=3)
     membership = services.membership_add(project=project, actor=actor, user=newcomer, role=role, expires_at=expires)
     stored = ProjectMembership.objects.get(pk=membership.pk)
     assert (stored.project, stored.user, stored.role, stored.added_by, stored.expires_at) == (
@@ -226,7 +216,7 @@ def test_membership_add_by_anyone_else_is_refused(project, actor_role):
     elif actor_role == "staff":
         actor = UserFactory(is_staff=True)
     elif actor_role == "expired maintainer":
-        actor = _member(project, R.MAINTAINER, expires_at=_ago(seconds=1))
+        actor = _member(project, R.MAINTAINER, expires_at=ago(seconds=1))
     else:
         actor = _member(project, actor_role)
     before = _rows()
@@ -255,7 +245,7 @@ def test_membership_add_of_the_owner_is_refused(user, project):
 
 
 def test_membership_add_of_a_member_whose_membership_expired_renews_the_same_row(user, project):
-    expired = _member(project, R.VIEWER, expires_at=_ago(days=1))
+    expired = _member(project, R.VIEWER, expires_at=ago(days=1))
     before = ProjectMembership.objects.get(user=expired)
     renewed = services.membership_add(project=project, actor=user, user=expired, role=R.EDITOR)
     row = ProjectMembership.objects.get(user=expired)
@@ -272,7 +262,7 @@ def test_membership_add_of_a_member_whose_membership_expired_renews_the_same_row
 def test_membership_change_sets_the_role_and_expiry(user, project, actor_role):
     actor = user if actor_role == R.OWNER else _member(project, actor_role)
     membership = ProjectMembershipFactory(project=project, role=R.VIEWER)
-    expires = _from_now(days=9)
+    expires = from_now(days=9)
     services.membership_change(membership=membership, actor=actor, role=R.MAINTAINER, expires_at=expires)
     stored = ProjectMembership.objects.get(pk=membership.pk)
     assert (stored.role, stored.expires_at, stored.added_by) == (R.MAINTAINER, expires, user)
@@ -320,7 +310,7 @@ def test_membership_change_of_another_field_is_a_programming_error(user, project
 @pytest.mark.parametrize("role", [R.VIEWER, R.EDITOR, R.MAINTAINER])
 @pytest.mark.parametrize("expired", [False, True], ids=["live", "expired"])
 def test_a_member_may_always_leave(project, role, expired):
-    membership = ProjectMembershipFactory(project=project, role=role, expires_at=_ago(days=1) if expired else None)
+    membership = ProjectMembershipFactory(project=project, role=role, expires_at=ago(days=1) if expired else None)
     services.membership_remove(membership=membership, actor=membership.user)
     assert not ProjectMembership.objects.exists()
 
@@ -353,7 +343,7 @@ def test_anyone_else_cannot_remove_a_member(project, actor_role):
 def test_transfer_swaps_the_owner_and_keeps_the_old_one_as_maintainer(user, project, previous_role):
     new_owner = UserFactory()
     if previous_role == "expired":
-        ProjectMembershipFactory(project=project, user=new_owner, expires_at=_ago(days=1))
+        ProjectMembershipFactory(project=project, user=new_owner, expires_at=ago(days=1))
     elif previous_role:
         ProjectMembershipFactory(project=project, user=new_owner, role=previous_role)
     bystander = ProjectMembershipFactory(project=project, role=R.EDITOR)
@@ -425,9 +415,7 @@ def frozen(time_machine):
 
 
 def _remind(*args: str) -> str:
-    out = StringIO()
-    call_command("send_expiration_reminders", *args, stdout=out)
-    return out.getvalue()
+    return run_command("send_expiration_reminders", *args)
 
 
 def _reminded_for(membership: ProjectMembership) -> datetime.datetime | None:

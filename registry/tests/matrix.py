@@ -3,15 +3,16 @@
 A table maps each caller kind to each action's expected status code, literally:
 
     PROJECT_TABLE = {
-        "viewer": {"retrieve": 200, "patch": 403, ...},
+        "viewer": {"get": 200, "patch": 403, ...},
         ...
     }
 
 `cases(table, actions)` turns it into one pytest case per cell, and `check(kind, action, expected)` runs one cell: it
 builds a world (a shared project and the people around it), makes the request as that kind of caller and asserts the
 status; then, from a snapshot of the database, that an allowed write changed something and that a read or a refusal
-changed nothing. The expected answers are never derived from the code under test (its role order or its role checks),
-so that a change in who may do what fails here.
+changed nothing. `check_rows` does the same for a list, whose cells name the rows the caller sees. The expected answers
+are never derived from the code under test (its role order or its role checks), so that a change in who may do what
+fails here.
 """
 
 from collections.abc import Callable, Mapping
@@ -214,6 +215,8 @@ def check(kind: str, action: Action, expected: int) -> None:
     before = snapshot()
     response = action.call(client, world)
     assert response.status_code == expected, f"{kind}: {response.status_code} {response.content[:300]!r}"
+    if expected == 401:
+        assert response["WWW-Authenticate"].startswith("Bearer"), kind
     if action.writes and 200 <= expected < 300:
         assert snapshot() != before, f"{kind}: answered {expected} but changed nothing"
     else:

@@ -162,16 +162,21 @@ def test_when_one_process_dies_the_other_is_stopped_and_the_exit_is_non_zero(ser
             os.killpg(pgid, 0)
 
 
+def _serve_check(port: int, tmp_path) -> subprocess.CompletedProcess:
+    """Run `bin/serve --check` for 127.0.0.1:`port`."""
+    return subprocess.run(
+        [sys.executable, str(SERVE), "--check"],
+        env={**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_a_port_already_taken_is_said_plainly_before_anything_starts(tmp_path):
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, str(SERVE), "--check"],
-            env={**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "DATA_DIR": str(tmp_path)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = _serve_check(port, tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"serve: port {port} on 127.0.0.1 is already in use (another Registry, or another program). "
@@ -182,11 +187,5 @@ def test_a_port_already_taken_is_said_plainly_before_anything_starts(tmp_path):
 def test_a_free_port_passes_the_check(tmp_path):
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]
-    result = subprocess.run(
-        [sys.executable, str(SERVE), "--check"],
-        env={**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "DATA_DIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _serve_check(port, tmp_path)
     assert (result.returncode, result.stderr) == (0, "")
