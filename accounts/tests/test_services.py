@@ -98,17 +98,22 @@ def test_token_rotate_accepts_a_refresh_token_once():
         services.token_rotate(refresh=refresh)
 
 
-def test_token_rotate_refuses_a_token_that_lost_the_race_to_the_blacklist():
+def test_token_rotate_refuses_a_token_that_lost_the_race_to_the_blacklist(monkeypatch):
     user = UserFactory()
     refresh = services.token_obtain(user=user)["refresh"]
-    # Another request has blacklisted it between this one's checks and its insert.
-    outstanding = OutstandingToken.objects.get(token=refresh)
-    original_get_or_create = BlacklistedToken.objects.get_or_create
-    BlacklistedToken.objects.create(token=outstanding)
+    check_user = services._refresh_token_user
+
+    def blacklisted_meanwhile(token):
+        # Another request blacklists the token after this one's checks have passed and before its own insert.
+        found = check_user(token)
+        BlacklistedToken.objects.create(token=OutstandingToken.objects.get(token=refresh))
+        return found
+
+    monkeypatch.setattr(services, "_refresh_token_user", blacklisted_meanwhile)
 
     with pytest.raises(InvalidToken):
         services.token_rotate(refresh=refresh)
-    assert original_get_or_create(token=outstanding)[1] is False
+    assert BlacklistedToken.objects.filter(token__token=refresh).count() == 1
 
 
 def test_token_rotate_refuses_tokens_issued_before_a_password_change():

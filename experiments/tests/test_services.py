@@ -142,7 +142,8 @@ def test_cancelling_a_draft_stamps_finished_at_only(user):
 
 
 def test_the_move_is_checked_against_the_stored_status(user):
-    # A stale copy still says draft, but the row has been completed meanwhile: moving it "back" to running is refused.
+    # A stale copy still says running, but the row has been completed meanwhile: cancelling from the stale copy is
+    # refused, because a completed experiment moves nowhere.
     experiment = ExperimentFactory(owner=user, status=S.RUNNING, started_at=timezone.now())
     stale = _stored(experiment)
     services.experiment_transition(experiment=experiment, status=S.COMPLETED)

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail as real_send_mail
 from django.db import IntegrityError, transaction
 
+from accounts.models import User
 from accounts.tests.factories import UserFactory
 from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
@@ -174,10 +175,10 @@ def test_the_owner_is_never_a_member(user, project):
 def test_membership_str_and_cascades(project):
     membership = ProjectMembershipFactory(project=project, role=R.EDITOR)
     assert str(membership) == f"{membership.user} (editor) in {project}"
-    adder = membership.added_by
     project.delete()
     assert not ProjectMembership.objects.exists()
-    assert adder.pk is not None
+    # The member and the one who added them keep their accounts.
+    assert User.objects.filter(pk__in=[membership.user_id, membership.added_by_id]).count() == 2
 
 
 def test_deleting_the_adder_keeps_the_membership(project):
