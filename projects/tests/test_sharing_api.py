@@ -102,27 +102,60 @@ PROJECT_TABLE = {
 }
 # fmt: on
 
+
+def _promote_member(world: World) -> None:
+    ProjectMembership.objects.filter(pk=world.member.pk).update(role="maintainer")
+
+
+def _add(role: str) -> Action:
+    return Action("post", lambda w: members_url(w.project.pk), lambda w: {"user": w.newcomer.pk, "role": role})
+
+
 MEMBER_ACTIONS = {
     "list": Action("get", lambda w: members_url(w.project.pk)),
     "get": Action("get", lambda w: member_url(w.project.pk, w.member.user_id)),
-    "add": Action("post", lambda w: members_url(w.project.pk), lambda w: {"user": w.newcomer.pk, "role": "viewer"}),
+    # Nobody grants more than they hold: each role given is checked against the caller's own.
+    "add viewer": _add("viewer"),
+    "add editor": _add("editor"),
+    "add maint.": _add("maintainer"),
+    # The member, a viewer, made an editor or a maintainer.
     "change": Action("patch", lambda w: member_url(w.project.pk, w.member.user_id), lambda w: {"role": "editor"}),
+    "promote": Action("patch", lambda w: member_url(w.project.pk, w.member.user_id), lambda w: {"role": "maintainer"}),
+    # The member made a maintainer first: no one changes or removes a member above their own role.
+    "demote": Action(
+        "patch",
+        lambda w: member_url(w.project.pk, w.member.user_id),
+        lambda w: {"role": "viewer"},
+        prepare=_promote_member,
+    ),
     "remove": Action("delete", lambda w: member_url(w.project.pk, w.member.user_id)),
-    # The caller's own membership: leaving needs no role, not even a live one.
+    "remove maint.": Action("delete", lambda w: member_url(w.project.pk, w.member.user_id), prepare=_promote_member),
+    # The caller's own membership.
     "leave": Action("delete", lambda w: member_url(w.project.pk, w.caller.pk)),
 }
 
+# Leaving looks for the caller's own membership and needs no role: whoever has none (the owner, a superuser, staff, a
+# stranger) gets 404, as for any user who is not a member, while an expired member may still leave.
 # fmt: off
 MEMBER_TABLE = {
-    "anonymous":  {"list": 401, "get": 401, "add": 401, "change": 401, "remove": 401, "leave": 401},
-    "stranger":   {"list": 403, "get": 403, "add": 403, "change": 403, "remove": 403, "leave": 404},
-    "staff":      {"list": 403, "get": 403, "add": 403, "change": 403, "remove": 403, "leave": 404},
-    "expired":    {"list": 403, "get": 403, "add": 403, "change": 403, "remove": 403, "leave": 204},
-    "viewer":     {"list": 200, "get": 200, "add": 403, "change": 403, "remove": 403, "leave": 204},
-    "editor":     {"list": 200, "get": 200, "add": 403, "change": 403, "remove": 403, "leave": 204},
-    "maintainer": {"list": 200, "get": 200, "add": 201, "change": 200, "remove": 204, "leave": 204},
-    "owner":      {"list": 200, "get": 200, "add": 201, "change": 200, "remove": 204, "leave": 404},
-    "superuser":  {"list": 200, "get": 200, "add": 201, "change": 200, "remove": 204, "leave": 404},
+    "anonymous":  {"list": 401, "get": 401, "add viewer": 401, "add editor": 401, "add maint.": 401, "leave": 401,
+                   "change": 401, "promote": 401, "demote": 401, "remove": 401, "remove maint.": 401},
+    "stranger":   {"list": 403, "get": 403, "add viewer": 403, "add editor": 403, "add maint.": 403, "leave": 404,
+                   "change": 403, "promote": 403, "demote": 403, "remove": 403, "remove maint.": 403},
+    "staff":      {"list": 403, "get": 403, "add viewer": 403, "add editor": 403, "add maint.": 403, "leave": 404,
+                   "change": 403, "promote": 403, "demote": 403, "remove": 403, "remove maint.": 403},
+    "expired":    {"list": 403, "get": 403, "add viewer": 403, "add editor": 403, "add maint.": 403, "leave": 204,
+                   "change": 403, "promote": 403, "demote": 403, "remove": 403, "remove maint.": 403},
+    "viewer":     {"list": 200, "get": 200, "add viewer": 403, "add editor": 403, "add maint.": 403, "leave": 204,
+                   "change": 403, "promote": 403, "demote": 403, "remove": 403, "remove maint.": 403},
+    "editor":     {"list": 200, "get": 200, "add viewer": 403, "add editor": 403, "add maint.": 403, "leave": 204,
+                   "change": 403, "promote": 403, "demote": 403, "remove": 403, "remove maint.": 403},
+    "maintainer": {"list": 200, "get": 200, "add viewer": 201, "add editor": 201, "add maint.": 201, "leave": 204,
+                   "change": 200, "promote": 200, "demote": 200, "remove": 204, "remove maint.": 204},
+    "owner":      {"list": 200, "get": 200, "add viewer": 201, "add editor": 201, "add maint.": 201, "leave": 404,
+                   "change": 200, "promote": 200, "demote": 200, "remove": 204, "remove maint.": 204},
+    "superuser":  {"list": 200, "get": 200, "add viewer": 201, "add editor": 201, "add maint.": 201, "leave": 404,
+                   "change": 200, "promote": 200, "demote": 200, "remove": 204, "remove maint.": 204},
 }
 # fmt: on
 
@@ -155,6 +188,8 @@ EXPERIMENT_ACTIONS = {
     ),
 }
 
+# The experiment's author acts as its owner whatever their role; a superuser acts as the owner of every experiment,
+# even one outside any project, and so may move someone else's experiment, which the project's owner may not.
 # fmt: off
 EXPERIMENT_TABLE = {
     "anonymous":  {"get": 401, "put": 401, "patch": 401, "rerun": 401, "delete": 401, "restore": 401,
@@ -984,7 +1019,7 @@ def test_members_list_queries_do_not_grow_with_the_members(
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# The issue's scenario
+# From start to end: alice shares a project with bob, and carol sees none of it
 # ---------------------------------------------------------------------------------------------------------------------
 
 
