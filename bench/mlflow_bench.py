@@ -362,6 +362,13 @@ def bench_backend(backend: str, venv: Path, postgres: Postgres | None, points: i
         token = register_and_login(registry.port, "bench")["access"]
         registry_seeded = seed(registry.port, token)
 
+        if backend == "postgres":
+            # Statistics for the planner, as autovacuum gathers soon after a load, for both servers alike: without them
+            # the timing would depend on whether autovacuum had run yet (a fresh table is planned as if nearly empty).
+            for dbname in databases:
+                with postgres.connect(dbname, autocommit=True) as connection:
+                    connection.execute("ANALYZE")
+
         print(f"== {backend}: timing both, turn about", flush=True)
         clients = {"MLflow": Client(mlflow_port, None), "Registry": Client(registry.port, token)}
         figures = measure(clients, {"MLflow": mlflow_seeded, "Registry": registry_seeded})
