@@ -13,7 +13,18 @@ def _project_role(user, project: Project) -> str | None:
     return Project.objects.with_role(user).values_list("role", flat=True).get(pk=project.pk)
 
 
-PROJECT_ACCESS = Access(
+def _on_the_project(minimums: dict) -> Access:
+    """A table checked against the actor's role in the project (projects and their members alike)."""
+    return Access(
+        minimums,
+        rank=ROLE_RANK,
+        lookup=_project_role,
+        annotation="role",
+        refusal="Your role in this project does not allow this.",
+    )
+
+
+PROJECT_ACCESS = _on_the_project(
     {
         "retrieve": R.VIEWER,
         "update": R.MAINTAINER,
@@ -24,15 +35,11 @@ PROJECT_ACCESS = Access(
         "restore": R.MAINTAINER,
         # Putting an experiment into the project, or moving one there.
         "add_experiment": R.EDITOR,
-    },
-    rank=ROLE_RANK,
-    lookup=_project_role,
-    annotation="role",
-    refusal="Your role in this project does not allow this.",
+    }
 )
 
 # A project's members, checked on the project: the role is the actor's role in it.
-MEMBERSHIP_ACCESS = Access(
+MEMBERSHIP_ACCESS = _on_the_project(
     {
         "list": R.VIEWER,
         "retrieve": R.VIEWER,
@@ -41,11 +48,7 @@ MEMBERSHIP_ACCESS = Access(
         "destroy": R.MAINTAINER,
         # Removing one's own membership: always allowed, even after it has expired.
         "leave": ANYONE,
-    },
-    rank=ROLE_RANK,
-    lookup=_project_role,
-    annotation="role",
-    refusal="Your role in this project does not allow this.",
+    }
 )
 
 
