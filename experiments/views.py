@@ -110,7 +110,7 @@ class ProjectExperimentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     ordering_fields = ExperimentViewSet.ordering_fields
     ordering = ExperimentViewSet.ordering
 
-    def access_operation(self) -> str:
+    def access_operation(self, operation: str) -> str:
         return "retrieve"
 
     def initial(self, request, *args, **kwargs):

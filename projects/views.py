@@ -18,7 +18,7 @@ from projects.serializers import (
     ProjectSerializer,
     TransferSerializer,
 )
-from registry.access import OPERATION_OF_ACTION, HasRole
+from registry.access import HasRole
 from registry.throttles import LOOKUP_THROTTLES
 from registry.viewsets import ServiceModelMixin
 
@@ -127,10 +127,10 @@ class ProjectMembershipViewSet(
         self.check_object_permissions(self.request, project)
         return project
 
-    def access_operation(self) -> str:
-        if self.action == "destroy" and self.kwargs.get("user_id") == str(self.request.user.pk):
+    def access_operation(self, operation: str) -> str:
+        if operation == "destroy" and self.kwargs.get("user_id") == str(self.request.user.pk):
             return "leave"
-        return OPERATION_OF_ACTION.get(self.action, self.action)
+        return operation
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

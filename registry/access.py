@@ -83,16 +83,16 @@ OPERATION_OF_ACTION = {"partial_update": "update"}
 class HasRole(BasePermission):
     """The caller's role on the object must reach what the ViewSet's access table (`access`) asks for the action.
 
-    The ViewSet reads detail objects annotated with the caller's role (the table's `annotation`); it may name the
-    operation itself with `access_operation()` when an action means different operations.
+    The ViewSet reads detail objects annotated with the caller's role (the table's `annotation`). The operation is the
+    action's (OPERATION_OF_ACTION); a ViewSet whose actions mean other operations maps it with
+    `access_operation(operation)`.
     """
 
     def has_object_permission(self, request, view, obj) -> bool:
         table: Access = view.access
+        operation = OPERATION_OF_ACTION.get(view.action, view.action)
         if hasattr(view, "access_operation"):
-            operation = view.access_operation()
-        else:
-            operation = OPERATION_OF_ACTION.get(view.action, view.action)
+            operation = view.access_operation(operation)
         # An action the table does not name (OPTIONS probing for writes, say) is refused: closed by default.
         if operation not in table:
             return False

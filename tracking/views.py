@@ -59,9 +59,9 @@ class MetricViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Gen
     pagination_class = MetricHistoryPagination
     filter_backends = []
 
-    def access_operation(self) -> str:
+    def access_operation(self, operation: str) -> str:
         # Reading the history is reading the experiment; recording points is what a tracking client's logging is.
-        return {"list": "retrieve", "create": "log"}.get(self.action, "")
+        return {"list": "retrieve", "create": "log"}.get(operation, "")
 
     def get_experiment(self) -> Experiment:
         # Among all rows, so that an experiment the caller may not see answers 403 and a missing one 404.
