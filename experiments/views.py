@@ -58,7 +58,8 @@ class ExperimentViewSet(ServiceModelMixin, viewsets.ModelViewSet):
         if self.detail:
             # Among all rows, so that an experiment the caller may not see reaches HasRole (403), not a 404.
             return queryset.with_access(self.request.user)
-        return queryset.visible_to(self.request.user)
+        # A row of the list does not show the caller's role, so the list does not compute it.
+        return queryset.where_visible_to(self.request.user)
 
     def read_back(self, instance):
         # The services return the saved experiment whole; reading it again would only repeat its queries.
@@ -119,5 +120,5 @@ class ProjectExperimentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         self.check_object_permissions(request, project)
 
     def get_queryset(self):
-        experiments = Experiment.objects.visible_to(self.request.user)
+        experiments = Experiment.objects.where_visible_to(self.request.user)
         return experiments.filter(project_id=self.kwargs.get("project_pk")).for_display()
