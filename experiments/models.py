@@ -11,6 +11,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.utils.functional import cached_property
 
 from experiments.display import LATEST_METRIC_ROW, RUN_TAG_ROW, DisplayIterable, rows_of
 from experiments.validators import (
@@ -190,10 +191,21 @@ class Experiment(TrimmedNameMixin, FieldConstraintErrorsMixin, models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
+    # Cached properties, which for_display() sets from the row's own query; writes of metrics call forget_results().
+    @cached_property
     def results(self) -> dict[str, float]:
         """The latest value of each metric (see tracking.models.LatestMetric), NaN and infinities included."""
         return {latest.key: latest.number for latest in self.latest_metrics.all()}
+
+    @cached_property
+    def run_tag_values(self) -> dict[str, str]:
+        """The key/value tags (RunTag), by key."""
+        return {tag.key: tag.value for tag in self.run_tags.all()}
+
+    def forget_results(self) -> None:
+        """Drop what was read of the latest metrics, so that the next read asks the database."""
+        self.__dict__.pop("results", None)
+        getattr(self, "_prefetched_objects_cache", {}).pop("latest_metrics", None)
 
 
 RUN_TAG_KEY_MAX_LENGTH = 250

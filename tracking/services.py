@@ -174,8 +174,7 @@ def metrics_record(*, experiment: Experiment, points: Iterable[Point]) -> None:
         _lock(experiment)
         _insert(MetricPoint, rows, conflict="ON CONFLICT DO NOTHING")
         _insert(LatestMetric, list(latest.values()), conflict=_LATEST_UPSERT)
-    if hasattr(experiment, "_prefetched_objects_cache"):
-        experiment._prefetched_objects_cache.pop("latest_metrics", None)
+    experiment.forget_results()
 
 
 def metrics_set_latest(*, experiment: Experiment, values: dict[str, float]) -> None:
@@ -202,5 +201,4 @@ def metrics_clear(*, experiment: Experiment) -> None:
     with transaction.atomic():
         MetricPoint.objects.filter(experiment_id=experiment.pk).delete()
         LatestMetric.objects.filter(experiment_id=experiment.pk).delete()
-    if hasattr(experiment, "_prefetched_objects_cache"):
-        experiment._prefetched_objects_cache.pop("latest_metrics", None)
+    experiment.forget_results()
