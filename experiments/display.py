@@ -4,50 +4,47 @@ the list's own query as JSON aggregated per experiment."""
 import json
 import math
 
-from django.db.models import Aggregate, Expression, F, Func, OuterRef, Subquery, TextField
+from django.db.models import Expression, TextField
 from django.db.models.query import ModelIterable
 
 
-class FloatText(Func):
-    """A float as text that reads back as the same float, infinities included (as `Infinity` or `Inf`)."""
+class RowsOf(Expression):
+    """An experiment's rows of `model` (a table keyed by `experiment`) as JSON text: an array with one array of
+    `columns` per row (the `floats` among them as text that reads back as the same float, infinities included), or
+    NULL or `[]` for none.
+
+    Written as SQL rather than as a Subquery of an aggregate: building and compiling that subquery twice for every
+    list request cost more than its query took to run (measured). PostgreSQL evaluates it after the sort and the limit,
+    for the rows returned only.
+    """
 
     output_field = TextField()
 
-    def as_sql(self, compiler, connection, **extra_context):
-        # PostgreSQL writes the shortest text that reads back exactly; SQLite's own text keeps 15 digits only.
-        return super().as_sql(compiler, connection, template="CAST(%(expressions)s AS TEXT)", **extra_context)
+    def __init__(self, model, columns: tuple[str, ...], floats: tuple[str, ...] = ()):
+        super().__init__()
+        self.model, self.columns, self.floats = model, columns, floats
 
-    def as_sqlite(self, compiler, connection, **extra_context):
-        # 17 significant digits read back as the same double; the format goes as a parameter, clear of `%` escaping.
-        sql, params = compiler.compile(self.get_source_expressions()[0])
-        return f"PRINTF(%s, {sql})", ("%!.17g", *params)
+    def _column(self, name: str, connection) -> str:
+        column = connection.ops.quote_name(self.model._meta.get_field(name).column)
+        if name not in self.floats:
+            return column
+        # PostgreSQL writes the shortest text that reads back exactly; SQLite's own text keeps 15 digits, and 17
+        # significant digits read back as the same double (the format goes as a parameter, clear of `%` escaping).
+        return f"PRINTF(%s, {column})" if connection.vendor == "sqlite" else f"CAST({column} AS TEXT)"
 
-
-class JSONRows(Aggregate):
-    """The aggregated rows as a JSON array (as text) of arrays, one per row, of the given expressions."""
-
-    output_field = TextField()
-    contains_aggregate = True
-
-    def as_sql(self, compiler, connection, **extra_context):
-        template = "CAST(JSON_AGG(JSON_BUILD_ARRAY(%(expressions)s)) AS TEXT)"
-        return super().as_sql(compiler, connection, template=template, **extra_context)
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        template = "JSON_GROUP_ARRAY(JSON_ARRAY(%(expressions)s))"
-        return super().as_sql(compiler, connection, template=template, **extra_context)
-
-
-def rows_of(model, fields: dict[str, Expression | str]) -> Subquery:
-    """An experiment's rows of `model` (a table keyed by `experiment`), in one value: JSON text, NULL for none."""
-    rows = model.objects.filter(experiment_id=OuterRef("pk")).order_by().values("experiment_id")
-    expressions = [F(field) if isinstance(field, str) else field for field in fields.values()]
-    return Subquery(rows.annotate(rows=JSONRows(*expressions)).values("rows"))
-
-
-# The columns read of each row, in this order.
-LATEST_METRIC_ROW = {"key": "key", "value": FloatText("value"), "is_nan": "is_nan"}
-RUN_TAG_ROW = {"key": "key", "value": "value"}
+    def as_sql(self, compiler, connection):
+        columns = ", ".join(self._column(name, connection) for name in self.columns)
+        rows = f"JSON_GROUP_ARRAY(JSON_ARRAY({columns}))"
+        if connection.vendor != "sqlite":
+            rows = f"CAST(JSON_AGG(JSON_BUILD_ARRAY({columns})) AS TEXT)"
+        quote = connection.ops.quote_name
+        outer = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        outer_pk = f"{outer}.{quote(compiler.query.model._meta.pk.column)}"
+        table = quote(self.model._meta.db_table)
+        key = f"{table}.{quote(self.model._meta.get_field('experiment').column)}"
+        sql = f"(SELECT {rows} FROM {table} WHERE {key} = {outer_pk})"
+        params = ("%!.17g",) * len(self.floats) if connection.vendor == "sqlite" else ()
+        return sql, params
 
 
 class DisplayIterable(ModelIterable):

@@ -13,7 +13,7 @@ from django.db.models import (
 )
 from django.utils.functional import cached_property
 
-from experiments.display import LATEST_METRIC_ROW, RUN_TAG_ROW, DisplayIterable, rows_of
+from experiments.display import DisplayIterable, RowsOf
 from experiments.validators import (
     TAGS_MAX_COUNT,
     validate_parameters,
@@ -100,8 +100,8 @@ class ExperimentQuerySet(models.QuerySet):
         would fill, without its two extra queries.
         """
         queryset = self.annotate(
-            _latest_metrics_json=rows_of(LatestMetric, LATEST_METRIC_ROW),
-            _run_tags_json=rows_of(RunTag, RUN_TAG_ROW),
+            _latest_metrics_json=RowsOf(LatestMetric, ("key", "value", "is_nan"), floats=("value",)),
+            _run_tags_json=RowsOf(RunTag, ("key", "value")),
         )
         queryset._iterable_class = DisplayIterable
         return queryset
