@@ -97,6 +97,9 @@ def experiment_create(
     experiment = experiment or Experiment()
     experiment.owner = owner
     set_fields(experiment, fields, allowed=EDITABLE_FIELDS)
+    # A new experiment has no run tags, and no metrics but `results` (recording them drops this, see _save): known
+    # without asking the database.
+    experiment.__dict__.update(results={}, run_tag_values={})
     return _save(experiment=experiment, status=status, results=results, fields=fields)
 
 
