@@ -47,17 +47,22 @@ class RowsOf(Expression):
         return sql, params
 
 
+def show(experiment):
+    """Set an experiment's `results` and `run_tag_values` (cached properties of Experiment) from the JSON read with it
+    by for_display(), as plain dicts: building model rows and related managers for them cost more than the rest of a
+    list request (measured)."""
+    shown = experiment.__dict__
+    metrics = shown.pop("_latest_metrics_json", None)
+    tags = shown.pop("_run_tags_json", None)
+    rows = sorted(json.loads(metrics)) if metrics else ()
+    shown["results"] = {key: math.nan if is_nan else float(value) for key, value, is_nan in rows}
+    shown["run_tag_values"] = dict(sorted(json.loads(tags))) if tags else {}
+    return experiment
+
+
 class DisplayIterable(ModelIterable):
-    """Model instances whose latest metric values and run tags, read as JSON in the same query, are set as the
-    `results` and `run_tag_values` they show (cached properties of Experiment), as plain dicts: building model rows
-    and related managers for them cost more than the rest of a list request (measured)."""
+    """Model instances read by for_display(), finished by show()."""
 
     def __iter__(self):
         for experiment in super().__iter__():
-            shown = experiment.__dict__
-            metrics = shown.pop("_latest_metrics_json", None)
-            tags = shown.pop("_run_tags_json", None)
-            rows = sorted(json.loads(metrics)) if metrics else ()
-            shown["results"] = {key: math.nan if is_nan else float(value) for key, value, is_nan in rows}
-            shown["run_tag_values"] = dict(sorted(json.loads(tags))) if tags else {}
-            yield experiment
+            yield show(experiment)

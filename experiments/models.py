@@ -19,7 +19,14 @@ from experiments.validators import (
     validate_parameters,
     validate_tags,
 )
-from projects.models import InSubquery, LifecycleStage, ProjectRole, project_ids_of, role_expression
+from projects.models import (
+    InSubquery,
+    LifecycleStage,
+    ProjectRole,
+    member_role_expression,
+    project_ids_of,
+    role_expression,
+)
 from registry.db import FieldConstraintErrorsMixin, TrimmedNameMixin
 from registry.text import multi_line, single_line
 from tracking.models import LatestMetric
@@ -64,11 +71,18 @@ class ExperimentQuerySet(models.QuerySet):
         """
         if not user.is_authenticated:
             return self.annotate(access_role=Value(None, output_field=CharField()))
+        return self._with_role(user.pk, role_expression(user, "project", owner_role=ProjectRole.MAINTAINER))
+
+    def with_member_access(self, user_id, *, now=None) -> "ExperimentQuerySet":
+        """with_access() for a user who is not a superuser, by id; `user_id` and `now` (default: the current time) may
+        be values or expressions (see registry.prepared)."""
+        project_role = member_role_expression(user_id, "project", owner_role=ProjectRole.MAINTAINER, now=now)
+        return self._with_role(user_id, project_role)
+
+    def _with_role(self, user_id, project_role) -> "ExperimentQuerySet":
         return self.annotate(
             access_role=Case(
-                When(owner_id=user.pk, then=Value(ProjectRole.OWNER)),
-                default=role_expression(user, "project", owner_role=ProjectRole.MAINTAINER),
-                output_field=CharField(),
+                When(owner_id=user_id, then=Value(ProjectRole.OWNER)), default=project_role, output_field=CharField()
             )
         )
 
@@ -82,7 +96,12 @@ class ExperimentQuerySet(models.QuerySet):
             return self.none()
         if user.is_superuser:
             return self
-        return self.filter(Q(owner_id=user.pk) | Q(InSubquery(F("project_id"), project_ids_of(user))))
+        return self.where_visible_to_member(user.pk)
+
+    def where_visible_to_member(self, user_id, *, now=None) -> "ExperimentQuerySet":
+        """where_visible_to() for a user who is not a superuser, by id; `user_id` and `now` (default: the current time)
+        may be values or expressions (see registry.prepared)."""
+        return self.filter(Q(owner_id=user_id) | Q(InSubquery(F("project_id"), project_ids_of(user_id, now=now))))
 
     def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> "ExperimentQuerySet":
         """The experiments `user` may see: their own and those in projects they can see, annotated with `access_role`.

@@ -1,3 +1,4 @@
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
@@ -10,9 +11,11 @@ from experiments.access import EXPERIMENT_ACCESS
 from experiments.filters import ExperimentFilterSet
 from experiments.models import Experiment
 from experiments.serializers import ExperimentSerializer
+from experiments.statements import experiment_with_access, visible_experiments
 from projects.access import PROJECT_ACCESS
 from projects.models import Project
 from registry.access import HasRole
+from registry.filters import filtering_asked_for
 from registry.viewsets import ServiceModelMixin
 
 NOT_YOURS = OpenApiResponse(description="The experiment exists but the caller's role does not allow this.")
@@ -60,6 +63,25 @@ class ExperimentViewSet(ServiceModelMixin, viewsets.ModelViewSet):
             return queryset.with_access(self.request.user)
         # A row of the list does not show the caller's role, so the list does not compute it.
         return queryset.where_visible_to(self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        if request.user.is_superuser or filtering_asked_for(request, self):
+            return super().list(request, *args, **kwargs)
+        # The plain list, which most requests ask for, runs statements prepared once (experiments.statements) built from
+        # the same visibility rule as get_queryset().
+        page = self.paginate_queryset(visible_experiments(request.user))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def get_object(self):
+        if self.action != "retrieve" or self.request.user.is_superuser:
+            return super().get_object()
+        # Reading one experiment, which most detail requests do, runs a statement prepared once (experiments.statements)
+        # built from the same role lookup as get_queryset().
+        experiment = experiment_with_access(self.request.user, int(self.kwargs[self.lookup_url_kwarg or "pk"]))
+        if experiment is None:
+            raise Http404
+        self.check_object_permissions(self.request, experiment)
+        return experiment
 
     def read_back(self, instance):
         # The services return the saved experiment whole; reading it again would only repeat its queries.

@@ -51,21 +51,22 @@ def _union_all(*querysets: models.QuerySet) -> models.QuerySet:
     return first.union(*rest, all=True) if rest else first
 
 
-def _member_project_ids(user, roles: list[str] | None = None) -> models.QuerySet:
-    memberships = ProjectMembership.objects.active().filter(user_id=user.pk)
+def _member_project_ids(user_id, roles: list[str] | None = None, *, now=None) -> models.QuerySet:
+    memberships = ProjectMembership.objects.active(now).filter(user_id=user_id)
     if roles is not None:
         memberships = memberships.filter(role__in=roles)
     return memberships.order_by().values("project_id")
 
 
-def project_ids_of(user) -> models.QuerySet:
-    """The ids of the projects `user` may see: those they own and their live memberships.
+def project_ids_of(user_id, *, now=None) -> models.QuerySet:
+    """The ids of the projects the user `user_id` may see: those they own and their memberships live at `now`.
 
     One UNION ALL of two index lookups (projects by owner, memberships by user), meant as the right-hand side of
-    `InSubquery`, so that the database computes the set once rather than asking about every row.
+    `InSubquery`, so that the database computes the set once rather than asking about every row. `user_id` and `now`
+    may be values or expressions (registry.prepared.Late); `now` defaults to the current time.
     """
-    owned = Project.objects.filter(owner_id=user.pk).order_by().values("pk")
-    return _union_all(owned, _member_project_ids(user))
+    owned = Project.objects.filter(owner_id=user_id).order_by().values("pk")
+    return _union_all(owned, _member_project_ids(user_id, now=now))
 
 
 def role_expression(user, project: str = "pk", *, owner_role: str = ProjectRole.OWNER):
@@ -83,12 +84,18 @@ def role_expression(user, project: str = "pk", *, owner_role: str = ProjectRole.
         return Value(None, output_field=CharField())
     if user.is_superuser:
         return Value(ProjectRole.OWNER, output_field=CharField())
+    return member_role_expression(user.pk, project, owner_role=owner_role)
+
+
+def member_role_expression(user_id, project: str = "pk", *, owner_role: str = ProjectRole.OWNER, now=None):
+    """role_expression() for a user who is not a superuser, by id, with memberships live at `now` (default: the current
+    time); `user_id` and `now` may be values or expressions (registry.prepared.Late)."""
     project_id = "pk" if project == "pk" else f"{project}_id"
-    membership = ProjectMembership.objects.active().filter(project_id=OuterRef(project_id), user_id=user.pk)
+    membership = ProjectMembership.objects.active(now).filter(project_id=OuterRef(project_id), user_id=user_id)
     if project == "pk":
-        owned = Q(owner_id=user.pk)
+        owned = Q(owner_id=user_id)
     else:
-        owned = Exists(Project.objects.filter(pk=OuterRef(project_id), owner_id=user.pk))
+        owned = Exists(Project.objects.filter(pk=OuterRef(project_id), owner_id=user_id))
     return Case(
         When(owned, then=Value(owner_role)),
         default=Subquery(membership.order_by().values("role")[:1]),
@@ -120,7 +127,7 @@ class ProjectQuerySet(models.QuerySet):
         match = Q(owner_id=user.pk) if ProjectRole.OWNER in roles else Q(pk__in=[])
         member_roles = [role for role in roles if role != ProjectRole.OWNER]
         if member_roles:
-            match |= Q(InSubquery(F("pk"), _member_project_ids(user, member_roles)))
+            match |= Q(InSubquery(F("pk"), _member_project_ids(user.pk, member_roles)))
         return self.filter(match)
 
     def where_visible_to(self, user) -> "ProjectQuerySet":
@@ -235,9 +242,9 @@ class ProjectTag(models.Model):
 
 
 class ProjectMembershipQuerySet(models.QuerySet):
-    def active(self) -> "ProjectMembershipQuerySet":
-        """Memberships that grant their role now: an expired membership grants nothing."""
-        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+    def active(self, now=None) -> "ProjectMembershipQuerySet":
+        """Memberships that grant their role now (or at `now`): an expired membership grants nothing."""
+        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now() if now is None else now))
 
     def expired(self) -> "ProjectMembershipQuerySet":
         """Memberships whose expiry has passed: kept, granting nothing, until removed or added again."""

@@ -21,6 +21,9 @@ class StrictOrderingFilter(OrderingFilter):
             )
         return fields
 
+    def is_asked_for(self, request, view) -> bool:
+        return self.ordering_param in request.query_params
+
     def get_ordering(self, request, queryset, view):
         ordering = list(super().get_ordering(request, queryset, view) or [])
         if not {"pk", "-pk", "id", "-id"} & set(ordering):
@@ -51,14 +54,28 @@ class ListFilterBackend(DjangoFilterBackend):
     listing actions in `list_actions` (default: `list`).
     """
 
+    def is_asked_for(self, request, view) -> bool:
+        """Whether the request names any of the view's filters (a FilterSet of ours says; any other is assumed to)."""
+        filterset_class = getattr(view, "filterset_class", None)
+        if isinstance(filterset_class, type) and issubclass(filterset_class, FilterSet):
+            return filterset_class.is_asked_for(request.query_params)
+        return True
+
     def filter_queryset(self, request, queryset, view):
         if getattr(view, "action", None) not in getattr(view, "list_actions", {"list"}):
             return queryset
-        filterset_class = self.get_filterset_class(view, queryset)
-        if isinstance(filterset_class, type) and issubclass(filterset_class, FilterSet):
-            if not filterset_class.is_asked_for(request.query_params):
-                return queryset
+        if not self.is_asked_for(request, view):
+            return queryset
         return super().filter_queryset(request, queryset, view)
+
+
+def filtering_asked_for(request, view) -> bool:
+    """Whether any of the view's filter backends would change its list for this request (a backend that cannot say is
+    assumed to)."""
+    return any(
+        not hasattr(backend, "is_asked_for") or backend().is_asked_for(request, view)
+        for backend in view.filter_backends
+    )
 
 
 class FilterSet(django_filters.FilterSet):

@@ -1,0 +1,42 @@
+"""The statements of the plain list of experiments (no filter, the default order) and of reading one experiment,
+prepared once (see registry.prepared), for callers who are not superusers. Most requests run one of them, and building
+them anew each time cost more than running them (measured)."""
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import MAX_ID
+from experiments.display import show
+from experiments.models import Experiment
+from registry.prepared import Late, Prepared, PreparedList
+
+USER = Late("user", models.BigIntegerField())
+PK = Late("pk", models.BigIntegerField())
+NOW = Late("now", models.DateTimeField())
+
+
+def _visible():
+    return Experiment.objects.where_visible_to_member(USER, now=NOW)
+
+
+VISIBLE_ROWS = Prepared(lambda: _visible().for_display().order_by("pk"))
+VISIBLE_COUNT = Prepared(lambda: _visible().order_by().values("pk"), template="SELECT COUNT(*) FROM ({}) AS visible")
+
+
+def visible_experiments(user) -> PreparedList:
+    """The experiments `user` (not a superuser: they see every row) may see, as Experiment.where_visible_to() says,
+    for the paginator."""
+    return PreparedList(VISIBLE_ROWS, VISIBLE_COUNT, {"user": user.pk, "now": timezone.now()}, row=show)
+
+
+ONE_WITH_ACCESS = Prepared(lambda: Experiment.objects.for_display().with_member_access(USER, now=NOW).filter(pk=PK))
+
+
+def experiment_with_access(user, pk: int) -> Experiment | None:
+    """Experiment `pk` (None if there is none) with `user`'s role on it in `access_role` (None: no access), as
+    Experiment.with_access() says, for a `user` who is not a superuser; whether the role allows a read is HasRole's
+    to say."""
+    if not 0 < pk <= MAX_ID:
+        return None
+    found = ONE_WITH_ACCESS.instances({"user": user.pk, "now": timezone.now(), "pk": pk})
+    return show(found[0]) if found else None
