@@ -22,7 +22,7 @@ class JWTScheme(OpenApiAuthenticationExtension):
     The second makes the Swagger UI's Authorize button log in with a username and password.
     """
 
-    target_class = "rest_framework_simplejwt.authentication.JWTAuthentication"
+    target_class = "accounts.authentication.JWTAuthentication"
     name = ["token", "login"]
     priority = 1
 

@@ -189,7 +189,7 @@ REST_FRAMEWORK = {
         # on, while JWTAuthentication would answer 401 to a personal access token.
         "tokens.authentication.PersonalAccessTokenAuthentication",
         "tokens.authentication.PersonalAccessTokenBasicAuthentication",
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.JWTAuthentication",
         # Only the admin and the browsable API log in with a session.
         "rest_framework.authentication.SessionAuthentication",
     ],
