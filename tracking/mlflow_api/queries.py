@@ -5,7 +5,7 @@ import binascii
 import json
 import re
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
@@ -143,14 +143,36 @@ def _param_text(key: str) -> Cast:
     return Cast(KeyTextTransform(key, "parameters"), output_field=TextField())
 
 
-def _run_clause(queryset: QuerySet, clause: Clause, index: int) -> QuerySet:
+class LatestValues:
+    """The latest value of a metric of each run, NULL where a run lacks it (or its latest value is NaN): a join on the
+    latest-values table per metric key that a search names, shared by its filters and its order.
+
+    A join rather than a subquery per run: PostgreSQL ran that subquery once for every run matched, before the sort
+    (measured: the order took half of a search over 10,000 runs). The unique constraint on (run, key) keeps one row per
+    run.
+    """
+
+    def __init__(self):
+        self.relations: dict[str, str] = {}
+
+    def of(self, queryset: QuerySet, key: str) -> tuple[QuerySet, str]:
+        """`queryset` joined to metric `key`'s latest values, and the path to the value."""
+        if key not in self.relations:
+            self.relations[key] = f"_metric_{len(self.relations)}"
+            only_key = Q(latest_metrics__key=key, latest_metrics__is_nan=False)
+            queryset = queryset.alias(**{self.relations[key]: FilteredRelation("latest_metrics", condition=only_key)})
+        return queryset, f"{self.relations[key]}__value"
+
+
+def _run_clause(queryset: QuerySet, clause: Clause, index: int, metrics: LatestValues) -> QuerySet:
     key = clause.key
     if clause.kind == METRIC:
         value = _numeric(clause)
-        latest = LatestMetric.objects.filter(experiment=OuterRef("pk"), key=key, is_nan=False)
         if clause.comparator == "!=":
+            latest = LatestMetric.objects.filter(experiment=OuterRef("pk"), key=key, is_nan=False)
             return queryset.filter(Exists(latest.exclude(value=value)))
-        return queryset.filter(Exists(latest.filter(**{f"value__{NUMERIC_LOOKUPS[clause.comparator]}": value})))
+        queryset, field = metrics.of(queryset, key)
+        return queryset.filter(**{f"{field}__{NUMERIC_LOOKUPS[clause.comparator]}": value})
     if clause.kind == PARAM:
         if clause.comparator == "IS NULL":
             return queryset.exclude(parameters__has_key=key)
@@ -182,13 +204,12 @@ def _run_clause(queryset: QuerySet, clause: Clause, index: int) -> QuerySet:
     raise MlflowError(f"Invalid attribute key {key!r} for searching runs.")
 
 
-def _run_order(queryset: QuerySet, terms: list[search.OrderTerm]) -> QuerySet:
+def _run_order(queryset: QuerySet, terms: list[search.OrderTerm], metrics: LatestValues) -> QuerySet:
     ordering = []
     for index, term in enumerate(terms):
         alias = f"_order_{index}"
         if term.kind == METRIC:
-            latest = LatestMetric.objects.filter(experiment=OuterRef("pk"), key=term.key, is_nan=False)
-            queryset = queryset.alias(**{alias: Subquery(latest.values("value")[:1])})
+            queryset, alias = metrics.of(queryset, term.key)
         elif term.kind == PARAM:
             queryset = queryset.alias(**{alias: _param_text(term.key)})
         elif term.kind == TAG:
@@ -223,9 +244,10 @@ def runs_search(
     # The caller's role is not part of a run's answer: only which runs they may see.
     queryset = Experiment.objects.where_visible_to(user).filter(project_id__in=project_ids)
     queryset = by_view_type(queryset, run_view_type)
+    metrics = LatestValues()
     for index, clause in enumerate(search.parse_filter(filter_string)):
-        queryset = _run_clause(queryset, clause, index)
-    queryset = _run_order(queryset, search.parse_order_by(order_by)).select_related("owner")
+        queryset = _run_clause(queryset, clause, index, metrics)
+    queryset = _run_order(queryset, search.parse_order_by(order_by), metrics).select_related("owner")
     return page(queryset, max_results=max_results, page_token=page_token)
 
 
