@@ -1,9 +1,9 @@
 """What an experiment's representation shows beside its own columns (latest metric values, key/value tags), read in
 the list's own query as JSON aggregated per experiment."""
 
-import json
 import math
 
+import orjson
 from django.db.models import Expression, TextField
 from django.db.models.query import ModelIterable
 
@@ -54,9 +54,9 @@ def show(experiment):
     shown = experiment.__dict__
     metrics = shown.pop("_latest_metrics_json", None)
     tags = shown.pop("_run_tags_json", None)
-    rows = sorted(json.loads(metrics)) if metrics else ()
+    rows = sorted(orjson.loads(metrics)) if metrics else ()
     shown["results"] = {key: math.nan if is_nan else float(value) for key, value, is_nan in rows}
-    shown["run_tag_values"] = dict(sorted(json.loads(tags))) if tags else {}
+    shown["run_tag_values"] = dict(sorted(orjson.loads(tags))) if tags else {}
     return experiment
 
 

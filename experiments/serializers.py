@@ -1,4 +1,5 @@
 from django.db.models import Q
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -122,6 +123,7 @@ class ExperimentSerializer(strict.ModelSerializer):
         # Written out: REST framework's walk over the fields, which it builds anew for every request, took longer than
         # the rest of a list request (measured). The fields above still define how each value is written, and
         # experiments/tests/test_representation.py holds this to the same answer as that walk.
+        zone = timezone.get_current_timezone()
         return {
             "id": instance.pk,
             "name": instance.name,
@@ -134,9 +136,9 @@ class ExperimentSerializer(strict.ModelSerializer):
             "project": instance.project_id,
             "run_id": instance.run_uuid,
             "lifecycle_stage": instance.lifecycle_stage,
-            "started_at": datetime_text(instance.started_at),
-            "finished_at": datetime_text(instance.finished_at),
+            "started_at": datetime_text(instance.started_at, zone),
+            "finished_at": datetime_text(instance.finished_at, zone),
             "owner": instance.owner_id,
-            "created_at": datetime_text(instance.created_at),
-            "updated_at": datetime_text(instance.updated_at),
+            "created_at": datetime_text(instance.created_at, zone),
+            "updated_at": datetime_text(instance.updated_at, zone),
         }
