@@ -148,6 +148,10 @@ class Experiment(TrimmedNameMixin, FieldConstraintErrorsMixin, models.Model):
         "experiment_name_not_blank": "name",
         "experiment_finished_after_started": "finished_at",
     }
+    # The status's and the lifecycle stage's choices, and a name's blank check (see FieldConstraintErrorsMixin).
+    constraints_checked_by_fields = frozenset(
+        {"experiment_status_valid", "experiment_lifecycle_stage_valid", "experiment_name_not_blank"}
+    )
 
     name = models.CharField(max_length=200, validators=[single_line])
     description = models.TextField(blank=True, default="", validators=[multi_line])

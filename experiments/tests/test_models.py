@@ -4,7 +4,8 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from experiments.models import Experiment
@@ -61,6 +62,32 @@ def test_database_refuses_an_unknown_status(user):
 
 def test_unknown_status_is_refused_by_full_clean(user):
     assert "status" in _errors(Experiment(owner=user, name="x", status="paused"))
+
+
+def test_database_refuses_an_unknown_lifecycle_stage(user):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Experiment.objects.create(owner=user, name="x", lifecycle_stage="archived")
+
+
+@pytest.mark.parametrize(
+    ("fields", "messages"),
+    [
+        ({"status": "paused"}, {"status": ["Value 'paused' is not a valid choice."]}),
+        ({"lifecycle_stage": "archived"}, {"lifecycle_stage": ["Value 'archived' is not a valid choice."]}),
+        ({"name": ""}, {"name": ["This field cannot be blank."]}),
+    ],
+)
+def test_constraints_that_fields_check_are_reported_once_by_the_field(user, fields, messages):
+    assert _errors(Experiment(owner=user, **{"name": "x", **fields})) == messages
+
+
+def test_validating_a_new_experiment_asks_the_database_for_the_owner_the_run_id_and_the_times(user):
+    experiment = Experiment(owner=user, name="x")
+    with CaptureQueriesContext(connection) as queries:
+        experiment.full_clean()
+    checks = [query["sql"] for query in queries if not query["sql"].upper().startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(checks) == 3
+    assert ('"accounts_user"' in checks[0], '"run_uuid"' in checks[1], "_check" in checks[2]) == (True, True, True)
 
 
 def test_finished_before_started_is_a_finished_at_error(user):
