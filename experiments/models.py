@@ -60,6 +60,13 @@ EDITABLE_FIELDS = ("name", "description", "status", "parameters", "tags", "proje
 FINAL_STATUSES = frozenset({ExperimentStatus.COMPLETED, ExperimentStatus.FAILED, ExperimentStatus.CANCELLED})
 
 
+def visibility(user_id, *, now=None) -> tuple[Q, Q]:
+    """Who sees an experiment, in two parts: its owner, and whoever may see its project (those who own it and its live
+    members at `now`). Experiment.objects.where_visible_to() takes either; the count of a wide list takes each through
+    its own index (experiments.statements)."""
+    return Q(owner_id=user_id), Q(InSubquery(F("project_id"), project_ids_of(user_id, now=now)))
+
+
 class ExperimentQuerySet(models.QuerySet):
     """Experiment queries; `visible_to` is the one place that says who may see which experiments."""
 
@@ -101,7 +108,8 @@ class ExperimentQuerySet(models.QuerySet):
     def where_visible_to_member(self, user_id, *, now=None) -> "ExperimentQuerySet":
         """where_visible_to() for a user who is not a superuser, by id; `user_id` and `now` (default: the current time)
         may be values or expressions (see registry.prepared)."""
-        return self.filter(Q(owner_id=user_id) | Q(InSubquery(F("project_id"), project_ids_of(user_id, now=now))))
+        owned, shared = visibility(user_id, now=now)
+        return self.filter(owned | shared)
 
     def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> "ExperimentQuerySet":
         """The experiments `user` may see: their own and those in projects they can see, annotated with `access_role`.
