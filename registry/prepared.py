@@ -6,7 +6,8 @@ run it), and it is the same SQL for every caller but for a few values. A `Prepar
 changing values are `Late` placeholders; it is compiled on its first use on a database and afterwards only run, with
 the values of each call. The rule it encodes stays where it is, in the QuerySet methods the statement is built from.
 
-Written here because no maintained library does it: django-prepared-queries, the one that did, stopped at Django 1.x.
+Written here because no maintained library does it: django-prepared-queries, the one that did, had its last release in
+2019 and requires Django below 2.2.
 """
 
 from collections.abc import Callable, Mapping
