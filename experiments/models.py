@@ -62,13 +62,13 @@ FINAL_STATUSES = frozenset({ExperimentStatus.COMPLETED, ExperimentStatus.FAILED,
 
 def visibility(user_id, *, now=None) -> tuple[Q, Q]:
     """Who sees an experiment, in two parts: its owner, and whoever may see its project (those who own it and its live
-    members at `now`). Experiment.objects.where_visible_to() takes either; the count of a wide list takes each through
-    its own index (experiments.statements)."""
+    members at `now`). Experiment.objects.where_visible_to() asks for either part; the plain list's count reads each
+    part through its own index (experiments.statements)."""
     return Q(owner_id=user_id), Q(InSubquery(F("project_id"), project_ids_of(user_id, now=now)))
 
 
 class ExperimentQuerySet(models.QuerySet):
-    """Experiment queries; `visible_to` is the one place that says who may see which experiments."""
+    """Experiment queries; who may see which experiments is `visibility()`, which `where_visible_to` applies."""
 
     def with_access(self, user: AbstractBaseUser | AnonymousUser) -> "ExperimentQuerySet":
         """Annotate each experiment with `access_role`: `owner` for its owner, else the caller's role in its project,
@@ -111,20 +111,13 @@ class ExperimentQuerySet(models.QuerySet):
         owned, shared = visibility(user_id, now=now)
         return self.filter(owned | shared)
 
-    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> "ExperimentQuerySet":
-        """The experiments `user` may see: their own and those in projects they can see, annotated with `access_role`.
-
-        The role is computed for the rows returned only, never to choose them, and a count leaves it out.
-        """
-        return self.where_visible_to(user).with_access(user)
-
     def for_display(self) -> "ExperimentQuerySet":
         """With what an experiment's representation shows beside its own columns: latest metric values and key/value
         tags (the owner shows as an id, which needs no join).
 
         The metrics and tags come in the same query, as JSON aggregated per experiment by subqueries that PostgreSQL
-        evaluates after the sort and the limit, for the rows returned only. They fill the caches that prefetch_related
-        would fill, without its two extra queries.
+        evaluates after the sort and the limit, for the rows returned only; experiments.display.show() sets them as
+        the experiment's `results` and `run_tag_values`, without prefetch_related's two extra queries.
         """
         queryset = self.annotate(
             _latest_metrics_json=RowsOf(LatestMetric, ("key", "value", "is_nan"), floats=("value",)),

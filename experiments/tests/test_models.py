@@ -185,15 +185,15 @@ def test_tags_must_be_a_list_of_distinct_non_empty_strings(user, tags):
     assert "tags" in _errors(Experiment(owner=user, name="x", tags=tags))
 
 
-def test_visible_to_is_the_owners_experiments_only(user, other_user):
+def test_where_visible_to_is_the_owners_experiments_only(user, other_user):
     mine = ExperimentFactory.create_batch(2, owner=user)
     ExperimentFactory(owner=other_user)
-    assert list(Experiment.objects.visible_to(user)) == mine
+    assert list(Experiment.objects.where_visible_to(user)) == mine
 
 
-def test_visible_to_an_anonymous_user_is_nothing(user):
+def test_where_visible_to_an_anonymous_user_is_nothing(user):
     ExperimentFactory(owner=user)
-    assert not Experiment.objects.visible_to(AnonymousUser()).exists()
+    assert not Experiment.objects.where_visible_to(AnonymousUser()).exists()
 
 
 @pytest.mark.parametrize("tag", ["ml", "ML", "with space", 'quote"d', "back\\slash", "ünïcödé", "日本語", "%_"])

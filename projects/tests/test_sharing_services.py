@@ -137,8 +137,8 @@ def test_experiment_access_is_owner_for_its_owner_else_the_project_role_with_the
     assert access(user) == {theirs.pk: R.OWNER, viewers_own.pk: R.MAINTAINER, private.pk: R.OWNER}
     assert access(UserFactory(is_superuser=True)) == {theirs.pk: R.OWNER, viewers_own.pk: R.OWNER, private.pk: R.OWNER}
     assert access(UserFactory()) == {theirs.pk: None, viewers_own.pk: None, private.pk: None}
-    assert set(Experiment.objects.visible_to(viewer)) == {theirs, viewers_own}
-    assert not Experiment.objects.visible_to(AnonymousUser()).exists()
+    assert set(Experiment.objects.where_visible_to(viewer)) == {theirs, viewers_own}
+    assert not Experiment.objects.where_visible_to(AnonymousUser()).exists()
 
 
 # ---------------------------------------------------------------------------------------------------------------------

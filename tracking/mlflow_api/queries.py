@@ -169,6 +169,7 @@ def _run_clause(queryset: QuerySet, clause: Clause, index: int, metrics: LatestV
     if clause.kind == METRIC:
         value = _numeric(clause)
         if clause.comparator == "!=":
+            # Runs that have the metric with another value; not the join, whose negation Django would not express so.
             latest = LatestMetric.objects.filter(experiment=OuterRef("pk"), key=key, is_nan=False)
             return queryset.filter(Exists(latest.exclude(value=value)))
         queryset, field = metrics.of(queryset, key)
