@@ -35,6 +35,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psycopg
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from systemtests.harness import Postgres, Server, free_port, register_and_login  # noqa: E402
@@ -363,11 +365,18 @@ def bench_backend(backend: str, venv: Path, postgres: Postgres | None, points: i
         registry_seeded = seed(registry.port, token)
 
         if backend == "postgres":
-            # Statistics for the planner, as autovacuum gathers soon after a load, for both servers alike: without them
-            # the timing would depend on whether autovacuum had run yet (a fresh table is planned as if nearly empty).
+            # What autovacuum and the checkpointer do soon after a load, done now for both servers alike, so that the
+            # timing depends neither on whether they have run yet nor on their running during it: statistics for the
+            # planner (a fresh table is planned as if nearly empty), the visibility map (without it an index-only scan
+            # visits the table), the dead rows of updated runs, and the load's dirty pages written out.
             for dbname in databases:
                 with postgres.connect(dbname, autocommit=True) as connection:
-                    connection.execute("ANALYZE")
+                    connection.execute("VACUUM ANALYZE")
+            with postgres.connect("postgres", autocommit=True) as connection:
+                try:
+                    connection.execute("CHECKPOINT")
+                except psycopg.errors.InsufficientPrivilege:
+                    print("    (CHECKPOINT needs a superuser or pg_checkpoint: left to the checkpointer)", flush=True)
 
         print(f"== {backend}: timing both, turn about", flush=True)
         clients = {"MLflow": Client(mlflow_port, None), "Registry": Client(registry.port, token)}
