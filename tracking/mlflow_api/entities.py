@@ -55,6 +55,21 @@ def experiment_json(project: Project) -> dict:
     }
 
 
+# What run_json reads of a run and its owner: a search of many runs loads these alone (`QuerySet.only`).
+RUN_FIELDS = (
+    "run_uuid",
+    "project_id",
+    "name",
+    "owner__username",
+    "status",
+    "started_at",
+    "finished_at",
+    "lifecycle_stage",
+    "tags",
+    "parameters",
+)
+
+
 def run_info_json(run: Experiment) -> dict:
     experiment_id = str(run.project_id) if run.project_id is not None else ""
     info = {

@@ -12,7 +12,7 @@ from django.db.models.functions import Cast
 from accounts.models import User
 from experiments.models import Experiment, RunTag
 from projects.models import LifecycleStage, Project, ProjectTag
-from tracking.mlflow_api import search
+from tracking.mlflow_api import entities, search
 from tracking.mlflow_api.entities import TO_MLFLOW_STATUS, from_ms
 from tracking.mlflow_api.errors import MlflowError
 from tracking.mlflow_api.search import ATTRIBUTE, METRIC, PARAM, TAG, Clause
@@ -266,7 +266,8 @@ def runs_search(
     metrics = LatestValues()
     for index, clause in enumerate(search.parse_filter(filter_string)):
         queryset = _run_clause(queryset, clause, index, metrics)
-    queryset = _run_order(queryset, search.parse_order_by(order_by), metrics).select_related("owner")
+    queryset = _run_order(queryset, search.parse_order_by(order_by), metrics)
+    queryset = queryset.select_related("owner").only(*entities.RUN_FIELDS)
     return page(queryset, max_results=max_results, page_token=page_token)
 
 

@@ -272,7 +272,8 @@ def run_log_batch(
             f"{BATCH_MAX_TAGS} tags."
         )
     pairs = _tag_pairs(tags, max_length=RUN_TAG_VALUE_MAX_LENGTH)
-    with transaction.atomic():
+    # No savepoint inside the request's transaction: a batch that fails fails whole, and a savepoint is two round trips.
+    with transaction.atomic(savepoint=False):
         if params or pairs:
             # Read under the lock: parameters are checked against those a concurrent batch may just have written.
             _lock(run)
