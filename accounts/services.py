@@ -20,9 +20,11 @@ from rest_framework_simplejwt.utils import datetime_from_epoch, get_md5_hash_pas
 
 from accounts.authentication import JWTAuthentication
 from accounts.models import User
+from experiments.models import Experiment
 from registry.db import set_fields, validated_save
 from registry.mail import mail_send_on_commit
 from registry.text import one_line
+from tracking import services as tracking
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +119,9 @@ def user_update(*, user: User, **fields) -> User:
 
 def user_delete(*, user: User) -> None:
     """Delete a user; what they own goes with them, and their tokens stop working because the user is gone."""
-    user.delete()
+    with transaction.atomic():
+        tracking.histories_lock(Experiment.objects.filter(owner=user))
+        user.delete()
 
 
 def _replace_password(*, user: User, new_password: str) -> None:

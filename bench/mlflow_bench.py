@@ -16,8 +16,9 @@ point table holds N (spread over the runs searched, their latest values kept con
 and prints both side by side.
 
 Settings (environment): BENCH_RUNS (runs searched, default 10000), BENCH_HISTORY (points in the history read, default
-10000), BENCH_REPEAT (timed repetitions, median reported, default 5), BENCH_BACKENDS (default "sqlite,postgres"),
-BENCH_POINTS (default 0: no growth check), PG_HOST, PG_PORT, PG_USER (as the system tests).
+10000), BENCH_REPEAT (timed repetitions, median reported, default 15: a shared machine is noisy), BENCH_BACKENDS
+(default "sqlite,postgres"), BENCH_POINTS (default 0: no growth check), PG_HOST, PG_PORT, PG_USER (as the system
+tests).
 """
 
 import argparse
@@ -45,7 +46,7 @@ MLFLOW_SERVER = ["mlflow==3.17.2", "psycopg2-binary==2.9.13"]
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "registry-bench"
 RUNS = int(os.environ.get("BENCH_RUNS", "10000"))
 HISTORY = int(os.environ.get("BENCH_HISTORY", "10000"))
-REPEAT = int(os.environ.get("BENCH_REPEAT", "5"))
+REPEAT = int(os.environ.get("BENCH_REPEAT", "15"))
 BACKENDS = os.environ.get("BENCH_BACKENDS", "sqlite,postgres").split(",")
 POINTS = int(os.environ.get("BENCH_POINTS", "0"))
 SEED_THREADS = 4

@@ -56,3 +56,8 @@ class ExperimentAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         services.experiment_delete(experiment=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        # The "delete selected" action, one experiment at a time through the service, as the API deletes.
+        for experiment in queryset:
+            services.experiment_delete(experiment=experiment, actor=request.user)

@@ -180,6 +180,8 @@ def experiment_rerun(*, experiment: Experiment, actor: User) -> Experiment:
 
 
 def experiment_delete(*, experiment: Experiment, actor: User) -> None:
-    """Delete an experiment."""
+    """Delete an experiment, with its metric history."""
     EXPERIMENT_ACCESS.require(actor, experiment, "destroy")
-    experiment.delete()
+    with transaction.atomic():
+        tracking.histories_lock(Experiment.objects.filter(pk=experiment.pk))
+        experiment.delete()

@@ -1,7 +1,6 @@
 import codecs
 import json
 import math
-import re
 
 import orjson
 from django.conf import settings
@@ -54,8 +53,20 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
-# A number of 19 digits or more may leave 64 bits (orjson would read it as an integer up to 2**64, then as a float).
-LONG_NUMBER = re.compile(r"\d{19}")
+def _may_hold_a_long_integer(data) -> bool:
+    """Whether orjson's parse may hold an integer literal beyond 64 bits: it reads those up to 2**64 as integers and
+    larger ones as floats, so any number of that size sends the body to the standard library's checked parse."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif (kind is int or kind is float) and not -INT64_LIMIT < item < INT64_LIMIT:
+            return True
+    return False
 
 
 def _loads(text: str):
@@ -74,11 +85,14 @@ class JSONParser(parsers.JSONParser):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             text = codecs.getreader(encoding)(stream).read()
-            # orjson first, six times faster on a batch of 1000 metrics: it refuses NaN, Infinity, numbers that
-            # overflow to infinity and deep nesting as the checks above do, and a body holding a long number goes to
-            # them. Whatever orjson refuses is parsed again by the standard library, whose message the client gets.
+            # orjson first, which with the walk for long integers takes a third of the time of the checked parse
+            # on a batch of 1000 metrics. It refuses NaN, Infinity, numbers that overflow to infinity and deep nesting
+            # as the checks above do; whatever it refuses is parsed again by the standard library, whose message the
+            # client gets.
             try:
-                data = _loads(text) if LONG_NUMBER.search(text) else orjson.loads(text)
+                data = orjson.loads(text)
+                if _may_hold_a_long_integer(data):
+                    data = _loads(text)
             except orjson.JSONDecodeError:
                 data = _loads(text)
         except RecursionError as exc:

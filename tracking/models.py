@@ -40,9 +40,16 @@ class MetricPoint(PointFields):
     """One point of a metric's history. An identical point sent twice is stored once (clients replay writes)."""
 
     # No index of its own: the unique constraint's index starts with the experiment, and each index more is written
-    # for every point stored.
+    # for every point stored. No foreign key constraint either: PostgreSQL checks one for every row inserted, a quarter
+    # of a 1000-point batch's time (measured: 29 ms to 21 ms). Instead every write locks the experiment's row and
+    # checks that it exists, and every delete takes that lock before it deletes the history (tracking.services), so
+    # that no point outlives its experiment; deletes still cascade here.
     experiment = models.ForeignKey(
-        "experiments.Experiment", on_delete=models.CASCADE, related_name="metric_points", db_index=False
+        "experiments.Experiment",
+        on_delete=models.CASCADE,
+        related_name="metric_points",
+        db_index=False,
+        db_constraint=False,
     )
 
     class Meta:

@@ -7,6 +7,8 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.http import Http404
 
 from experiments.models import Experiment
 from tracking.models import METRIC_KEY_MAX_LENGTH, LatestMetric, MetricPoint, PointFields
@@ -139,14 +141,31 @@ WHERE (excluded."step", excluded."timestamp", NOT excluded."is_nan", excluded."v
 
 
 def _lock(experiment: Experiment) -> None:
-    """Lock the experiment's row until the transaction ends (SQLite, which has no row locks, lets one writer at a time
-    in anyway). Plain SQL: the ORM's compiling of this one-row SELECT showed in a batch's profile."""
-    if not connection.features.has_select_for_update:
-        return
+    """Lock the experiment's row until the transaction ends, or answer 404 if it is gone (SQLite, which has no row
+    locks, lets one writer at a time in anyway). Plain SQL: the ORM's compiling of this one-row SELECT showed in a
+    batch's profile.
+
+    The history has no foreign key constraint (MetricPoint.experiment), so this is what keeps a point from outliving
+    its experiment: a delete takes the same lock first (histories_lock).
+    """
     quote = connection.ops.quote_name
-    sql = f"SELECT 1 FROM {quote(Experiment._meta.db_table)} WHERE {quote(Experiment._meta.pk.column)} = %s FOR UPDATE"
+    sql = f"SELECT 1 FROM {quote(Experiment._meta.db_table)} WHERE {quote(Experiment._meta.pk.column)} = %s"
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
     with connection.cursor() as cursor:
         cursor.execute(sql, [experiment.pk])
+        if cursor.fetchone() is None:
+            raise Http404("The experiment was deleted.")
+
+
+def histories_lock(experiments: QuerySet[Experiment]) -> None:
+    """Lock the rows of experiments about to be deleted, with their metric histories, until the transaction ends.
+
+    A batch of points writes under the same lock (_lock), so it either commits before the delete reads the history,
+    whose rows then go with it, or waits and finds the experiment gone. Without it a batch could add points after the
+    delete had removed the history: nothing else stops it, since the history has no foreign key constraint.
+    """
+    list(experiments.order_by().select_for_update().values_list("pk", flat=True))
 
 
 def metrics_record(*, experiment: Experiment, points: Iterable[Point]) -> None:

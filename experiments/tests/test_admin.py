@@ -8,6 +8,8 @@ from rest_framework import status
 from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
 from registry.tests.support import autocomplete_ids
+from tracking.models import MetricPoint
+from tracking.services import Point, metrics_record
 
 pytestmark = pytest.mark.django_db
 
@@ -154,3 +156,16 @@ def test_delete_in_the_admin(admin_client, user):
     assert admin_client.get(url).status_code == status.HTTP_200_OK
     assert admin_client.post(url, {"post": "yes"}).status_code == status.HTTP_302_FOUND
     assert not Experiment.objects.exists()
+
+
+def test_delete_selected_in_the_admin_deletes_the_experiments_and_their_history(admin_client, user):
+    chosen = [ExperimentFactory(owner=user), ExperimentFactory(owner=user)]
+    kept = ExperimentFactory(owner=user)
+    for experiment in [*chosen, kept]:
+        metrics_record(experiment=experiment, points=[Point("loss", 0.5, 0, 1)])
+    data = {"action": "delete_selected", "_selected_action": [e.pk for e in chosen], "post": "yes"}
+
+    assert admin_client.post(CHANGELIST_URL, data).status_code == status.HTTP_302_FOUND
+
+    assert list(Experiment.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert list(MetricPoint.objects.values_list("experiment_id", flat=True)) == [kept.pk]

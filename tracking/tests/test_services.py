@@ -1,9 +1,14 @@
 import math
+import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, connections, transaction
+from django.http import Http404
 
+from accounts.services import user_delete
+from experiments.models import Experiment
+from experiments.services import experiment_delete
 from experiments.tests.factories import ExperimentFactory
 from tracking.models import LatestMetric, MetricPoint
 from tracking.services import Point, metrics_clear, metrics_record, metrics_set_latest
@@ -177,10 +182,73 @@ def test_values_are_stored_exactly():
 def test_a_batch_of_1000_points_takes_the_same_few_queries_as_one_point(django_assert_num_queries):
     experiment = ExperimentFactory()
     points = [Point(f"k{index % 10}", index / 3, index, 5) for index in range(1000)]
-    # The lock (none on SQLite, which has no row locks), the history, the latest values.
-    queries = 3 if connection.features.has_select_for_update else 2
+    # The lock (on SQLite, which has no row locks, the read of the experiment), the history, the latest values.
+    queries = 3
     with django_assert_num_queries(queries):
         metrics_record(experiment=experiment, points=points)
     with django_assert_num_queries(queries):
         metrics_record(experiment=experiment, points=[Point("k0", 5.0, 5000, 5)])
     assert MetricPoint.objects.filter(experiment=experiment).count() == 1001
+
+
+def test_a_batch_into_an_experiment_deleted_since_it_was_read_is_404_and_stores_nothing():
+    experiment = ExperimentFactory()
+    experiment_id = experiment.pk
+    Experiment.objects.filter(pk=experiment_id).delete()
+
+    with pytest.raises(Http404), transaction.atomic():  # A request's transaction, as the views hold one.
+        metrics_record(experiment=experiment, points=[Point("loss", 0.5, 0, 1)])
+
+    assert not MetricPoint.objects.filter(experiment_id=experiment_id).exists()
+    assert not LatestMetric.objects.filter(experiment_id=experiment_id).exists()
+
+
+@pytest.mark.parametrize("delete", ["experiment", "owner"])
+def test_deleting_an_experiment_or_its_owner_deletes_its_history(delete):
+    experiment = ExperimentFactory()
+    other = ExperimentFactory()
+    metrics_record(experiment=experiment, points=[Point("loss", 0.5, 0, 1), Point("loss", 0.4, 1, 2)])
+    metrics_record(experiment=other, points=[Point("loss", 0.9, 0, 1)])
+
+    if delete == "experiment":
+        experiment_delete(experiment=experiment, actor=experiment.owner)
+    else:
+        user_delete(user=experiment.owner)
+
+    assert list(MetricPoint.objects.values_list("experiment_id", "key", "step")) == [(other.pk, "loss", 0)]
+    assert list(LatestMetric.objects.values_list("experiment_id", "key", "step")) == [(other.pk, "loss", 0)]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL only (SQLite has one writer)")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("delete", ["experiment", "owner"])
+def test_a_delete_during_a_batch_waits_for_it_and_leaves_no_point_behind(delete):
+    """The history has no foreign key constraint: the experiment's row lock is what keeps a batch that commits while
+    a delete runs from leaving points without an experiment."""
+    experiment = ExperimentFactory()
+    metrics_record(experiment=experiment, points=[Point("loss", 0.5, 0, 1)])
+    written, release = threading.Event(), threading.Event()
+
+    def batch():
+        try:
+            with transaction.atomic():
+                metrics_record(experiment=experiment, points=[Point("loss", 0.4, 1, 2), Point("acc", 0.9, 1, 2)])
+                written.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=batch)
+    writer.start()
+    assert written.wait(10)
+    # The delete starts while the batch holds its lock, and the batch commits a moment later.
+    threading.Timer(0.5, release.set).start()
+    if delete == "experiment":
+        experiment_delete(experiment=experiment, actor=experiment.owner)
+    else:
+        user_delete(user=experiment.owner)
+    writer.join(10)
+
+    assert not Experiment.objects.filter(pk=experiment.pk).exists()
+    assert MetricPoint.objects.filter(experiment_id=experiment.pk).count() == 0
+    assert LatestMetric.objects.filter(experiment_id=experiment.pk).count() == 0
