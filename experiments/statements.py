@@ -13,6 +13,7 @@ from registry.prepared import Late, Prepared, PreparedList
 
 USER = Late("user", models.BigIntegerField())
 PK = Late("pk", models.BigIntegerField())
+RUN_ID = Late("run_id", models.CharField())
 NOW = Late("now", models.DateTimeField())
 
 
@@ -52,3 +53,14 @@ def experiment_with_access(user, pk: int) -> Experiment | None:
         return None
     found = ONE_WITH_ACCESS.instances({"user": user.pk, "now": timezone.now(), "pk": pk})
     return show(found[0]) if found else None
+
+
+RUN_WITH_ACCESS = Prepared(lambda: Experiment.objects.with_member_access(USER, now=NOW).filter(run_uuid=RUN_ID))
+
+
+def run_with_access(user, run_id: str) -> Experiment | None:
+    """The experiment whose run id (MLflow's) is `run_id`, or None, with `user`'s role on it in `access_role` (None: no
+    access), as Experiment.with_access() says, for a `user` who is not a superuser. Its own columns only: for the
+    writes of MLflow's API, the most frequent of which is a batch of metrics."""
+    found = RUN_WITH_ACCESS.instances({"user": user.pk, "now": timezone.now(), "run_id": run_id})
+    return found[0] if found else None

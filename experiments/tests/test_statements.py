@@ -5,7 +5,7 @@ import pytest
 
 from accounts.tests.factories import UserFactory
 from experiments.models import Experiment
-from experiments.statements import experiment_with_access, visible_experiments
+from experiments.statements import experiment_with_access, run_with_access, visible_experiments
 from experiments.tests.factories import ExperimentFactory
 from projects.models import ProjectRole
 from projects.tests.factories import ProjectFactory, ProjectMembershipFactory
@@ -124,3 +124,15 @@ def test_an_id_out_of_range_reads_nothing(pk):
 
 def test_a_missing_experiment_reads_nothing(world):
     assert experiment_with_access(world["people"]["me"], world["stranger's"].pk + 1000) is None
+
+
+@pytest.mark.parametrize(("who", "what"), list(READS))
+def test_one_run_is_read_by_its_run_id_with_the_callers_role(world, who, what):
+    user, experiment = world["people"][who], world[what]
+    read = run_with_access(user, experiment.run_uuid)
+    assert (read.pk, read.run_uuid, read.access_role) == (experiment.pk, experiment.run_uuid, READS[who, what])
+
+
+@pytest.mark.parametrize("run_id", ["", "0" * 32, "' OR 1=1 --"])
+def test_an_unknown_run_id_reads_nothing(world, run_id):
+    assert run_with_access(world["people"]["me"], run_id) is None

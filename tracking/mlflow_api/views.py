@@ -124,8 +124,9 @@ def _run(request, data, operation: str):
     return mlflow.run_for(user=request.user, run_id=run_id(data), operation=operation)
 
 
-def _run_answer(request, run) -> dict:
-    return {"run": entities.run_json(mlflow.run_for(user=request.user, run_id=run.run_uuid, operation="retrieve"))}
+def _run_answer(request, run_uuid: str) -> dict:
+    run = mlflow.run_for(user=request.user, run_id=run_uuid, operation="retrieve", shown=True)
+    return {"run": entities.run_json(run)}
 
 
 def runs_create(request, data):
@@ -141,11 +142,11 @@ def runs_create(request, data):
         start_time=time(data, "start_time"),
         tags=pairs(data, "tags"),
     )
-    return _run_answer(request, run)
+    return _run_answer(request, run.run_uuid)
 
 
 def runs_get(request, data):
-    return {"run": entities.run_json(_run(request, data, "retrieve"))}
+    return _run_answer(request, run_id(data))
 
 
 def runs_update(request, data):
