@@ -5,11 +5,13 @@ import binascii
 import json
 import re
 
+import orjson
 from django.db.models import Exists, F, FilteredRelation, OrderBy, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from accounts.models import User
+from experiments.display import RowsOf
 from experiments.models import Experiment, RunTag
 from projects.models import LifecycleStage, Project, ProjectTag
 from tracking.mlflow_api import entities, search
@@ -267,28 +269,33 @@ def runs_search(
     for index, clause in enumerate(search.parse_filter(filter_string)):
         queryset = _run_clause(queryset, clause, index, metrics)
     queryset = _run_order(queryset, search.parse_order_by(order_by), metrics)
-    queryset = queryset.select_related("owner").only(*entities.RUN_FIELDS)
+    queryset = (
+        queryset.select_related("owner")
+        .only(*entities.RUN_FIELDS)
+        .annotate(
+            _metrics_json=RowsOf(LatestMetric, ("key", "value", "is_nan", "timestamp", "step"), floats=("value",)),
+            _tags_json=RowsOf(RunTag, ("key", "value")),
+        )
+    )
     return page(queryset, max_results=max_results, page_token=page_token)
 
 
-def run_data(runs: list[Experiment]) -> dict[int, tuple[list, dict]]:
-    """The latest metrics and the tags of many runs, in two queries of plain rows: a page may hold 50,000 runs, and
-    model instances for each of their metrics and tags would cost more than the search itself."""
-    ids = [run.pk for run in runs]
-    data: dict[int, tuple[list, dict]] = {pk: ([], {}) for pk in ids}
-    fields = ("experiment_id", "key", "value", "is_nan", "timestamp", "step")
-    for experiment_id, key, value, is_nan, timestamp, step in (
-        LatestMetric.objects.filter(experiment_id__in=ids).order_by("experiment_id", "key").values_list(*fields)
-    ):
-        number = "NaN" if is_nan else number_to_json(value)
-        data[experiment_id][0].append({"key": key, "value": number, "timestamp": timestamp, "step": step})
-    for experiment_id, key, value in (
-        RunTag.objects.filter(experiment_id__in=ids)
-        .order_by("experiment_id", "key")
-        .values_list("experiment_id", "key", "value")
-    ):
-        data[experiment_id][1][key] = value
-    return data
+def run_data(run: Experiment) -> tuple[list, dict]:
+    """A searched run's latest metrics, as MLflow shows them, and its tags, from the JSON runs_search reads with it.
+
+    In the search's own query rather than in two more, each with the page's ids (up to 50,000) to bind: for a page
+    of 100 runs the two queries took over a quarter of the search's time (profiled). Plain dicts, not model
+    instances: those for each metric and tag would cost more than the search itself.
+    """
+    shown = run.__dict__
+    metrics, tags = shown.pop("_metrics_json", None), shown.pop("_tags_json", None)
+    return (
+        [
+            {"key": key, "value": "NaN" if is_nan else number_to_json(float(value)), "timestamp": ts, "step": step}
+            for key, value, is_nan, ts, step in (sorted(orjson.loads(metrics)) if metrics else ())
+        ],
+        dict(sorted(orjson.loads(tags))) if tags else {},
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------------

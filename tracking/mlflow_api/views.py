@@ -214,8 +214,7 @@ def runs_search(request, data):
         max_results=integer(data, "max_results", default=1000),
         page_token=text(data, "page_token", required=False),
     )
-    data = queries.run_data(found)
-    answer = {"runs": [entities.run_json(run, data[run.pk]) for run in found]}
+    answer = {"runs": [entities.run_json(run, queries.run_data(run)) for run in found]}
     if token:
         answer["next_page_token"] = token
     return answer

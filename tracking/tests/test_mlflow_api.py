@@ -418,6 +418,38 @@ def test_runs_search(user_client, project, searchable, filter_string, order_by, 
     assert _names(user_client, project, filter=filter_string, order_by=order_by) == expected
 
 
+def test_a_searched_run_shows_its_metrics_params_and_tags_as_runs_get_does(user_client, project):
+    run_id = make_run(user_client, str(project.pk), run_name="shown")["info"]["run_id"]
+    metrics = [
+        {"key": "a", "value": 0.30000000000000004, "timestamp": 7, "step": 3},
+        {"key": "b", "value": "-Infinity", "timestamp": 8, "step": 0},
+        {"key": "c", "value": "NaN", "timestamp": 9, "step": 1},
+        {"key": "d", "value": 1e-300, "timestamp": 2**40, "step": 2**40},
+    ]
+    params = [{"key": "lr", "value": "0.01"}]
+    tags = [{"key": "team", "value": "vision"}, {"key": "stage", "value": ""}]
+    ok(call(user_client, "runs/log-batch", {"run_id": run_id, "metrics": metrics, "params": params, "tags": tags}))
+
+    searched = ok(call(user_client, "runs/search", {"experiment_ids": [str(project.pk)]}))["runs"]
+    got = ok(call(user_client, "runs/get", {"run_id": run_id}, "GET"))["run"]
+
+    assert [run["info"]["run_id"] for run in searched] == [run_id]
+    assert searched[0]["data"]["metrics"] == [
+        {"key": "a", "value": 0.30000000000000004, "timestamp": 7, "step": 3},
+        {"key": "b", "value": "-Infinity", "timestamp": 8, "step": 0},
+        {"key": "c", "value": "NaN", "timestamp": 9, "step": 1},
+        {"key": "d", "value": 1e-300, "timestamp": 2**40, "step": 2**40},
+    ]
+    assert searched[0]["data"]["params"] == [{"key": "lr", "value": "0.01"}]
+    assert sorted(searched[0]["data"]["tags"], key=lambda tag: tag["key"]) == [
+        {"key": "mlflow.runName", "value": "shown"},
+        {"key": "stage", "value": ""},
+        {"key": "team", "value": "vision"},
+    ]
+    assert searched[0]["data"]["metrics"] == got["data"]["metrics"]
+    assert sorted(searched[0]["data"]["tags"], key=str) == sorted(got["data"]["tags"], key=str)
+
+
 def test_runs_search_by_run_id_in(user_client, project, searchable):
     wanted = f"attributes.run_id IN ('{searchable['train-a']}', '{searchable['eval-c']}')"
     assert _names(user_client, project, filter=wanted, order_by=["attributes.run_name"]) == ["eval-c", "train-a"]
