@@ -216,6 +216,21 @@ def _tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
+def settle(postgres: Postgres, *dbnames: str) -> None:
+    """What autovacuum and the checkpointer do soon after a load, done at once, so that the timing depends neither on
+    whether they have run yet nor on their running during it: statistics for the planner (a fresh table is planned as
+    if nearly empty), the visibility map (without it an index-only scan visits the table), the dead rows of updated
+    runs, and the load's dirty pages written out."""
+    for dbname in dbnames:
+        with postgres.connect(dbname, autocommit=True) as connection:
+            connection.execute("VACUUM ANALYZE")
+    with postgres.connect(autocommit=True) as connection:
+        try:
+            connection.execute("CHECKPOINT")
+        except psycopg.errors.InsufficientPrivilege:
+            print("    (CHECKPOINT needs a superuser or pg_checkpoint: left to the checkpointer)", flush=True)
+
+
 class PointTable:
     """Registry's metric tables on one backend, written with SQL (the API would take hours for 10 million points)."""
 
@@ -282,9 +297,7 @@ class PointTable:
         )
         self.run(*before, history, latest)
         if self.backend == "postgres":
-            # What autovacuum does soon after a large insert, done now so that the timing does not depend on when.
-            with self.postgres.connect(self.dbname, autocommit=True) as connection:
-                connection.execute("VACUUM ANALYZE tracking_metricpoint, tracking_latestmetric")
+            settle(self.postgres, self.dbname)
 
 
 GROWTH_CALLS = ["search", "get-run", "experiment list", "history"]
@@ -366,18 +379,7 @@ def bench_backend(backend: str, venv: Path, postgres: Postgres | None, points: i
         registry_seeded = seed(registry.port, token)
 
         if backend == "postgres":
-            # What autovacuum and the checkpointer do soon after a load, done now for both servers alike, so that the
-            # timing depends neither on whether they have run yet nor on their running during it: statistics for the
-            # planner (a fresh table is planned as if nearly empty), the visibility map (without it an index-only scan
-            # visits the table), the dead rows of updated runs, and the load's dirty pages written out.
-            for dbname in databases:
-                with postgres.connect(dbname, autocommit=True) as connection:
-                    connection.execute("VACUUM ANALYZE")
-            with postgres.connect("postgres", autocommit=True) as connection:
-                try:
-                    connection.execute("CHECKPOINT")
-                except psycopg.errors.InsufficientPrivilege:
-                    print("    (CHECKPOINT needs a superuser or pg_checkpoint: left to the checkpointer)", flush=True)
+            settle(postgres, *databases)  # Both servers alike.
 
         print(f"== {backend}: timing both, turn about", flush=True)
         clients = {"MLflow": Client(mlflow_port, None), "Registry": Client(registry.port, token)}
