@@ -120,7 +120,7 @@ def user_update(*, user: User, **fields) -> User:
 def user_delete(*, user: User) -> None:
     """Delete a user; what they own goes with them, and their tokens stop working because the user is gone."""
     with transaction.atomic():
-        tracking.histories_lock(Experiment.objects.filter(owner=user))
+        tracking.experiments_lock(Experiment.objects.filter(owner=user))
         user.delete()
 
 

@@ -47,6 +47,11 @@ class RowsOf(Expression):
         return sql, params
 
 
+def tag_values(rows: str | None) -> dict[str, str]:
+    """Key/value tags read as RowsOf(RunTag, ("key", "value")), as a dict in key order."""
+    return dict(sorted(orjson.loads(rows))) if rows else {}
+
+
 def show(experiment):
     """Set an experiment's `results` and `run_tag_values` (cached properties of Experiment) from the JSON read with it
     by for_display(), as plain dicts: building model rows and related managers for them cost more than the rest of a
@@ -56,7 +61,7 @@ def show(experiment):
     tags = shown.pop("_run_tags_json", None)
     rows = sorted(orjson.loads(metrics)) if metrics else ()
     shown["results"] = {key: math.nan if is_nan else float(value) for key, value, is_nan in rows}
-    shown["run_tag_values"] = dict(sorted(orjson.loads(tags))) if tags else {}
+    shown["run_tag_values"] = tag_values(tags)
     return experiment
 
 

@@ -183,5 +183,5 @@ def experiment_delete(*, experiment: Experiment, actor: User) -> None:
     """Delete an experiment, with its metric history."""
     EXPERIMENT_ACCESS.require(actor, experiment, "destroy")
     with transaction.atomic():
-        tracking.histories_lock(Experiment.objects.filter(pk=experiment.pk))
+        tracking.experiments_lock(Experiment.objects.filter(pk=experiment.pk))
         experiment.delete()

@@ -164,7 +164,7 @@ def _lock(experiment: Experiment) -> None:
     batch's profile.
 
     The history has no foreign key constraint (MetricPoint.experiment), so this is what keeps a point from outliving
-    its experiment: a delete takes the same lock first (histories_lock).
+    its experiment: a delete takes the same lock first (experiments_lock).
     """
     quote = connection.ops.quote_name
     sql = f"SELECT 1 FROM {quote(Experiment._meta.db_table)} WHERE {quote(Experiment._meta.pk.column)} = %s"
@@ -176,12 +176,14 @@ def _lock(experiment: Experiment) -> None:
             raise Http404("The experiment was deleted.")
 
 
-def histories_lock(experiments: QuerySet[Experiment]) -> None:
-    """Lock the rows of experiments about to be deleted, with their metric histories, until the transaction ends.
+def experiments_lock(experiments: QuerySet[Experiment]) -> None:
+    """Lock the rows of `experiments` until the transaction ends (on SQLite, which has no row locks, nothing: it lets
+    one writer at a time in).
 
-    A batch of points writes under the same lock (_lock), so it either commits before the delete reads the history,
-    whose rows then go with it, or waits and finds the experiment gone. Without it a batch could add points after the
-    delete had removed the history: nothing else stops it, since the history has no foreign key constraint.
+    Deletes take it before they delete the history: a batch of points writes under the same lock (_lock), so it either
+    commits before the delete reads the history, whose rows then go with it, or waits and finds the experiment gone.
+    Without it a batch could add points after the delete had removed the history: nothing else stops it, since the
+    history has no foreign key constraint.
     """
     list(experiments.order_by().select_for_update().values_list("pk", flat=True))
 

@@ -218,7 +218,7 @@ def run_create(
 
 
 def _lock(run: Experiment) -> None:
-    Experiment.objects.select_for_update().filter(pk=run.pk).values_list("pk").first()
+    tracking.experiments_lock(Experiment.objects.filter(pk=run.pk))
 
 
 def _set_tags(run: Experiment, actor: User, pairs: dict[str, str]) -> None:
