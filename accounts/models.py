@@ -53,6 +53,8 @@ class User(NormalizedKeysMixin, FieldConstraintErrorsMixin, AbstractUser):
     # those two joined by a space (see accounts.services).
     full_name = models.CharField("full name", max_length=301, blank=True, validators=[single_line])
     email = models.EmailField("email address")
+    # A new e-mail asked for and not confirmed yet; `email` changes only when the link mailed here is used.
+    pending_email = models.EmailField("new email, unconfirmed", blank=True, default="")
     # The folded username and e-mail (registry.text.fold), which the unique constraints and the lookups compare.
     username_key = models.TextField(editable=False)
     email_key = models.TextField(null=True, editable=False)  # noqa: DJ001 (NULL, unlike "", never clashes)

@@ -48,6 +48,7 @@ class UserSerializer(strict.ModelSerializer):
             "id",
             "username",
             "email",
+            "pending_email",
             "first_name",
             "last_name",
             "full_name",
@@ -57,7 +58,13 @@ class UserSerializer(strict.ModelSerializer):
             "date_joined",
             "updated_at",
         ]
-        read_only_fields = ["id", "is_active", "is_staff", "date_joined", "updated_at"]
+        read_only_fields = ["id", "pending_email", "is_active", "is_staff", "date_joined", "updated_at"]
+        extra_kwargs = {
+            "pending_email": {
+                "help_text": "A new e-mail asked for and not confirmed yet (empty if none); `email` changes once the "
+                "link mailed to it is used."
+            }
+        }
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -65,6 +72,7 @@ class UserSerializer(strict.ModelSerializer):
         viewer = getattr(request, "user", None)
         if not (self.context.get("show_email") or viewer == instance or getattr(viewer, "is_staff", False)):
             data.pop("email", None)
+            data.pop("pending_email", None)
         return data
 
 
@@ -101,6 +109,16 @@ class UserCreateSerializer(UserSerializer):
 class PasswordChangeSerializer(serializers.Serializer):
     current_password = _password_field(min_length=1)
     new_password = _new_password_field()
+
+
+class EmailChangeSerializer(serializers.Serializer):
+    current_password = _password_field(min_length=1)
+    email = strict.EmailField(max_length=254, help_text="The new e-mail; it takes effect once confirmed.")
+
+
+class EmailConfirmSerializer(serializers.Serializer):
+    uid = strict.CharField(min_length=1, max_length=64, help_text="The `uid` from the confirmation mail.")
+    token = strict.CharField(min_length=1, max_length=128, help_text="The `token` from the confirmation mail.")
 
 
 class PasswordResetSerializer(serializers.Serializer):

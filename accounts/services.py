@@ -18,17 +18,20 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
 from rest_framework_simplejwt.utils import datetime_from_epoch, get_md5_hash_password
 
+from accounts.access import require_grant, require_manage
 from accounts.authentication import JWTAuthentication
 from accounts.models import User
+from accounts.tokens import email_change_token
 from experiments.models import Experiment
 from registry.db import set_fields, validated_save
 from registry.mail import mail_send_on_commit
-from registry.text import one_line
+from registry.text import fold, one_line
 from tracking import services as tracking
 
 logger = logging.getLogger(__name__)
 
-USER_EDITABLE_FIELDS = ("username", "email", "first_name", "last_name", "full_name", "age")
+USER_EDITABLE_FIELDS = ("username", "first_name", "last_name", "full_name", "age")
+PRIVILEGE_FIELDS = ("is_staff", "is_superuser")
 NAME_PARTS = ("first_name", "last_name")
 DERIVED_USERNAME_ATTEMPTS = 8
 
@@ -112,13 +115,104 @@ def user_create(
     return user
 
 
-def user_update(*, user: User, **fields) -> User:
-    """Change a user's own profile fields; anything else (staff, active, password) is not changed here."""
+def user_update(*, user: User, actor: User, **fields) -> User:
+    """Change a user's profile fields, as the user themself or as someone who manages the account (accounts.access).
+
+    A new `email` is never set here: it takes effect once the new address confirms it (user_request_email_change),
+    and a user changing their own must prove their password there.
+    """
+    require_manage(actor, user)
+    email = fields.pop("email", None)
+    if email is not None and fold(email.strip()) != user.email_key:
+        if actor.pk == user.pk:
+            raise ValidationError(
+                {"email": ["Your e-mail changes through POST /auth/email, with your current password."]}
+            )
+        user_request_email_change(user=user, actor=actor, email=email)
     return validated_save(set_fields(user, _with_full_name(user=user, fields=fields), allowed=USER_EDITABLE_FIELDS))
 
 
-def user_delete(*, user: User) -> None:
-    """Delete a user; what they own goes with them, and their tokens stop working because the user is gone."""
+def user_set_privileges(*, user: User, actor: User, is_active: bool | None = None, **privileges: bool) -> User:
+    """Activate or deactivate an account (whoever manages it: accounts.access), or grant or take away staff or
+    superuser status (a superuser alone, as for groups and permissions: require_grant)."""
+    require_manage(actor, user)
+    changed = {name: value for name, value in privileges.items() if getattr(user, name) != value}
+    if changed:
+        require_grant(actor)
+    if is_active is not None:
+        changed["is_active"] = is_active
+    return validated_save(set_fields(user, changed, allowed=(*PRIVILEGE_FIELDS, "is_active")))
+
+
+def user_request_email_change(*, user: User, actor: User, email: str, current_password: str | None = None) -> User:
+    """Ask for a user's e-mail to become `email`: a link goes to the new address, a notice to the current one, and the
+    e-mail changes only when the link is used (user_confirm_email_change). Until then every mail, password resets
+    included, goes to the current address.
+
+    A user changing their own e-mail gives their current password; staff who manage the account (accounts.access)
+    do not, but the new address must still confirm.
+    """
+    require_manage(actor, user)
+    if actor.pk == user.pk and not user.check_password(current_password or ""):
+        raise ValidationError({"current_password": ["The current password is not correct."]})
+    email = email.strip()
+    if fold(email) == user.email_key:
+        raise ValidationError({"email": ["This is already the account's e-mail."]})
+    if User.objects.identified_by(email).exclude(pk=user.pk).exists():
+        raise ValidationError({"email": ["A user with that email already exists."]})
+    user.pending_email = email
+    with transaction.atomic():
+        validated_save(user)
+        mail_send_on_commit(
+            to=[email],
+            subject="Registry: confirm your new e-mail",
+            body_from=("accounts.services.email_change_message", [user.pk]),
+        )
+        mail_send_on_commit(
+            to=[user.email],
+            subject="Registry: your e-mail is about to change",
+            body=(
+                f"Hello {one_line(user.get_short_name() or user.username)},\n\n"
+                f"someone asked to change the e-mail of your Registry account ({one_line(user.username)}) to\n"
+                f"{one_line(email)}. It changes once that address confirms it with the link mailed to it.\n\n"
+                "If you did not ask for this, change your password now: that also cancels the change.\n"
+            ),
+        )
+    return user
+
+
+def email_change_message(user_id: int) -> str | None:
+    """The body of an e-mail confirmation mail, made by the task worker when it sends it (so that the token is never
+    stored in the queue); None if the account is gone, inactive or has no change pending any more."""
+    user = User.objects.filter(pk=user_id, is_active=True).exclude(pending_email="").first()
+    if user is None:
+        return None
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = email_change_token.make_token(user)
+    hours = settings.PASSWORD_RESET_TIMEOUT // 3600
+    return (
+        f"Hello {one_line(user.get_short_name() or user.username)},\n\n"
+        f"to make {one_line(user.pending_email)} the e-mail of your Registry account ({one_line(user.username)}), "
+        f"open\n\n{settings.EMAIL_CONFIRM_URL}?{urlencode({'uid': uid, 'token': token})}\n\n"
+        f"or send POST /auth/email/confirm with\n\nuid: {uid}\ntoken: {token}\n\n"
+        f"The link works once, for {hours} hours. If you did not ask for it, ignore this mail.\n"
+    )
+
+
+def user_confirm_email_change(*, uid: str, token: str) -> User:
+    """Make the pending e-mail the account's, with the token mailed to it. The token works once, for
+    PASSWORD_RESET_TIMEOUT seconds, and stops working if the password or the pending e-mail changes meanwhile."""
+    user = _user_from_uid(uid)
+    if user is None or not user.pending_email or not email_change_token.check_token(user, token):
+        raise ValidationError({"token": ["This confirmation link is invalid, used or expired."]})
+    user.email, user.pending_email = user.pending_email, ""
+    return validated_save(user)
+
+
+def user_delete(*, user: User, actor: User) -> None:
+    """Delete a user (themself, or someone who manages the account: accounts.access); what they own goes with them,
+    and their tokens stop working because the user is gone."""
+    require_manage(actor, user)
     with transaction.atomic():
         tracking.experiments_lock(Experiment.objects.filter(owner=user))
         user.delete()
@@ -173,14 +267,19 @@ def user_request_password_reset(*, email: str) -> None:
         )
 
 
-def user_reset_password(*, uid: str, token: str, new_password: str) -> None:
-    """Set a new password with a token from a reset mail (Django's token generator: it works once, and expires after
-    PASSWORD_RESET_TIMEOUT), and revoke every token issued before, as a password change does."""
+def _user_from_uid(uid: str) -> User | None:
+    """The active account a mailed `uid` names, if any."""
     try:
         pk = int(force_str(urlsafe_base64_decode(uid)))
     except (ValueError, TypeError, UnicodeDecodeError):
-        pk = None
-    user = User.objects.identified_by(pk).filter(is_active=True).first() if pk is not None else None
+        return None
+    return User.objects.identified_by(pk).filter(is_active=True).first()
+
+
+def user_reset_password(*, uid: str, token: str, new_password: str) -> None:
+    """Set a new password with a token from a reset mail (Django's token generator: it works once, and expires after
+    PASSWORD_RESET_TIMEOUT), and revoke every token issued before, as a password change does."""
+    user = _user_from_uid(uid)
     if user is None or not default_token_generator.check_token(user, token):
         raise ValidationError({"token": ["This password reset link is invalid, used or expired."]})
     _replace_password(user=user, new_password=new_password)

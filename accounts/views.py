@@ -11,6 +11,8 @@ from accounts import services
 from accounts.models import User
 from accounts.permissions import IsRegistrationOpenOrStaff, IsSelfOrStaff
 from accounts.serializers import (
+    EmailChangeSerializer,
+    EmailConfirmSerializer,
     LoginSerializer,
     PasswordChangeSerializer,
     PasswordResetConfirmSerializer,
@@ -85,11 +87,11 @@ class UserViewSet(viewsets.ModelViewSet):
         user = self.get_object()
         serializer = self.get_serializer(user, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        services.user_update(user=user, **serializer.validated_data)
+        services.user_update(user=user, actor=request.user, **serializer.validated_data)
         return Response(self.get_serializer(user).data)
 
     def perform_destroy(self, instance):
-        services.user_delete(user=instance)
+        services.user_delete(user=instance, actor=self.request.user)
 
     @extend_schema(summary="The caller's own account", description="Also at `GET /me`.", methods=["GET"])
     @extend_schema(summary="Change the caller's own account", methods=["PUT", "PATCH"])
@@ -119,6 +121,8 @@ class AuthViewSet(viewsets.GenericViewSet):
             "logout": RefreshSerializer,
             "verify": TokenSerializer,
             "password": PasswordChangeSerializer,
+            "email": EmailChangeSerializer,
+            "email_confirm": EmailConfirmSerializer,
             "password_reset": PasswordResetSerializer,
             "password_reset_confirm": PasswordResetConfirmSerializer,
         }.get(self.action, LoginSerializer)
@@ -190,6 +194,40 @@ class AuthViewSet(viewsets.GenericViewSet):
     def password(self, request):
         serializer = self._validated(request)
         services.user_change_password(user=request.user, **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Change the caller's e-mail",
+        description="Takes the current password (so no personal access token can do it). The new address is mailed "
+        "a one-time link for /auth/email/confirm and the current one a notice; the e-mail changes only once the link "
+        "is used, and until then every mail, password resets included, goes to the current address. Throttled with "
+        "logins, per address and per account.",
+        responses={202: None, 401: UNAUTHORIZED},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="email",
+        authentication_classes=api_settings.DEFAULT_AUTHENTICATION_CLASSES,
+        permission_classes=[IsAuthenticated, IsNotPersonalAccessToken],
+        throttle_classes=PASSWORD_THROTTLES,
+    )
+    def email(self, request):
+        services.user_request_email_change(
+            user=request.user, actor=request.user, **self._validated(request).validated_data
+        )
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Confirm a new e-mail with the token mailed to it",
+        description="204, and the account's e-mail is the new one. A used, expired or forged token answers 400; so "
+        "does one sent before the password changed. Throttled with logins.",
+        auth=[{}],
+        responses={204: None},
+    )
+    @action(detail=False, methods=["post"], url_path="email/confirm", throttle_classes=PASSWORD_THROTTLES)
+    def email_confirm(self, request):
+        services.user_confirm_email_change(**self._validated(request).validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

@@ -166,6 +166,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # /auth/password/reset/confirm. A reset link works once, and for PASSWORD_RESET_TIMEOUT seconds.
 PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default="http://127.0.0.1:8000/auth/password/reset/confirm")
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
+# The link in the mail that confirms a new e-mail, to which `?uid=...&token=...` is added: a page that posts them to
+# /auth/email/confirm. A link works once, and for PASSWORD_RESET_TIMEOUT seconds.
+EMAIL_CONFIRM_URL = env.str("EMAIL_CONFIRM_URL", default="http://127.0.0.1:8000/auth/email/confirm")
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_TOKEN_MINUTES", default=15)),

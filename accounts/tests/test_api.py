@@ -36,6 +36,7 @@ def test_registration_response_carries_every_documented_field(api_client):
         "id",
         "username",
         "email",
+        "pending_email",
         "first_name",
         "last_name",
         "full_name",
@@ -228,13 +229,13 @@ def test_user_patches_self_through_me(user_client, user):
 
 
 def test_put_replaces_the_profile(user_client, user):
-    body = {"username": user.username, "email": "new@example.com", "first_name": "", "last_name": ""}
+    body = {"username": "renamed", "email": user.email.upper(), "first_name": "", "last_name": ""}
 
     response = user_client.put(reverse("user-detail", args=[user.pk]), body)
 
     assert response.status_code == status.HTTP_200_OK
     user.refresh_from_db()
-    assert (user.email, user.first_name) == ("new@example.com", "")
+    assert (user.username, user.first_name) == ("renamed", "")
 
 
 def test_nobody_makes_themself_staff_superuser_or_changes_password_by_patch(user_client, user):

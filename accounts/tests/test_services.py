@@ -62,7 +62,7 @@ def test_user_update_refuses_fields_outside_the_profile():
     user = UserFactory()
 
     with pytest.raises(ValueError):
-        services.user_update(user=user, is_staff=True)
+        services.user_update(user=user, actor=user, is_staff=True)
 
     user.refresh_from_db()
     assert not user.is_staff

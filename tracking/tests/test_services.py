@@ -225,7 +225,7 @@ def test_deleting_an_experiment_or_its_owner_deletes_its_history(delete):
     if delete == "experiment":
         experiment_delete(experiment=experiment, actor=experiment.owner)
     else:
-        user_delete(user=experiment.owner)
+        user_delete(user=experiment.owner, actor=experiment.owner)
 
     assert list(MetricPoint.objects.values_list("experiment_id", "key", "step")) == [(other.pk, "loss", 0)]
     assert list(LatestMetric.objects.values_list("experiment_id", "key", "step")) == [(other.pk, "loss", 0)]
@@ -258,7 +258,7 @@ def test_a_delete_during_a_batch_waits_for_it_and_leaves_no_point_behind(delete)
     if delete == "experiment":
         experiment_delete(experiment=experiment, actor=experiment.owner)
     else:
-        user_delete(user=experiment.owner)
+        user_delete(user=experiment.owner, actor=experiment.owner)
     writer.join(10)
 
     assert not Experiment.objects.filter(pk=experiment.pk).exists()
