@@ -1,20 +1,40 @@
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from experiments import services
 from experiments.models import EDITABLE_FIELDS, Experiment, ExperimentStatus
 
 
 class ExperimentAdminForm(forms.ModelForm):
-    """The admin's form, which refuses a status move the service would refuse, beside the status field."""
+    """The admin's form, which refuses what the services would refuse (a status move, a project where the staff member
+    may not add experiments, a change to a deleted experiment) beside the fields. The owner is not a field: a new
+    experiment is the staff member's own, as it is for a client of the API."""
+
+    actor = None  # The staff member, set by ExperimentAdmin.get_form.
 
     class Meta:
         model = Experiment
-        fields = ["owner", *EDITABLE_FIELDS]
+        fields = EDITABLE_FIELDS
 
     def clean(self):
         cleaned_data = super().clean()
+        if self.instance.pk is not None:
+            try:
+                self.instance.require_active()
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        if "project" in self.changed_data:
+            try:
+                services.experiment_project_check(
+                    actor=self.actor,
+                    project=cleaned_data.get("project"),
+                    experiment=self.instance if self.instance.pk is not None else None,
+                )
+            except PermissionDenied as exc:
+                self.add_error("project", str(exc))
+            except ValidationError as exc:
+                self.add_error(None, exc)
         target = cleaned_data.get("status")
         if target and "status" in self.changed_data:
             source = self.initial.get("status", ExperimentStatus.DRAFT)
@@ -34,10 +54,14 @@ class ExperimentAdmin(admin.ModelAdmin):
     list_filter = ["status", "created_at", "started_at", "finished_at"]
     search_fields = ["name", "description", "owner__username", "owner__email"]
     list_select_related = ["owner", "project"]
-    autocomplete_fields = ["owner", "project"]
+    autocomplete_fields = ["project"]
     date_hierarchy = "created_at"
-    readonly_fields = ["run_uuid", "lifecycle_stage", "latest_results", "created_at", "updated_at"]
+    readonly_fields = ["owner", "run_uuid", "lifecycle_stage", "latest_results", "created_at", "updated_at"]
     fields = [*ExperimentAdminForm.Meta.fields, *readonly_fields]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
 
     @admin.display(description="results (latest metric values)")
     def latest_results(self, obj: Experiment) -> str:
@@ -52,7 +76,7 @@ class ExperimentAdmin(admin.ModelAdmin):
         if change:
             services.experiment_update(experiment=obj, actor=request.user, **changed)
         else:
-            services.experiment_create(owner=obj.owner, experiment=obj, **changed)
+            services.experiment_create(owner=request.user, experiment=obj, **changed)
 
     def delete_model(self, request, obj):
         services.experiment_delete(experiment=obj, actor=request.user)

@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import (
     Case,
@@ -225,6 +226,15 @@ class Experiment(TrimmedNameMixin, FieldConstraintErrorsMixin, models.Model):
     def run_tag_values(self) -> dict[str, str]:
         """The key/value tags (RunTag), by key."""
         return {tag.key: tag.value for tag in self.run_tags.all()}
+
+    def require_active(self) -> None:
+        """Nothing is written into an experiment that a tracking client deleted (MLflow's soft delete) until it is
+        restored: the REST API, the tracking API and the admin alike."""
+        if self.lifecycle_stage != LifecycleStage.ACTIVE:
+            raise ValidationError(
+                f"The experiment {self.pk} (run {self.run_uuid}) must be in the 'active' state; it is "
+                f"{self.lifecycle_stage}. Restore it first."
+            )
 
     def forget_results(self) -> None:
         """Drop what was read of the latest metrics, so that the next read asks the database."""

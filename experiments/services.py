@@ -7,7 +7,8 @@ from django.utils import timezone
 from accounts.models import User
 from experiments.access import EXPERIMENT_ACCESS
 from experiments.models import EDITABLE_FIELDS, FINAL_STATUSES, Experiment, ExperimentStatus
-from projects.models import LifecycleStage
+from projects.access import PROJECT_ACCESS
+from projects.models import LifecycleStage, Project
 from registry.db import set_fields, validated_save
 from tracking import services as tracking
 
@@ -81,6 +82,24 @@ def experiment_transition(
         return validated_save(experiment)
 
 
+def experiment_project_check(*, actor: User, project: Project | None, experiment: Experiment | None = None) -> None:
+    """Whether `actor` may put a new experiment, or move `experiment`, into `project` (None: out of any), whichever
+    surface asks: a move is its owner's alone (EXPERIMENT_ACCESS "move"), and an experiment goes only into an active
+    project where the actor's role allows adding experiments (PROJECT_ACCESS "add_experiment")."""
+    if experiment is not None:
+        # The stored project: an admin form has already set the new one on the instance.
+        stored = Experiment.objects.filter(pk=experiment.pk).values_list("project_id", flat=True).first()
+        if getattr(project, "pk", None) == stored:
+            return
+        if not EXPERIMENT_ACCESS.allows(EXPERIMENT_ACCESS.role(actor, experiment), "move"):
+            raise ValidationError({"project": ["Only the experiment's owner can move it to another project."]})
+    if project is None:
+        return
+    PROJECT_ACCESS.require(actor, project, "add_experiment")
+    if project.lifecycle_stage != LifecycleStage.ACTIVE:
+        raise ValidationError({"project": [f"The project {project.pk} is deleted; restore it first."]})
+
+
 def experiment_create(
     *,
     owner: User,
@@ -89,11 +108,13 @@ def experiment_create(
     experiment: Experiment | None = None,
     **fields,
 ) -> Experiment:
-    """Create an experiment owned by `owner`. It starts as a draft, so `status` may be draft or a move from draft.
+    """Create an experiment owned by `owner`, the actor. It starts as a draft, so `status` may be draft or a move from
+    draft. A `project` must allow the owner to add experiments to it.
 
     `results` become the first points of their metrics (see experiment_update). `experiment` is an unsaved one to fill
     and save, as the admin's form builds one; by default a new one is made.
     """
+    experiment_project_check(actor=owner, project=fields.get("project"))
     experiment = experiment or Experiment()
     experiment.owner = owner
     set_fields(experiment, fields, allowed=EDITABLE_FIELDS)
@@ -121,17 +142,16 @@ def experiment_update(
     *, experiment: Experiment, actor: User, results: dict[str, float] | None = None, **fields
 ) -> Experiment:
     """Change an experiment's fields; a new `status` is a move checked by experiment_transition, and a new `project`
-    needs the `move` access (its owner's).
+    needs the `move` access (its owner's) and a role there that allows adding experiments. An experiment a tracking
+    client deleted is not changed until it is restored.
 
     An experiment's results are the latest values of its metrics: each of `results` that differs from its metric's
     latest value is recorded as that metric's next point, and metrics not named keep their values.
     """
-    role = EXPERIMENT_ACCESS.require(actor, experiment, "update")
-    if "project" in fields and not EXPERIMENT_ACCESS.allows(role, "move"):
-        # The stored project: an admin form has already set the new one on the instance.
-        stored = Experiment.objects.filter(pk=experiment.pk).values_list("project_id", flat=True).first()
-        if getattr(fields["project"], "pk", None) != stored:
-            raise ValidationError({"project": ["Only the experiment's owner can move it to another project."]})
+    EXPERIMENT_ACCESS.require(actor, experiment, "update")
+    experiment.require_active()
+    if "project" in fields:
+        experiment_project_check(actor=actor, project=fields["project"], experiment=experiment)
     status = fields.pop("status", experiment.status)
     set_fields(experiment, fields, allowed=EDITABLE_FIELDS)
     return _save(experiment=experiment, status=status, results=results, fields=fields)
@@ -147,6 +167,7 @@ def experiment_report_status(
     unset; a final status stamps `finished_at` (now, unless given). Metrics are kept.
     """
     EXPERIMENT_ACCESS.require(actor, experiment, "log")
+    experiment.require_active()
     now = timezone.now()
     experiment.status = status
     if status == ExperimentStatus.RUNNING:
@@ -176,6 +197,7 @@ def experiment_restore(*, experiment: Experiment, actor: User) -> Experiment:
 def experiment_rerun(*, experiment: Experiment, actor: User) -> Experiment:
     """Run a completed, failed or cancelled experiment again: back to running, its finish time and results cleared."""
     EXPERIMENT_ACCESS.require(actor, experiment, "rerun")
+    experiment.require_active()
     return experiment_transition(experiment=experiment, status=ExperimentStatus.RUNNING, rerun=True)
 
 

@@ -189,7 +189,8 @@ def experiments_lock(experiments: QuerySet[Experiment]) -> None:
 
 
 def metrics_record(*, experiment: Experiment, points: Iterable[Point]) -> None:
-    """Record metric points in an experiment's history and move each key's latest value forward where they beat it.
+    """Record metric points in an experiment's history and move each key's latest value forward where they beat it;
+    never into an experiment a tracking client deleted (Experiment.require_active).
 
     A point identical to one stored (a client's replay after a timeout) is stored once. The experiment's row is locked
     for the transaction, so that concurrent writers to one experiment take their row locks one after the other (two
@@ -198,6 +199,7 @@ def metrics_record(*, experiment: Experiment, points: Iterable[Point]) -> None:
     Three statements whatever the number of points: the lock, one insert of the history, one upsert of the latest value
     of each key in the batch (the batch's greatest point per key, chosen here).
     """
+    experiment.require_active()
     points = list(points)
     validate_points(points)
     if not points:

@@ -90,11 +90,16 @@ def test_add_page_loads(admin_client):
     assert admin_client.get(ADD_URL).status_code == status.HTTP_200_OK
 
 
-def test_add_creates_a_draft(admin_client, user):
+def test_add_creates_a_draft_owned_by_the_admin_whatever_the_form_says(admin_client, admin_user, user):
     response = admin_client.post(ADD_URL, _form(owner=user.pk, name="  added ", tags='["ml"]'))
     assert response.status_code == status.HTTP_302_FOUND, response.context["adminform"].errors
     experiment = Experiment.objects.get()
-    assert (experiment.name, experiment.owner, experiment.status, experiment.tags) == ("added", user, S.DRAFT, ["ml"])
+    assert (experiment.name, experiment.owner, experiment.status, experiment.tags) == (
+        "added",
+        admin_user,
+        S.DRAFT,
+        ["ml"],
+    )
 
 
 def test_add_as_running_stamps_started_at(admin_client, user):
@@ -142,12 +147,12 @@ def test_refused_status_change_in_the_admin_shows_the_allowed_moves(admin_client
     assert (stored.status, stored.name) == (S.COMPLETED, experiment.name)
 
 
-def test_changing_other_fields_keeps_the_status(admin_client, user, other_user):
+def test_changing_other_fields_keeps_the_status_and_the_owner(admin_client, user, other_user):
     experiment = ExperimentFactory(owner=user, status=S.RUNNING, started_at=timezone.now())
     response = admin_client.post(change_url(experiment.pk), _form(experiment, name="renamed", owner=other_user.pk))
     assert response.status_code == status.HTTP_302_FOUND
     experiment.refresh_from_db()
-    assert (experiment.name, experiment.owner, experiment.status) == ("renamed", other_user, S.RUNNING)
+    assert (experiment.name, experiment.owner, experiment.status) == ("renamed", user, S.RUNNING)
 
 
 def test_delete_in_the_admin(admin_client, user):
