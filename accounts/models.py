@@ -81,5 +81,9 @@ class User(NormalizedKeysMixin, FieldConstraintErrorsMixin, AbstractUser):
     def __str__(self) -> str:
         return self.username
 
+    @property
+    def pending_email_or_none(self) -> str | None:
+        return self.pending_email or None
+
     def get_full_name(self) -> str:
         return self.full_name

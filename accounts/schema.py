@@ -48,9 +48,10 @@ class SessionScheme(UnlistedSchemeMixin, OpenApiAuthenticationExtension):
 
 
 def email_may_be_left_out(result, generator, request, public):
-    """A drf-spectacular postprocessing hook: a user's e-mail is shown only to that user and to staff, so the User
-    schema does not require it."""
+    """A drf-spectacular postprocessing hook: a user's e-mail (and the new one pending) is shown only to that user and
+    to staff, so the User schema does not require them."""
     user = result.get("components", {}).get("schemas", {}).get("User", {})
-    if "email" in user.get("required", []):
-        user["required"].remove("email")
+    for name in ("email", "pending_email"):
+        if name in user.get("required", []):
+            user["required"].remove(name)
     return result

@@ -41,6 +41,13 @@ class UserSerializer(strict.ModelSerializer):
 
     username = strict.CharField(min_length=1, max_length=150, validators=[validate_username])
     email = strict.EmailField(max_length=254)
+    pending_email = serializers.EmailField(
+        read_only=True,
+        allow_null=True,
+        source="pending_email_or_none",
+        help_text="A new e-mail asked for and not confirmed yet (null if none); `email` changes once the link mailed "
+        "to it is used.",
+    )
 
     class Meta:
         model = User
@@ -59,12 +66,7 @@ class UserSerializer(strict.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "pending_email", "is_active", "is_staff", "date_joined", "updated_at"]
-        extra_kwargs = {
-            "pending_email": {
-                "help_text": "A new e-mail asked for and not confirmed yet (empty if none); `email` changes once the "
-                "link mailed to it is used."
-            }
-        }
+
 
     def to_representation(self, instance):
         data = super().to_representation(instance)

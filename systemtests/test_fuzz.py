@@ -14,10 +14,10 @@ DEPENDS_ON_STORED_STATE = {
     # experiment; an unknown user; a member above the caller or a membership outlasting the caller's own.
     "projects_update": "a project name the owner already uses",
     "projects_partial_update": "a project name the owner already uses",
-    "users_update": "a username or e-mail already taken",
-    "users_partial_update": "a username or e-mail already taken",
-    "users_me_update": "a username or e-mail already taken",
-    "users_me_partial_update": "a username or e-mail already taken",
+    "users_update": "a username or e-mail already taken, or a new e-mail of one's own (POST /auth/email)",
+    "users_partial_update": "a username or e-mail already taken, or a new e-mail of one's own (POST /auth/email)",
+    "users_me_update": "a username or e-mail already taken, or a new e-mail of one's own (POST /auth/email)",
+    "users_me_partial_update": "a username or e-mail already taken, or a new e-mail of one's own (POST /auth/email)",
     "experiments_create": "a project the caller may not write to",
     "experiments_update": "a project the caller may not write to, or a status move from the current status",
     "experiments_partial_update": "a project the caller may not write to, or a status move from the current status",
@@ -32,6 +32,8 @@ DEPENDS_ON_STORED_STATE = {
     "projects_create": "a project name the owner already uses, or an expiration date already past",
     "auth_tokens_create": "a token name the user already uses",
     "auth_password_reset_confirm_create": "a reset token that was mailed and not used yet",
+    "auth_email_create": "the caller's current password, and an e-mail not already taken",
+    "auth_email_confirm_create": "a confirmation token that was mailed and not used yet",
 }
 CONFIG = f"""
 [generation]

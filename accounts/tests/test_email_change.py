@@ -123,6 +123,7 @@ def test_confirming_sets_the_email_once(sent, user_client, user):
     assert again.json() == {"token": ["This confirmation link is invalid, used or expired."]}
     user.refresh_from_db()
     assert (user.email, user.pending_email) == ("new@example.com", "")
+    assert user_client.get(ME_URL).json()["pending_email"] is None
     # The new address now logs in and receives resets.
     login = APIClient().post(reverse("auth-token"), {"username": "new@example.com", "password": PASSWORD})
     assert login.status_code == status.HTTP_200_OK
