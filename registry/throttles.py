@@ -1,5 +1,7 @@
 import hashlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -16,32 +18,73 @@ class LockedRateThrottle(SimpleRateThrottle):
     that read-append-write happens while holding a per-key lock taken with `cache.add()`, which is atomic in the shared
     caches (an INSERT into the database cache's unique key, SET NX in Redis). A lock left by a crashed worker expires
     after LOCK_SECONDS; a request that cannot get the lock within WAIT_SECONDS is throttled rather than let through.
+
+    `reserve()` allows and counts an attempt before the work it guards; `release()` takes that count back once the
+    attempt turns out not to count (it succeeded at a door that counts failures only, or another throttle refused it).
+    Counting first and taking back later, rather than checking first and counting a failure later, keeps the limit
+    exact while attempts are in flight: concurrent attempts in every worker each hold a slot until their outcome is
+    known, so no more than the rate can be failing at once.
     """
 
     LOCK_SECONDS = 2
     WAIT_SECONDS = 1.0
 
+    reserved: tuple[str, float] | None = None
+
     def get_rate(self) -> str:
         return settings.AUTH_THROTTLE_RATE
 
+    @contextmanager
+    def _locked(self, key: str) -> Iterator[bool]:
+        """Hold the lock of `key`; yields False if it could not be taken within WAIT_SECONDS."""
+        lock = f"{key}:lock"
+        deadline = time.monotonic() + self.WAIT_SECONDS
+        while not self.cache.add(lock, 1, self.LOCK_SECONDS):
+            if time.monotonic() > deadline:
+                yield False
+                return
+            time.sleep(0.01)
+        try:
+            yield True
+        finally:
+            self.cache.delete(lock)
+
     def allow_request(self, request, view) -> bool:
+        """REST framework's entry point: every attempt allowed is counted."""
+        return self.reserve(request, view)
+
+    def reserve(self, request, view) -> bool:
+        """Allow the attempt and count it, or refuse it (then `wait()` tells for how long)."""
+        self.reserved = None
         if self.rate is None:
             return True
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        lock = f"{key}:lock"
-        deadline = time.monotonic() + self.WAIT_SECONDS
-        while not self.cache.add(lock, 1, self.LOCK_SECONDS):
-            if time.monotonic() > deadline:
-                self.key, self.now = key, self.timer()
-                self.history = self.cache.get(key, [])
+        with self._locked(key) as held:
+            self.key, self.now = key, self.timer()
+            self.history = [stamp for stamp in self.cache.get(key, []) if stamp > self.now - self.duration]
+            if not held or len(self.history) >= self.num_requests:
                 return self.throttle_failure()
-            time.sleep(0.01)
-        try:
-            return super().allow_request(request, view)
-        finally:
-            self.cache.delete(lock)
+            self.history.insert(0, self.now)
+            self.cache.set(key, self.history, self.duration)
+        self.reserved = (key, self.now)
+        return True
+
+    def release(self) -> None:
+        """Take back the attempt `reserve()` counted, if it counted one."""
+        if self.reserved is None:
+            return
+        key, stamp = self.reserved
+        self.reserved = None
+        with self._locked(key) as held:
+            if not held:
+                # Left counted: a slot taken until the window passes is safer than an attempt forgotten.
+                return
+            history = self.cache.get(key, [])
+            if stamp in history:
+                history.remove(stamp)
+                self.cache.set(key, history, self.duration)
 
 
 class AuthThrottle(LockedRateThrottle):
