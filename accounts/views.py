@@ -22,10 +22,10 @@ from accounts.serializers import (
     UserSerializer,
 )
 from registry.parsers import JSONParser
-from registry.throttles import PASSWORD_THROTTLES, REGISTRATION_THROTTLES, throttles_for
+from registry.throttles import LOGIN_THROTTLES, PASSWORD_THROTTLES, REGISTRATION_THROTTLES, throttles_for
 from tokens.permissions import IsNotPersonalAccessToken
 
-RESET_THROTTLES = throttles_for("reset")
+RESET_THROTTLES = throttles_for("reset", field="email")
 UNAUTHORIZED = OpenApiResponse(description="Missing, invalid, expired or revoked credentials.")
 
 
@@ -34,7 +34,7 @@ UNAUTHORIZED = OpenApiResponse(description="Missing, invalid, expired or revoked
     retrieve=extend_schema(summary="Read a user"),
     create=extend_schema(
         summary="Register a user",
-        description="Open to anyone while REGISTRATION_OPEN is set, else to staff. Throttled per address and username. "
+        description="Open to anyone while REGISTRATION_OPEN is set, else to staff. Throttled per address and e-mail. "
         "Also at `POST /auth/register`.",
         auth=[{}],
         responses={201: UserSerializer},
@@ -138,7 +138,7 @@ class AuthViewSet(viewsets.GenericViewSet):
         detail=False,
         methods=["post"],
         url_path="token",
-        throttle_classes=PASSWORD_THROTTLES,
+        throttle_classes=LOGIN_THROTTLES,
         parser_classes=[JSONParser, FormParser, MultiPartParser],
     )
     def token(self, request):
@@ -207,7 +207,7 @@ class AuthViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Set a new password with a reset mail's token",
         description="204, and every token issued before stops working, as after a password change. A used, expired "
-        "or forged token answers 400. Throttled with logins.",
+        "or forged token answers 400. Throttled with logins, per address.",
         auth=[{}],
         responses={204: None},
     )

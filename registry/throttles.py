@@ -87,14 +87,39 @@ class LockedRateThrottle(SimpleRateThrottle):
                 self.cache.set(key, history, self.duration)
 
 
+def account_named(request, field: str | None) -> str | None:
+    """The key of the account a door acts on: `user-<pk>`, or None when the request names none.
+
+    `field` is the body field the door reads the account from (`username` takes a username or an e-mail, read as
+    `UserQuerySet.identified_by` reads it; `email` an e-mail only); None means the caller's own account. A name that
+    no account holds gets a key of its own, so that an unknown name is counted exactly like a known one.
+    """
+    if field is None:
+        user = getattr(request, "user", None)
+        return f"user-{user.pk}" if user is not None and user.is_authenticated else None
+    data = request.data if hasattr(request, "data") else request.POST
+    name = data.get(field) if hasattr(data, "get") else None
+    if not isinstance(name, str) or not name.strip():
+        return None
+    users = get_user_model()._default_manager
+    named = users.identified_by(name) if field != "email" or "@" in name else users.none()
+    pk = named.values_list("pk", flat=True).first()
+    if pk is not None:
+        return f"user-{pk}"
+    # Hashed, so that any string a client sends makes a valid, bounded cache key.
+    return hashlib.sha256(fold(name.strip()).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class AuthThrottle(LockedRateThrottle):
-    """A limit on one kind of attempt (`bucket`), counted per `ident`; see `throttles_for`."""
+    """A limit on one kind of attempt (`bucket`) at doors that act on the account their `field` names (None: the
+    caller's own), counted per `ident`; see `throttles_for`."""
 
     bucket = "any"
+    field: str | None = None
 
     @classmethod
-    def for_bucket(cls, bucket: str) -> type["AuthThrottle"]:
-        return type(f"{bucket.title()}{cls.__name__}", (cls,), {"bucket": bucket})
+    def configured(cls, *, bucket: str, field: str | None) -> type["AuthThrottle"]:
+        return type(f"{bucket.title()}{cls.__name__}", (cls,), {"bucket": bucket, "field": field})
 
     def ident(self, request) -> str | None:
         raise NotImplementedError
@@ -116,44 +141,36 @@ class AddressThrottle(AuthThrottle):
 
 
 class AccountThrottle(AuthThrottle):
-    """Attempts per account, from whatever address: the caller's own when signed in, else the account the body names
-    (its `username`, or its `email`, read as `UserQuerySet.identified_by` reads it), or the folded name itself when it
-    names no account."""
+    """Attempts per account the door acts on, from whatever address."""
 
     scope = "auth_account"
 
     def ident(self, request) -> str | None:
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            return f"user-{user.pk}"
-        data = request.data if hasattr(request, "data") else request.POST
-        name = (data.get("username") or data.get("email")) if hasattr(data, "get") else None
-        if not isinstance(name, str) or not name.strip():
-            return None
-        pk = get_user_model()._default_manager.identified_by(name).values_list("pk", flat=True).first()
-        if pk is not None:
-            return f"user-{pk}"
-        # Hashed, so that any string a client sends makes a valid, bounded cache key.
-        return hashlib.sha256(fold(name.strip()).encode("utf-8", "surrogatepass")).hexdigest()
+        return account_named(request, self.field)
 
 
-def throttles_for(bucket: str) -> list[type[AuthThrottle]]:
-    """The policy for one kind of attempt: AUTH_THROTTLE_RATE per client address and, apart, per account.
+def throttles_for(bucket: str, *, field: str | None = None) -> list[type[AuthThrottle]]:
+    """The policy for one kind of attempt: AUTH_THROTTLE_RATE per client address and, apart, per account (the one
+    `field` names, or the caller's own): each door names the field it acts on, and no other field of the body counts.
 
-    Buckets: `password` for every door that checks a password (API login, the admin's login, password change), so
+    Buckets: `password` for every door that checks a password (API login, the admin's login, password changes), so
     that trying one door uses up the others; `register` for sign-ups; `lookup` for naming users by username or e-mail
     (adding members, transfers), which would otherwise tell anyone which accounts exist; `token` for creating
-    personal access tokens.
+    personal access tokens; `reset` for password reset mails.
     """
-    return [AddressThrottle.for_bucket(bucket), AccountThrottle.for_bucket(bucket)]
+    return [throttle.configured(bucket=bucket, field=field) for throttle in (AddressThrottle, AccountThrottle)]
 
 
+# The logins name their account in `username`; a password change acts on the caller's own, and a reset confirmation
+# (anonymous, naming its account by a signed token) is counted per address.
+LOGIN_THROTTLES = throttles_for("password", field="username")
 PASSWORD_THROTTLES = throttles_for("password")
-REGISTRATION_THROTTLES = throttles_for("register")
+REGISTRATION_THROTTLES = throttles_for("register", field="email")
 LOOKUP_THROTTLES = throttles_for("lookup")
 
 
 def first_refusal(request, throttles: list[type[AuthThrottle]]) -> float | None:
-    """For views outside REST framework (the admin's login): the seconds to wait if a throttle refuses, else None."""
+    """For views outside REST framework (the admin's login and password change): the seconds to wait if a throttle
+    refuses, else None."""
     waits = [throttle.wait() for throttle in (cls() for cls in throttles) if not throttle.allow_request(request, None)]
     return max((wait or 1 for wait in waits), default=None)

@@ -14,7 +14,7 @@ from rest_framework.reverse import reverse
 
 from registry import __version__
 from registry.queue import queue_status
-from registry.throttles import PASSWORD_THROTTLES, first_refusal
+from registry.throttles import LOGIN_THROTTLES, first_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -99,10 +99,12 @@ def health(request):
     return Response({"status": "ok", "database": "ok", "queue": queue_status(), "version": __version__})
 
 
-def throttled_login(request, template: str, context: dict | None = None) -> TemplateResponse | None:
-    """For a login page outside REST framework: a 429 page with Retry-After once PASSWORD_THROTTLES refuse the
-    attempt, else None (go on and check the password)."""
-    wait = first_refusal(request, PASSWORD_THROTTLES)
+def throttled_password_form(
+    request, template: str, context: dict | None = None, *, throttles: list = LOGIN_THROTTLES
+) -> TemplateResponse | None:
+    """For a form outside REST framework that checks a password (a login page, the admin's password change): a 429
+    page with Retry-After once `throttles` refuse the attempt, else None (go on and check the password)."""
+    wait = first_refusal(request, throttles)
     if wait is None:
         return None
     seconds = max(1, math.ceil(wait))
@@ -117,7 +119,9 @@ class BrowsableAPILoginView(LoginView):
     template_name = "rest_framework/login.html"
 
     def post(self, request, *args, **kwargs):
-        return throttled_login(request, "rest_framework/login_throttled.html") or super().post(request, *args, **kwargs)
+        return throttled_password_form(request, "rest_framework/login_throttled.html") or super().post(
+            request, *args, **kwargs
+        )
 
 
 # JSON in place of Django's HTML error pages, for routes outside REST framework's views (unknown paths, a foreign

@@ -1,7 +1,10 @@
 """Every door that checks a password, and every lookup of users by name, follows one throttle policy: per client
 address and per account, AUTH_THROTTLE_RATE each, answering 429 with Retry-After."""
 
+from itertools import pairwise
+
 import pytest
+from django.test import Client
 from django.urls import reverse
 from rest_framework import status
 
@@ -12,6 +15,7 @@ from projects.tests.factories import ProjectFactory
 pytestmark = pytest.mark.django_db
 
 ADMIN_LOGIN_URL = reverse("admin:login")
+ADMIN_PASSWORD_CHANGE_URL = reverse("admin:password_change")
 PASSWORD_URL = reverse("auth-password")
 TOKEN_URL = reverse("auth-token")
 
@@ -109,3 +113,26 @@ def test_transfers_are_throttled_like_logins(settings, client_for):
     url = reverse("project-transfer", args=[project.pk])
     answers = [client.post(url, {"user": f"probe{n}@example.com"}).status_code for n in range(3)]
     assert answers == [400, 400, 429]
+
+
+def _change_in_admin(client, current: str, new: str) -> int:
+    body = {"old_password": current, "new_password1": new, "new_password2": new}
+    return client.post(ADMIN_PASSWORD_CHANGE_URL, body).status_code
+
+
+def test_the_admin_password_change_is_throttled_with_logins(settings, client):
+    settings.AUTH_THROTTLE_RATE = "4/min"
+    boss = UserFactory(username="boss", is_staff=True)
+    client.force_login(boss)
+    passwords = [PASSWORD, "second-long-passphrase", "third-long-passphrase"]
+
+    answers = [_change_in_admin(client, current, new) for current, new in pairwise(passwords)]
+    answers += [_change_in_admin(client, f"guess-{n}", "fourth-long-passphrase") for n in range(3)]
+    answers.append(_change_in_admin(client, passwords[-1], "fourth-long-passphrase"))
+    refused = client.post(ADMIN_PASSWORD_CHANGE_URL, {"old_password": passwords[-1]})
+
+    assert answers == [302, 302, 200, 200, 429, 429]
+    assert int(refused["Retry-After"]) > 0
+    assert Client().post(TOKEN_URL, {"username": "boss", "password": passwords[-1]}).status_code == 429
+    boss.refresh_from_db()
+    assert boss.check_password(passwords[-1])
