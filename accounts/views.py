@@ -22,7 +22,14 @@ from accounts.serializers import (
     UserSerializer,
 )
 from registry.parsers import JSONParser
-from registry.throttles import LOGIN_THROTTLES, PASSWORD_THROTTLES, REGISTRATION_THROTTLES, throttles_for
+from registry.throttles import (
+    LOGIN_THROTTLES,
+    PASSWORD_THROTTLES,
+    REGISTRATION_THROTTLES,
+    AttemptThrottledMixin,
+    remember_device,
+    throttles_for,
+)
 from tokens.permissions import IsNotPersonalAccessToken
 
 RESET_THROTTLES = throttles_for("reset", field="email")
@@ -100,7 +107,7 @@ class UserViewSet(viewsets.ModelViewSet):
         return self.update(request, partial=request.method == "PATCH")
 
 
-class AuthViewSet(viewsets.GenericViewSet):
+class AuthViewSet(AttemptThrottledMixin, viewsets.GenericViewSet):
     """Tokens: log in with a password, rotate and verify tokens, log out, change the password.
 
     These routes authenticate by what is in the body, so a stale `Authorization` header never stands in the way.
@@ -131,7 +138,11 @@ class AuthViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Log in: obtain an access and a refresh token",
         description="The OAuth2 password grant. `username` takes a username or an e-mail; JSON or form-encoded. "
-        "Also at `POST /login`.",
+        "Also at `POST /login`.\n\nFailed attempts are throttled per client address and per account (successes are "
+        "not counted). A successful login also sets the `registry_device` cookie (signed, HttpOnly, SameSite=Lax, "
+        "Secure over HTTPS), naming the account: a client that sends it back when logging in to that account again "
+        "(a browser, or a client with a cookie jar) is counted apart, so that other people's failures do not lock it "
+        "out.",
         responses={200: TokenPairSerializer, 401: UNAUTHORIZED},
     )
     @action(
@@ -143,7 +154,9 @@ class AuthViewSet(viewsets.GenericViewSet):
     )
     def token(self, request):
         serializer = self._validated(request)
-        return Response(services.token_obtain(user=serializer.user))
+        response = Response(services.token_obtain(user=serializer.user))
+        remember_device(request, response, serializer.user)
+        return response
 
     @extend_schema(
         summary="Trade a refresh token for a new pair",
@@ -175,8 +188,8 @@ class AuthViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Change the caller's password",
-        description="Every token issued before stops working; log in again with the new password. Throttled with "
-        "logins, per address and per account.",
+        description="Every token issued before stops working; log in again with the new password. Failures are "
+        "throttled with logins, per address and per account.",
         responses={204: None, 401: UNAUTHORIZED},
     )
     @action(
@@ -207,7 +220,7 @@ class AuthViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Set a new password with a reset mail's token",
         description="204, and every token issued before stops working, as after a password change. A used, expired "
-        "or forged token answers 400. Throttled with logins, per address.",
+        "or forged token answers 400. Failures are throttled with logins, per address.",
         auth=[{}],
         responses={204: None},
     )

@@ -1,13 +1,22 @@
 import hashlib
+import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from rest_framework import status
 from rest_framework.throttling import SimpleRateThrottle
 
 from registry.text import fold
+
+# OWASP's device cookies (Slow Down Online Guessing Attacks with Device Cookies): a client that has proved an
+# account's password receives a signed cookie naming the account and a random nonce; its later attempts at that account
+# are counted per device, apart from everyone else's, so that strangers' failures do not lock the owner out.
+DEVICE_COOKIE = "registry_device"
+DEVICE_COOKIE_SALT = "registry.throttles.device"
+DEVICE_COOKIE_MAX_AGE = 90 * 24 * 60 * 60
 
 
 class LockedRateThrottle(SimpleRateThrottle):
@@ -110,16 +119,46 @@ def account_named(request, field: str | None) -> str | None:
     return hashlib.sha256(fold(name.strip()).encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def trusted_device(request, account: str | None) -> str | None:
+    """The nonce of the request's device cookie when it is validly signed, unexpired and issued for `account`."""
+    if account is None:
+        return None
+    value = request.get_signed_cookie(
+        DEVICE_COOKIE, default=None, salt=DEVICE_COOKIE_SALT, max_age=DEVICE_COOKIE_MAX_AGE
+    )
+    pk, _, nonce = (value or "").partition(":")
+    return nonce if nonce and f"user-{pk}" == account else None
+
+
+def remember_device(request, response, user) -> None:
+    """Give the client that has just proved `user`'s password a new device cookie for that account."""
+    response.set_signed_cookie(
+        DEVICE_COOKIE,
+        f"{user.pk}:{secrets.token_urlsafe(18)}",
+        salt=DEVICE_COOKIE_SALT,
+        max_age=DEVICE_COOKIE_MAX_AGE,
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
 class AuthThrottle(LockedRateThrottle):
     """A limit on one kind of attempt (`bucket`) at doors that act on the account their `field` names (None: the
-    caller's own), counted per `ident`; see `throttles_for`."""
+    caller's own), counted per `ident`; see `throttles_for` and `password_throttles`."""
 
     bucket = "any"
     field: str | None = None
+    # Whether only failures count and a device cookie for the account counts the attempt per device instead.
+    failures_only = False
 
     @classmethod
-    def configured(cls, *, bucket: str, field: str | None) -> type["AuthThrottle"]:
-        return type(f"{bucket.title()}{cls.__name__}", (cls,), {"bucket": bucket, "field": field})
+    def configured(cls, *, bucket: str, field: str | None, failures_only: bool) -> type["AuthThrottle"]:
+        attributes = {"bucket": bucket, "field": field, "failures_only": failures_only}
+        return type(f"{bucket.title()}{cls.__name__}", (cls,), attributes)
+
+    def device(self, request) -> str | None:
+        return trusted_device(request, account_named(request, self.field)) if self.failures_only else None
 
     def ident(self, request) -> str | None:
         raise NotImplementedError
@@ -132,45 +171,96 @@ class AuthThrottle(LockedRateThrottle):
 
 
 class AddressThrottle(AuthThrottle):
-    """Attempts per client address (see NUM_PROXIES for which address that is)."""
+    """Attempts per client address (see NUM_PROXIES for which address that is), except those of a trusted device."""
 
     scope = "auth_address"
 
-    def ident(self, request) -> str:
-        return self.get_ident(request)
+    def ident(self, request) -> str | None:
+        return None if self.device(request) is not None else self.get_ident(request)
 
 
 class AccountThrottle(AuthThrottle):
-    """Attempts per account the door acts on, from whatever address."""
+    """Attempts per account the door acts on, from whatever address; a trusted device's attempts per device."""
 
     scope = "auth_account"
 
     def ident(self, request) -> str | None:
-        return account_named(request, self.field)
+        account = account_named(request, self.field)
+        device = trusted_device(request, account) if self.failures_only else None
+        return f"device-{device}" if device is not None else account
 
 
 def throttles_for(bucket: str, *, field: str | None = None) -> list[type[AuthThrottle]]:
     """The policy for one kind of attempt: AUTH_THROTTLE_RATE per client address and, apart, per account (the one
-    `field` names, or the caller's own): each door names the field it acts on, and no other field of the body counts.
+    `field` names, or the caller's own), every attempt counted.
 
-    Buckets: `password` for every door that checks a password (API login, the admin's login, password changes), so
-    that trying one door uses up the others; `register` for sign-ups; `lookup` for naming users by username or e-mail
-    (adding members, transfers), which would otherwise tell anyone which accounts exist; `token` for creating
-    personal access tokens; `reset` for password reset mails.
+    Buckets: `register` for sign-ups; `lookup` for naming users by username or e-mail (adding members, transfers),
+    which would otherwise tell anyone which accounts exist; `token` for creating personal access tokens; `reset` for
+    password reset mails. See `password_throttles` for the doors that check a password.
     """
-    return [throttle.configured(bucket=bucket, field=field) for throttle in (AddressThrottle, AccountThrottle)]
+    return [
+        throttle.configured(bucket=bucket, field=field, failures_only=False)
+        for throttle in (AddressThrottle, AccountThrottle)
+    ]
+
+
+def password_throttles(*, field: str | None = None) -> list[type[AuthThrottle]]:
+    """The policy for every door that checks a password, in one bucket so that failing at one door uses up the others:
+    AUTH_THROTTLE_RATE failures per client address and, apart, per account; successes are not counted.
+
+    A client holding a device cookie for the account (`remember_device`, given at each successful login) is counted
+    per device instead, neither per address nor per account, so that strangers' failures do not lock the owner out;
+    a device that fails too often is refused like anyone else.
+    """
+    return [
+        throttle.configured(bucket="password", field=field, failures_only=True)
+        for throttle in (AddressThrottle, AccountThrottle)
+    ]
 
 
 # The logins name their account in `username`; a password change acts on the caller's own, and a reset confirmation
 # (anonymous, naming its account by a signed token) is counted per address.
-LOGIN_THROTTLES = throttles_for("password", field="username")
-PASSWORD_THROTTLES = throttles_for("password")
+LOGIN_THROTTLES = password_throttles(field="username")
+PASSWORD_THROTTLES = password_throttles()
 REGISTRATION_THROTTLES = throttles_for("register", field="email")
 LOOKUP_THROTTLES = throttles_for("lookup")
 
 
-def first_refusal(request, throttles: list[type[AuthThrottle]]) -> float | None:
-    """For views outside REST framework (the admin's login and password change): the seconds to wait if a throttle
-    refuses, else None."""
-    waits = [throttle.wait() for throttle in (cls() for cls in throttles) if not throttle.allow_request(request, None)]
-    return max((wait or 1 for wait in waits), default=None)
+class Attempt:
+    """One attempt at a door under `throttles`, allowed and counted by every throttle or refused and counted by none;
+    `succeeded()` takes it back from the throttles that count failures only."""
+
+    def __init__(self, request, throttles, view=None):
+        self.request, self.view = request, view
+        self.throttles = [throttle() if isinstance(throttle, type) else throttle for throttle in throttles]
+
+    def refusal(self) -> float | None:
+        """The seconds to wait if a throttle refuses the attempt, else None (go on: the attempt is counted)."""
+        waits = [throttle.wait() for throttle in self.throttles if not throttle.reserve(self.request, self.view)]
+        if not waits:
+            return None
+        for throttle in self.throttles:
+            throttle.release()
+        return max(wait or 1 for wait in waits)
+
+    def succeeded(self) -> None:
+        for throttle in self.throttles:
+            if throttle.failures_only:
+                throttle.release()
+
+
+class AttemptThrottledMixin:
+    """For a ViewSet with password doors: each request is one `Attempt` under the action's throttles, taken back from
+    those that count failures only when the answer is a success (2xx)."""
+
+    def check_throttles(self, request):
+        self.attempt = Attempt(request, self.get_throttles(), view=self)
+        wait = self.attempt.refusal()
+        if wait is not None:
+            self.throttled(request, wait)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        attempt = getattr(self, "attempt", None)
+        if attempt is not None and status.is_success(response.status_code):
+            attempt.succeeded()
+        return super().finalize_response(request, response, *args, **kwargs)
