@@ -24,10 +24,17 @@ from accounts.serializers import (
     UserSerializer,
 )
 from registry.parsers import JSONParser
-from registry.throttles import PASSWORD_THROTTLES, REGISTRATION_THROTTLES, throttles_for
+from registry.throttles import (
+    LOGIN_THROTTLES,
+    PASSWORD_THROTTLES,
+    REGISTRATION_THROTTLES,
+    AttemptThrottledMixin,
+    remember_device,
+    throttles_for,
+)
 from tokens.permissions import IsNotPersonalAccessToken
 
-RESET_THROTTLES = throttles_for("reset")
+RESET_THROTTLES = throttles_for("reset", field="email")
 UNAUTHORIZED = OpenApiResponse(description="Missing, invalid, expired or revoked credentials.")
 
 
@@ -36,7 +43,7 @@ UNAUTHORIZED = OpenApiResponse(description="Missing, invalid, expired or revoked
     retrieve=extend_schema(summary="Read a user"),
     create=extend_schema(
         summary="Register a user",
-        description="Open to anyone while REGISTRATION_OPEN is set, else to staff. Throttled per address and username. "
+        description="Open to anyone while REGISTRATION_OPEN is set, else to staff. Throttled per address and e-mail. "
         "Also at `POST /auth/register`.",
         auth=[{}],
         responses={201: UserSerializer},
@@ -102,7 +109,7 @@ class UserViewSet(viewsets.ModelViewSet):
         return self.update(request, partial=request.method == "PATCH")
 
 
-class AuthViewSet(viewsets.GenericViewSet):
+class AuthViewSet(AttemptThrottledMixin, viewsets.GenericViewSet):
     """Tokens: log in with a password, rotate and verify tokens, log out, change the password.
 
     These routes authenticate by what is in the body, so a stale `Authorization` header never stands in the way.
@@ -135,19 +142,25 @@ class AuthViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Log in: obtain an access and a refresh token",
         description="The OAuth2 password grant. `username` takes a username or an e-mail; JSON or form-encoded. "
-        "Also at `POST /login`.",
+        "Also at `POST /login`.\n\nFailed attempts are throttled per client address and per account (successes are "
+        "not counted). A successful login also sets the `registry_device` cookie (signed, HttpOnly, SameSite=Lax, "
+        "Secure over HTTPS), naming the account: a client that sends it back when logging in to that account again "
+        "(a browser, or a client with a cookie jar) is counted apart, so that other people's failures do not lock it "
+        "out.",
         responses={200: TokenPairSerializer, 401: UNAUTHORIZED},
     )
     @action(
         detail=False,
         methods=["post"],
         url_path="token",
-        throttle_classes=PASSWORD_THROTTLES,
+        throttle_classes=LOGIN_THROTTLES,
         parser_classes=[JSONParser, FormParser, MultiPartParser],
     )
     def token(self, request):
         serializer = self._validated(request)
-        return Response(services.token_obtain(user=serializer.user))
+        response = Response(services.token_obtain(user=serializer.user))
+        remember_device(request, response, serializer.user)
+        return response
 
     @extend_schema(
         summary="Trade a refresh token for a new pair",
@@ -179,8 +192,8 @@ class AuthViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Change the caller's password",
-        description="Every token issued before stops working; log in again with the new password. Throttled with "
-        "logins, per address and per account.",
+        description="Every token issued before stops working; log in again with the new password. Failures are "
+        "throttled with logins, per address and per account.",
         responses={204: None, 401: UNAUTHORIZED},
     )
     @action(
@@ -245,7 +258,7 @@ class AuthViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Set a new password with a reset mail's token",
         description="204, and every token issued before stops working, as after a password change. A used, expired "
-        "or forged token answers 400. Throttled with logins.",
+        "or forged token answers 400. Failures are throttled with logins, per address.",
         auth=[{}],
         responses={204: None},
     )

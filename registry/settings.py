@@ -221,7 +221,8 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
-# Login and registration, per client address and per username.
+# Failed password checks, registrations, reset mails and lookups by name: each per client address and per account
+# (registry.throttles).
 AUTH_THROTTLE_RATE = env.str("AUTH_THROTTLE_RATE", default="10/min")
 
 SPECTACULAR_SETTINGS = {

@@ -1,9 +1,11 @@
 import logging
 import math
+from collections.abc import Callable
+from functools import partial
 
 from django.contrib.auth.views import LoginView
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -14,7 +16,7 @@ from rest_framework.reverse import reverse
 
 from registry import __version__
 from registry.queue import queue_status
-from registry.throttles import PASSWORD_THROTTLES, first_refusal
+from registry.throttles import LOGIN_THROTTLES, Attempt, remember_device
 
 logger = logging.getLogger(__name__)
 
@@ -99,15 +101,31 @@ def health(request):
     return Response({"status": "ok", "database": "ok", "queue": queue_status(), "version": __version__})
 
 
-def throttled_login(request, template: str, context: dict | None = None) -> TemplateResponse | None:
-    """For a login page outside REST framework: a 429 page with Retry-After once PASSWORD_THROTTLES refuse the
-    attempt, else None (go on and check the password)."""
-    wait = first_refusal(request, PASSWORD_THROTTLES)
-    if wait is None:
-        return None
-    seconds = max(1, math.ceil(wait))
-    response = TemplateResponse(request, template, {**(context or {}), "retry_after": seconds}, status=429)
-    response["Retry-After"] = str(seconds)
+def throttled_password_form(
+    request,
+    submit: Callable[[], HttpResponse],
+    *,
+    throttles: list,
+    refused_template: str,
+    context: dict | None = None,
+    logs_in: bool = False,
+) -> HttpResponse:
+    """For a form outside REST framework that checks a password (the admin's and the browsable API's login, the
+    admin's password change): one `Attempt` under `throttles`, answered by a 429 page with Retry-After when they refuse
+    it, else by `submit()`. Django's auth views redirect once the form is accepted, which takes the attempt back; a
+    login then gives the client a device cookie for the account."""
+    attempt = Attempt(request, throttles)
+    wait = attempt.refusal()
+    if wait is not None:
+        seconds = max(1, math.ceil(wait))
+        response = TemplateResponse(request, refused_template, {**(context or {}), "retry_after": seconds}, status=429)
+        response["Retry-After"] = str(seconds)
+        return response
+    response = submit()
+    if response.status_code == status.HTTP_302_FOUND:
+        attempt.succeeded()
+        if logs_in:
+            remember_device(request, response, request.user)
     return response
 
 
@@ -117,7 +135,13 @@ class BrowsableAPILoginView(LoginView):
     template_name = "rest_framework/login.html"
 
     def post(self, request, *args, **kwargs):
-        return throttled_login(request, "rest_framework/login_throttled.html") or super().post(request, *args, **kwargs)
+        return throttled_password_form(
+            request,
+            partial(super().post, request, *args, **kwargs),
+            throttles=LOGIN_THROTTLES,
+            refused_template="rest_framework/login_throttled.html",
+            logs_in=True,
+        )
 
 
 # JSON in place of Django's HTML error pages, for routes outside REST framework's views (unknown paths, a foreign

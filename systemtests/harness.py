@@ -11,6 +11,7 @@ import base64
 import email
 import email.policy
 import http.client
+import http.cookies
 import json
 import os
 import secrets
@@ -149,9 +150,11 @@ def request(
     data=None,
     form: dict | None = None,
     token: str | None = None,
+    cookie: str | None = None,
     timeout: float = REQUEST_TIMEOUT,
 ) -> Response:
-    """One request on a fresh connection to 127.0.0.1:port; connection errors propagate."""
+    """One request on a fresh connection to 127.0.0.1:port (`cookie`: a Cookie header, as `device_cookie` makes);
+    connection errors propagate."""
     headers = {"Accept": "application/json", "Connection": "close"}
     body = None
     if data is not None:
@@ -162,6 +165,8 @@ def request(
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    if cookie:
+        headers["Cookie"] = cookie
     connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
     started = time.monotonic()
     try:
@@ -213,6 +218,13 @@ def jwt_claims(token: str) -> dict:
     """The payload of a JWT, unverified (the tests only read the `jti` the server gave them)."""
     payload = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def device_cookie(response: Response) -> str:
+    """The Cookie header that sends back the device cookie a successful login set, as a cookie jar would."""
+    jar = http.cookies.SimpleCookie(response.headers.get("set-cookie", ""))
+    assert "registry_device" in jar, f"no device cookie in {response.headers}"
+    return f"registry_device={jar['registry_device'].value}"
 
 
 def register(port: int, username: str, *, email: str | None = None, password: str = PASSWORD) -> dict:

@@ -1,12 +1,12 @@
 """Scale-out on one machine: two gunicorn instances and two task workers on one PostgreSQL database and one Redis
 (the cache and the task queue), sharing no file. What one instance records, the other respects: the login throttle
-counts across both, a refresh token blacklisted on one is refused on the other, and every mail is sent exactly once
-however the work is spread over the two workers."""
+counts across both (and a device cookie one gives, the other honours), a refresh token blacklisted on one is refused
+on the other, and every mail is sent exactly once however the work is spread over the two workers."""
 
 import time
 from collections import Counter
 
-from systemtests.harness import PASSWORD, login, register, report, request
+from systemtests.harness import PASSWORD, device_cookie, login, register, report, request
 
 WELCOME = "Welcome to Registry"
 REMINDER = "Registry: projects expiring soon"
@@ -60,10 +60,15 @@ def test_two_instances_and_two_workers_share_one_database_and_one_redis(postgres
     after_logout = request(second.port, "POST", "/auth/token/refresh", data={"refresh": rotated.json()["refresh"]})
     assert (reused_elsewhere.status, after_logout.status) == (401, 401)
 
-    # The login throttle counts across both instances: alone, each would let ten wrong passwords through.
+    # The login throttle counts across both instances: alone, each would let ten wrong passwords through. The owner's
+    # client, which logged in on one instance before, still logs in on the other; a client without its cookie does not.
+    right = {"username": usernames[1], "password": PASSWORD}
     wrong = {"username": usernames[1], "password": PASSWORD + "-wrong"}
+    owners_device = device_cookie(request(first.port, "POST", "/auth/token", data=right))
     attempts = [request(instances[index % 2].port, "POST", "/auth/token", data=wrong) for index in range(WRONG_LOGINS)]
     throttled_by = Counter(index % 2 for index, result in enumerate(attempts) if result.status == 429)
+    owner_after = request(second.port, "POST", "/auth/token", data=right, cookie=owners_device).status
+    without_cookie_after = request(first.port, "POST", "/auth/token", data=right).status
 
     # Reminders for 50 projects, with twelve reminder runs spread over the two workers at once: each sent once.
     first.manage("shell", "-c", CREATE_OWNERS)
@@ -85,6 +90,8 @@ def test_two_instances_and_two_workers_share_one_database_and_one_redis(postgres
         welcome_mails=sum(welcomes.values()),
         wrong_logins=dict(Counter(result.status for result in attempts)),
         throttled_by_instance=dict(throttled_by),
+        owner_with_device_cookie_after=owner_after,
+        right_password_without_cookie_after=without_cookie_after,
         reminder_mails=sum(reminders.values()),
         seconds_until_all_reminders=round(reminders_seconds, 1),
         reminder_runs_per_worker=runs_per_worker,
@@ -92,6 +99,7 @@ def test_two_instances_and_two_workers_share_one_database_and_one_redis(postgres
     assert welcomes == {f"{username}@example.com": 1 for username in usernames}
     assert sum(throttled_by.values()) >= WRONG_LOGINS - ALLOWED_PER_MINUTE
     assert set(throttled_by) == {0, 1}, "both instances must refuse once the shared count is reached"
+    assert (owner_after, without_cookie_after) == (200, 429)
     assert reminders == {f"owner{index}@example.com": 1 for index in range(OWNERS)}
     assert all(runs_per_worker), f"each worker should have taken part: {runs_per_worker}"
     # /health reads the queue in Redis: nothing waits once the work is done.

@@ -126,9 +126,10 @@ def test_anyone_else_must_give_a_password(api_client, url):
 def ask_reset(api_client, django_capture_on_commit_callbacks):
     """POST /auth/password/reset, with the mail sent as it is once the request's transaction commits."""
 
-    def ask(email: str, **extra):
+    def ask(email: str, username: str | None = None, **extra):
+        body = {"email": email} if username is None else {"email": email, "username": username}
         with django_capture_on_commit_callbacks(execute=True):
-            return api_client.post(RESET_URL, {"email": email}, **extra)
+            return api_client.post(RESET_URL, body, **extra)
 
     return ask
 
@@ -217,6 +218,16 @@ def test_reset_requests_are_throttled_per_email(api_client, settings):
         for n in range(3)
     ]
     assert answers == [204, 204, 429]
+
+
+def test_reset_requests_are_counted_by_the_email_whatever_else_the_body_names(ask_reset, settings):
+    settings.AUTH_THROTTLE_RATE = "10/min"
+    UserFactory(email="erin@example.com")
+    answers = [
+        ask_reset("erin@example.com", username=f"decoy-{n}", REMOTE_ADDR=f"10.0.0.{n}").status_code for n in range(12)
+    ]
+    assert answers == [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 429, 429]
+    assert [message.to for message in mail.outbox] == [["erin@example.com"]] * 10
 
 
 def test_reset_confirmations_are_throttled(api_client, settings):
