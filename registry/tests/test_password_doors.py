@@ -57,6 +57,25 @@ def test_password_change_is_throttled_per_account_across_addresses(settings, cli
     assert response.status_code == status.HTTP_429_TOO_MANY_REQUESTS
 
 
+def test_an_email_change_is_throttled_with_the_password_doors(settings, client_for, api_client):
+    settings.AUTH_THROTTLE_RATE = "3/min"
+    user = UserFactory()
+    client = client_for(user)
+    email_url = reverse("auth-email")
+
+    answers = [
+        client.post(email_url, {"current_password": f"guess-{n}", "email": "new@example.com"}).status_code
+        for n in range(4)
+    ]
+    right = client.post(email_url, {"current_password": PASSWORD, "email": "new@example.com"})
+    login = api_client.post(TOKEN_URL, {"username": user.username, "password": PASSWORD}, REMOTE_ADDR="10.0.0.9")
+
+    assert answers == [400, 400, 400, 429]
+    assert (right.status_code, login.status_code) == (429, 429)
+    user.refresh_from_db()
+    assert user.pending_email == ""
+
+
 def test_the_admin_login_is_throttled_and_then_refuses_even_the_right_password(settings, client):
     settings.AUTH_THROTTLE_RATE = "5/min"
     UserFactory(username="boss", is_staff=True)
