@@ -1,4 +1,4 @@
-"""Smoke tests of the admin's memberships: the inline on the project page and the membership list."""
+"""Smoke tests of the admin's memberships (the inline on the project page and the membership list) and invitations."""
 
 from datetime import timedelta
 
@@ -8,9 +8,9 @@ from django.utils import timezone
 from rest_framework import status
 
 from accounts.tests.factories import UserFactory
-from projects.models import Project, ProjectMembership, ProjectRole
-from projects.tests.factories import ProjectFactory, ProjectMembershipFactory
-from registry.tests.support import autocomplete_ids
+from projects.models import Project, ProjectInvitation, ProjectMembership, ProjectRole
+from projects.tests.factories import ProjectFactory, ProjectInvitationFactory, ProjectMembershipFactory
+from registry.tests.support import autocomplete_ids, bearer_client, invitation_accept_url
 
 pytestmark = pytest.mark.django_db
 
@@ -244,3 +244,61 @@ def test_membership_change_page_keeps_the_adder(admin_client):
 def test_user_autocomplete_answers_for_the_membership_list_filter(admin_client):
     user = UserFactory(username="findme")
     assert autocomplete_ids(admin_client, "projects.projectmembership", "user", "findme") == [str(user.pk)]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Invitations
+# ---------------------------------------------------------------------------------------------------------------------
+
+INVITATIONS_URL = reverse("admin:projects_projectinvitation_changelist")
+
+
+def test_invitation_changelist_lists_filters_and_searches(admin_client):
+    wanted = ProjectInvitationFactory(invitee=UserFactory(username="findme"), project__name="lake")
+    declined = ProjectInvitationFactory(project__name="warehouse", status="declined")
+    transfer = ProjectInvitationFactory(kind="transfer", role="")
+    assert _listed(admin_client.get(INVITATIONS_URL)) == {wanted.pk, declined.pk, transfer.pk}
+    assert _listed(admin_client.get(INVITATIONS_URL, {"q": "FINDME"})) == {wanted.pk}
+    assert _listed(admin_client.get(INVITATIONS_URL, {"q": "lake"})) == {wanted.pk}
+    assert _listed(admin_client.get(INVITATIONS_URL, {"status__exact": "declined"})) == {declined.pk}
+    assert _listed(admin_client.get(INVITATIONS_URL, {"kind__exact": "transfer"})) == {transfer.pk}
+    page = admin_client.get(reverse("admin:projects_projectinvitation_change", args=[wanted.pk]))
+    assert page.status_code == status.HTTP_200_OK
+
+
+def test_invitations_are_neither_added_nor_changed_nor_deleted_in_the_admin(admin_client):
+    invitation = ProjectInvitationFactory()
+    assert admin_client.get(reverse("admin:projects_projectinvitation_add")).status_code == 403
+    change = admin_client.post(
+        reverse("admin:projects_projectinvitation_change", args=[invitation.pk]), {"role": R.MAINTAINER}
+    )
+    assert change.status_code == status.HTTP_403_FORBIDDEN
+    delete = admin_client.post(
+        reverse("admin:projects_projectinvitation_delete", args=[invitation.pk]), {"post": "yes"}
+    )
+    assert delete.status_code == status.HTTP_403_FORBIDDEN
+    assert ProjectInvitation.objects.get(pk=invitation.pk).role == R.VIEWER
+
+
+def test_staff_cancel_pending_invitations_from_the_list(admin_client):
+    pending = ProjectInvitationFactory()
+    accepted = ProjectInvitationFactory(status="accepted")
+    response = admin_client.post(
+        INVITATIONS_URL, {"action": "cancel_invitations", "_selected_action": [pending.pk, accepted.pk]}
+    )
+    assert response.status_code == status.HTTP_302_FOUND
+    assert ProjectInvitation.objects.get(pk=pending.pk).status == "cancelled"
+    assert ProjectInvitation.objects.get(pk=accepted.pk).status == "accepted"
+    invitee = bearer_client(pending.invitee)
+    assert invitee.post(invitation_accept_url(pending.pk)).status_code == status.HTTP_404_NOT_FOUND
+
+
+def test_invitation_changelist_queries_do_not_grow_with_the_rows(
+    admin_client, django_assert_max_num_queries, django_assert_num_queries
+):
+    ProjectInvitationFactory()
+    with django_assert_max_num_queries(20) as one_row:
+        assert admin_client.get(INVITATIONS_URL).status_code == status.HTTP_200_OK
+    ProjectInvitationFactory.create_batch(9)
+    with django_assert_num_queries(len(one_row)):
+        assert admin_client.get(INVITATIONS_URL).status_code == status.HTTP_200_OK
