@@ -276,7 +276,13 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         )
         return Response(ProjectSerializer(project, context=self.get_serializer_context()).data)
 
-    @extend_schema(summary="Decline an invitation", request=None, responses={204: None})
+    @extend_schema(
+        summary="Decline an invitation",
+        description="Nothing is granted, and the invitation can no longer be accepted; one past its deadline may be "
+        "declined too.",
+        request=None,
+        responses={204: None},
+    )
     @action(detail=True, methods=["post"])
     def decline(self, request, pk=None):
         services.invitation_decline(invitation=self.get_object(), actor=request.user)
