@@ -379,7 +379,9 @@ def invitation_accept(*, invitation: ProjectInvitation, actor: User) -> Project:
         raise PermissionDenied("This invitation is not yours.")
     with transaction.atomic():
         invitation = (
-            ProjectInvitation.objects.select_for_update()
+            # Locked, so that of two acceptances at once only one grants. Only this row (`of`): PostgreSQL refuses to
+            # lock the nullable side of an outer join (the inviter).
+            ProjectInvitation.objects.select_for_update(of=("self",))
             .select_related("project__owner", "invited_by")
             .get(pk=invitation.pk)
         )
