@@ -489,3 +489,29 @@ def test_a_missing_invitation_answers_404(client_for, url):
     client = client_for(invitation.project.owner)
     method = client.post if "accept" in url(invitation) else client.get
     assert method(url(invitation)).status_code == status.HTTP_404_NOT_FOUND
+
+
+def test_an_invitation_to_a_deleted_project_answers_404_to_its_invitee(client_for):
+    invitation = ProjectInvitationFactory()
+    invitation.project.delete()
+    assert client_for(invitation.invitee).post(invitation_accept_url(invitation.pk)).status_code == 404
+    assert client_for(invitation.invitee).get(INVITATIONS_URL).json() == []
+
+
+def test_invitation_list_queries_do_not_grow_with_the_rows(
+    user, user_client, django_assert_max_num_queries, django_assert_num_queries
+):
+    ProjectInvitationFactory(invitee=user)
+    with django_assert_max_num_queries(5) as one_row:
+        assert len(user_client.get(INVITATIONS_URL).json()) == 1
+    ProjectInvitationFactory.create_batch(4, invitee=user)
+    ProjectInvitationFactory.create_batch(2, invitee=user, invited_by=None)
+    with django_assert_num_queries(len(one_row)):
+        assert len(user_client.get(INVITATIONS_URL).json()) == 7
+    project = ProjectFactory(owner=user)
+    ProjectInvitationFactory(project=project)
+    with django_assert_max_num_queries(6) as one_invitation:
+        assert len(user_client.get(project_invitations_url(project.pk)).json()) == 1
+    ProjectInvitationFactory.create_batch(5, project=project)
+    with django_assert_num_queries(len(one_invitation)):
+        assert len(user_client.get(project_invitations_url(project.pk)).json()) == 6
