@@ -51,6 +51,17 @@ MEMBERSHIP_ACCESS = _on_the_project(
     }
 )
 
+# A project's pending invitations, checked on the project: those who may invite see and cancel them. Cancelling a
+# transfer also needs what sending one needs (PROJECT_ACCESS "transfer"). The invitee's own routes need no role: an
+# invitation is theirs alone (projects.views.InvitationViewSet).
+INVITATION_ACCESS = _on_the_project(
+    {
+        "list": R.MAINTAINER,
+        "retrieve": R.MAINTAINER,
+        "destroy": R.MAINTAINER,
+    }
+)
+
 
 def projects_allowing(user, operation: str):
     """The projects in which `user`'s role allows `operation` (such as `add_experiment`), annotated with `role`."""

@@ -1,9 +1,11 @@
+from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
 from experiments.models import Experiment
 from projects import services
-from projects.models import Project, ProjectMembership
+from projects.models import Project, ProjectInvitation, ProjectMembership
 
 
 class ExpirationFilter(admin.SimpleListFilter):
@@ -46,15 +48,33 @@ class ExperimentInline(admin.TabularInline):
         return super().get_queryset(request).select_related("owner")
 
 
+class MembershipAdminForm(forms.ModelForm):
+    """A membership's form, which asks the services' expiry rule (membership_expiry_check) before saving, so that a
+    refusal shows beside the field; the service asks it again when it saves."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if "expires_at" in self.changed_data and "expires_at" in cleaned:
+            try:
+                services.membership_expiry_check(expires_at=cleaned["expires_at"], membership=self.instance)
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned
+
+
 class MembershipInline(admin.TabularInline):
-    """The project's members; the model refuses the owner as a member and a second membership of one user."""
+    """The project's members, to change or remove; new members are invited (POST /projects/{id}/members/) and join
+    when they accept."""
 
     model = ProjectMembership
+    form = MembershipAdminForm
     fk_name = "project"
     fields = ["user", "role", "expires_at", "added_by", "created_at"]
-    readonly_fields = ["added_by", "created_at"]
-    autocomplete_fields = ["user"]
+    readonly_fields = ["user", "added_by", "created_at"]
     extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user", "added_by")
@@ -85,14 +105,19 @@ class MembershipExpiryFilter(admin.SimpleListFilter):
 
 @admin.register(ProjectMembership)
 class ProjectMembershipAdmin(admin.ModelAdmin):
-    """Every membership, to find who has access to what and until when."""
+    """Every membership, to find who has access to what and until when. Memberships begin with an invitation that
+    its invitee accepts, never here."""
 
+    form = MembershipAdminForm
     list_display = ["user", "project", "role", "expires_at", "added_by", "created_at"]
     list_filter = ["role", MembershipExpiryFilter]
     list_select_related = ["user", "project", "added_by"]
     search_fields = ["user__username", "user__email", "project__name"]
     autocomplete_fields = ["user", "project"]
-    readonly_fields = ["added_by", "reminded_for_expiry", "created_at", "updated_at"]
+    readonly_fields = ["project", "user", "added_by", "reminded_for_expiry", "created_at", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False
 
     def save_model(self, request, obj, form, change):
         membership_save(actor=request.user, membership=obj, changed=form.changed_data)
@@ -150,25 +175,54 @@ class ProjectAdmin(admin.ModelAdmin):
             services.membership_remove(membership=membership, actor=request.user)
         for membership, changed in formset.changed_objects:
             membership_save(actor=request.user, membership=membership, changed=changed)
-        for membership in formset.new_objects:
-            membership_save(actor=request.user, membership=membership, changed=[])
 
 
 def membership_save(*, actor, membership: ProjectMembership, changed: list[str]) -> None:
-    """Save a membership an admin form has filled, through the services, with the admin as the actor: a new one is
-    added (the admin recorded as the adder), a changed one changed."""
-    if membership._state.adding:
-        added = services.membership_add(
-            project=membership.project,
-            actor=actor,
-            user=membership.user,
-            role=membership.role,
-            expires_at=membership.expires_at,
-        )
-        # The admin logs and links the row it was given.
-        membership.pk, membership._state.adding = added.pk, False
-    else:
-        fields = {name: getattr(membership, name) for name in changed if name in services.MEMBERSHIP_EDITABLE_FIELDS}
-        # The stored row, so that the services compare the member's role as it was, not as the form set it.
-        stored = ProjectMembership.objects.select_related("project").get(pk=membership.pk)
-        services.membership_change(membership=stored, actor=actor, **fields)
+    """Save a membership an admin form has changed, through the services, with the admin as the actor."""
+    fields = {name: getattr(membership, name) for name in changed if name in services.MEMBERSHIP_EDITABLE_FIELDS}
+    # The stored row, so that the services compare the member's role as it was, not as the form set it.
+    stored = ProjectMembership.objects.select_related("project").get(pk=membership.pk)
+    services.membership_change(membership=stored, actor=actor, **fields)
+
+
+@admin.register(ProjectInvitation)
+class ProjectInvitationAdmin(admin.ModelAdmin):
+    """Every invitation to a project, pending or answered, to find who was offered what; staff cancel pending ones
+    (invitation_cancel). Invitations are sent through the API, answered by their invitees only."""
+
+    list_display = ["invitee", "project", "kind", "role", "status", "invited_by", "created_at", "expires_at"]
+    list_filter = ["status", "kind", "role"]
+    list_select_related = ["invitee", "project", "invited_by"]
+    search_fields = ["invitee__username", "invitee__email", "project__name", "invited_by__username"]
+    readonly_fields = [
+        "project",
+        "invitee",
+        "kind",
+        "role",
+        "membership_expires_at",
+        "invited_by",
+        "status",
+        "created_at",
+        "expires_at",
+        "answered_at",
+    ]
+    fields = readonly_fields
+    actions = ["cancel_invitations"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Cancelling keeps the row, as a record of what was offered.
+        return False
+
+    @admin.action(description="Cancel the selected pending invitations")
+    def cancel_invitations(self, request, queryset):
+        cancelled = 0
+        for invitation in queryset.pending().select_related("project"):
+            services.invitation_cancel(invitation=invitation, actor=request.user)
+            cancelled += 1
+        self.message_user(request, f"Cancelled {cancelled} invitation(s).")

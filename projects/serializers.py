@@ -1,9 +1,8 @@
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import MAX_ID, User
-from projects.models import MEMBER_ROLES, Project, ProjectMembership, ProjectRole
+from projects.models import MEMBER_ROLES, Project, ProjectInvitation, ProjectMembership, ProjectRole
 from registry import serializers as strict
 
 
@@ -81,11 +80,6 @@ class MembershipSerializer(strict.ModelSerializer):
         fields = ["user", "role", "added_by", "created_at", "updated_at", "expires_at"]
         read_only_fields = ["user", "added_by", "created_at", "updated_at"]
 
-    def validate_expires_at(self, value):
-        if value is not None and value <= timezone.now():
-            raise serializers.ValidationError("The expiry must be in the future.")
-        return value
-
 
 class MembershipCreateSerializer(MembershipSerializer):
     user = UserReferenceField(help_text="The user to add: an id, a username or an e-mail address.")
@@ -96,3 +90,40 @@ class MembershipCreateSerializer(MembershipSerializer):
 
 class TransferSerializer(serializers.Serializer):
     user = UserReferenceField(help_text="The new owner: an id, a username or an e-mail address.")
+
+
+class ProjectSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Project
+        fields = ["id", "name"]
+        read_only_fields = fields
+
+
+class InvitationSerializer(strict.ModelSerializer):
+    """An invitation to a project: a membership (`role`, until `membership_expires_at`) or the project itself
+    (`transfer`), pending until its invitee accepts or declines it, and acceptable until `expires_at`."""
+
+    project = ProjectSummarySerializer(read_only=True)
+    invitee = UserSummarySerializer(read_only=True)
+    invited_by = UserSummarySerializer(read_only=True, allow_null=True)
+    role = serializers.ChoiceField(
+        choices=[*MEMBER_ROLES, ("", "None")],
+        read_only=True,
+        help_text="The role offered; empty for a transfer.",
+    )
+
+    class Meta:
+        model = ProjectInvitation
+        fields = [
+            "id",
+            "kind",
+            "project",
+            "invitee",
+            "invited_by",
+            "role",
+            "membership_expires_at",
+            "status",
+            "created_at",
+            "expires_at",
+        ]
+        read_only_fields = fields

@@ -1,18 +1,20 @@
 from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from accounts.models import User
 from projects import services
-from projects.access import MEMBERSHIP_ACCESS, PROJECT_ACCESS
+from projects.access import INVITATION_ACCESS, MEMBERSHIP_ACCESS, PROJECT_ACCESS
 from projects.filters import ProjectFilterSet
-from projects.models import Project, ProjectMembership
+from projects.models import Project, ProjectInvitation, ProjectMembership
 from projects.serializers import (
+    InvitationSerializer,
     MembershipCreateSerializer,
     MembershipSerializer,
     ProjectSerializer,
@@ -71,35 +73,72 @@ class ProjectViewSet(ServiceModelMixin, viewsets.ModelViewSet):
         return Response(self.get_serializer(self.read_back(project)).data)
 
     @extend_schema(
-        summary="Give the project to another user",
-        description="Only the owner. The previous owner stays on as a maintainer.",
+        summary="Offer the project to another user",
+        description="Only the owner. The user named receives an invitation (by e-mail, and in `GET /invitations/`); "
+        "nothing changes until they accept it, when they become the owner and the previous owner stays on as a "
+        "maintainer. The answer is the pending invitation, whatever the recipient's own projects are.",
         request=TransferSerializer,
-        responses={200: ProjectSerializer},
+        responses={202: InvitationSerializer},
     )
     @action(detail=True, methods=["post"], serializer_class=TransferSerializer, throttle_classes=LOOKUP_THROTTLES)
     def transfer(self, request, pk=None):
         project = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.project_transfer(project=project, actor=request.user, new_owner=serializer.validated_data["user"])
-        # Read back without get_object(): the caller is now a maintainer, below the owner role this action requires, so
-        # its permission check would answer 403 for a transfer that has just succeeded.
-        return Response(ProjectSerializer(self.read_back(project), context=self.get_serializer_context()).data)
+        invitation = services.project_transfer_invite(
+            project=project, actor=request.user, new_owner=serializer.validated_data["user"]
+        )
+        return invitation_response(invitation, request=request, context=self.get_serializer_context())
+
+
+def invitation_response(invitation: ProjectInvitation, *, request, context) -> Response:
+    """202: an invitation was sent and waits for its invitee; `Location` is where the project's maintainers see it."""
+    invitation = ProjectInvitation.objects.select_related("project", "invitee", "invited_by").get(pk=invitation.pk)
+    location = reverse(
+        "project-invitation-detail", kwargs={"project_pk": invitation.project_id, "pk": invitation.pk}, request=request
+    )
+    return Response(
+        InvitationSerializer(invitation, context=context).data,
+        status=status.HTTP_202_ACCEPTED,
+        headers={"Location": location},
+    )
+
+
+class _ProjectScopedMixin:
+    """Routes under /projects/{project_pk}/ whose access is the caller's role in that project (the ViewSet's `access`
+    table), checked before anything else; a method the route does not answer is a 405 for everyone."""
+
+    @cached_property
+    def project(self) -> Project:
+        project = get_object_or_404(Project.objects.with_role(self.request.user), pk=self.kwargs.get("project_pk"))
+        self.check_object_permissions(self.request, project)
+        return project
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # A method this route does not answer (PUT, or DELETE on the list) is a 405 for everyone: without this, the role
+        # check below, which finds no operation for it in the table, would answer 403 first.
+        if request.method.lower() not in self.http_method_names or self.action is None:
+            raise MethodNotAllowed(request.method)
+        self.project  # noqa: B018  (the project's existence and the caller's role are checked before anything else)
 
 
 @extend_schema_view(
     list=extend_schema(summary="List a project's members (viewer and up)"),
     retrieve=extend_schema(summary="Read a project member (viewer and up)"),
     create=extend_schema(
-        summary="Add a member (maintainer and up)",
-        description="`user` is an id, a username or an e-mail. A role above your own answers 400.",
+        summary="Invite a member (maintainer and up)",
+        description="`user` is an id, a username or an e-mail. The user receives an invitation (by e-mail, and in "
+        "`GET /invitations/`) and becomes a member when they accept it; until then they have no access. A role above "
+        "your own, someone already a member, or someone with a pending invitation answers 400.",
         request=MembershipCreateSerializer,
-        responses={201: MembershipSerializer},
+        responses={202: InvitationSerializer},
     ),
     partial_update=extend_schema(summary="Change a member's role or expiry (maintainer and up, not your own)"),
     destroy=extend_schema(summary="Remove a member (maintainer and up), or leave the project yourself"),
 )
 class ProjectMembershipViewSet(
+    _ProjectScopedMixin,
     ServiceModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -121,24 +160,10 @@ class ProjectMembershipViewSet(
     ordering_fields = ["created_at", "role"]
     ordering = ["created_at"]
 
-    @cached_property
-    def project(self) -> Project:
-        project = get_object_or_404(Project.objects.with_role(self.request.user), pk=self.kwargs.get("project_pk"))
-        self.check_object_permissions(self.request, project)
-        return project
-
     def access_operation(self, operation: str) -> str:
         if operation == "destroy" and self.kwargs.get("user_id") == str(self.request.user.pk):
             return "leave"
         return operation
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        # A method this route does not answer (PUT, or DELETE on the list) is a 405 for everyone: without this, the role
-        # check below, which finds no operation for it in the table, would answer 403 first.
-        if request.method.lower() not in self.http_method_names or self.action is None:
-            raise MethodNotAllowed(request.method)
-        self.project  # noqa: B018  (the project's existence and the caller's role are checked before anything else)
 
     def get_queryset(self):
         return ProjectMembership.objects.filter(project_id=self.kwargs.get("project_pk")).select_related(
@@ -162,11 +187,103 @@ class ProjectMembershipViewSet(
     def get_read_serializer(self, instance):
         return MembershipSerializer(instance, context=self.get_serializer_context())
 
-    def service_create(self, data):
-        return services.membership_add(project=self.project, actor=self.request.user, **data)
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        invitation = services.membership_invite(project=self.project, actor=request.user, **serializer.validated_data)
+        return invitation_response(invitation, request=request, context=self.get_serializer_context())
 
     def service_update(self, instance, data):
         return services.membership_change(membership=instance, actor=self.request.user, **data)
 
     def service_destroy(self, instance):
         services.membership_remove(membership=instance, actor=self.request.user)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List a project's pending invitations (maintainer and up)"),
+    retrieve=extend_schema(summary="Read a project's pending invitation (maintainer and up)"),
+    destroy=extend_schema(
+        summary="Cancel a pending invitation (maintainer and up; a transfer, the owner)",
+    ),
+)
+class ProjectInvitationViewSet(
+    _ProjectScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A project's pending invitations (memberships and transfers offered, not yet answered), for those who may invite
+    to it (INVITATION_ACCESS, checked on the project)."""
+
+    serializer_class = InvitationSerializer
+    permission_classes = [IsAuthenticated, HasRole]
+    access = INVITATION_ACCESS
+    http_method_names = ["get", "delete", "head"]
+    lookup_value_regex = "[0-9]+"
+    ordering_fields = ["created_at", "expires_at"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        return (
+            ProjectInvitation.objects.pending()
+            .filter(project_id=self.kwargs.get("project_pk"))
+            .select_related("project", "invitee", "invited_by")
+        )
+
+    def get_object(self):
+        # The caller's access was checked on the project; the invitation itself needs no second check.
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def perform_destroy(self, instance):
+        services.invitation_cancel(invitation=instance, actor=self.request.user)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List your pending invitations (newest first)"),
+    retrieve=extend_schema(summary="Read one of your invitations"),
+)
+class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The caller's own pending invitations, to accept or decline. An invitation is private to its invitee (and the
+    project's maintainers, under /projects/{id}/invitations/): anyone else's answers 404, as a missing one does."""
+
+    serializer_class = InvitationSerializer
+    lookup_value_regex = "[0-9]+"
+    ordering_fields = ["created_at", "expires_at"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        invitations = ProjectInvitation.objects.addressed_to(self.request.user).select_related(
+            "project", "invitee", "invited_by"
+        )
+        # The list shows what may still be accepted; one past its deadline may still be read and declined.
+        return invitations.open() if self.action == "list" else invitations.pending()
+
+    @extend_schema(
+        summary="Accept an invitation",
+        description="Grants what it offers, checked again now: the membership, or the project itself (its owner "
+        "staying on as a maintainer). 400 if it has expired, if whoever invited you may no longer grant it, or, for a "
+        "transfer, if you already own a project of that name (rename it first). The answer is the project.",
+        request=None,
+        responses={200: ProjectSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        project = services.invitation_accept(invitation=self.get_object(), actor=request.user)
+        project = (
+            Project.objects.select_related("owner").with_experiment_count().with_role(request.user).get(pk=project.pk)
+        )
+        return Response(ProjectSerializer(project, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        summary="Decline an invitation",
+        description="Nothing is granted, and the invitation can no longer be accepted; one past its deadline may be "
+        "declined too.",
+        request=None,
+        responses={204: None},
+    )
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        services.invitation_decline(invitation=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

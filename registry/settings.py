@@ -40,6 +40,8 @@ USE_TZ = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 REGISTRATION_OPEN = env.bool("REGISTRATION_OPEN", default=True)
+# An invitation to a project (a share or a transfer) may be accepted for this many days.
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
 # send_expiration_reminders: remind owners of projects that expire within this many days.
 EXPIRATION_REMINDER_DAYS = env.int("EXPIRATION_REMINDER_DAYS", default=7)
 # The worker runs the reminders this often (a schedule that `migrate` creates or updates).

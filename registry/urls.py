@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from accounts.views import AuthViewSet, UserViewSet
 from experiments.views import ExperimentViewSet, ProjectExperimentViewSet
-from projects.views import ProjectMembershipViewSet, ProjectViewSet
+from projects.views import InvitationViewSet, ProjectInvitationViewSet, ProjectMembershipViewSet, ProjectViewSet
 from registry import views
 from registry.routers import OptionalSlashRouter
 from tokens.views import PersonalAccessTokenViewSet
@@ -16,6 +16,8 @@ router = OptionalSlashRouter()
 router.register("users", UserViewSet, basename="user")
 router.register("projects", ProjectViewSet, basename="project")
 router.register(r"projects/(?P<project_pk>[0-9]+)/members", ProjectMembershipViewSet, basename="project-member")
+router.register(r"projects/(?P<project_pk>[0-9]+)/invitations", ProjectInvitationViewSet, basename="project-invitation")
+router.register("invitations", InvitationViewSet, basename="invitation")
 router.register(r"projects/(?P<project_pk>[0-9]+)/experiments", ProjectExperimentViewSet, basename="project-experiment")
 router.register("experiments", ExperimentViewSet, basename="experiment")
 router.register("auth/tokens", PersonalAccessTokenViewSet, basename="personal-access-token")

@@ -22,9 +22,12 @@ DEPENDS_ON_STORED_STATE = {
     "experiments_update": "a project the caller may not write to, or a status move from the current status",
     "experiments_partial_update": "a project the caller may not write to, or a status move from the current status",
     "experiments_rerun_create": "an experiment that is not in a final status",
-    "projects_members_create": "an unknown user, one already a member, or the caller's own role and term",
     "projects_members_partial_update": "the caller's own role and term",
-    "projects_transfer_create": "an unknown user, or a name the new owner already uses",
+    "projects_members_create": "an unknown user, one already a member or invited, or the caller's own role and term",
+    "projects_transfer_create": "an unknown user, or one already invited to the project",
+    "invitations_accept_create": "an invitation past its deadline, whose inviter may no longer grant it, or whose "
+    "project's name the invitee already uses",
+    "invitations_decline_create": "an invitation that is no longer pending",
     # Also refused: a password that Django's validators find too common or too like the user's own names (a list
     # and the other fields, beyond what a schema states), besides a username or e-mail already taken.
     "users_create": "a username or e-mail already taken, a common password, or no password (staff only)",

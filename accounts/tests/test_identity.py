@@ -6,7 +6,7 @@ from rest_framework import status
 
 from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
-from projects.models import Project, ProjectMembership, ProjectRole
+from projects.models import ProjectInvitation, ProjectMembership, ProjectRole
 from projects.tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -67,8 +67,8 @@ def test_a_json_integer_is_always_an_id_for_members(client_for):
     response = client_for(owner).post(
         reverse("project-member-list", args=[project.pk]), {"user": target.pk, "role": ProjectRole.VIEWER}
     )
-    assert response.status_code == status.HTTP_201_CREATED
-    assert ProjectMembership.objects.get(project=project).user_id == target.pk
+    assert response.status_code == status.HTTP_202_ACCEPTED
+    assert ProjectInvitation.objects.get(project=project).invitee_id == target.pk
 
 
 def test_a_json_integer_is_always_an_id_for_transfers(client_for):
@@ -76,8 +76,8 @@ def test_a_json_integer_is_always_an_id_for_transfers(client_for):
     project = ProjectFactory(owner=owner)
     target = UserFactory(username="target")
     response = client_for(owner).post(reverse("project-transfer", args=[project.pk]), {"user": target.pk})
-    assert response.status_code == status.HTTP_200_OK
-    assert Project.objects.get(pk=project.pk).owner_id == target.pk
+    assert response.status_code == status.HTTP_202_ACCEPTED
+    assert ProjectInvitation.objects.get(project=project).invitee_id == target.pk
 
 
 def test_an_email_names_the_account_that_holds_it_when_adding_a_member(client_for):
@@ -87,8 +87,8 @@ def test_an_email_names_the_account_that_holds_it_when_adding_a_member(client_fo
     response = client_for(owner).post(
         reverse("project-member-list", args=[project.pk]), {"user": "VICTIM@example.com", "role": ProjectRole.VIEWER}
     )
-    assert response.status_code == status.HTTP_201_CREATED
-    assert ProjectMembership.objects.get(project=project).user_id == victim.pk
+    assert response.status_code == status.HTTP_202_ACCEPTED
+    assert ProjectInvitation.objects.get(project=project).invitee_id == victim.pk
 
 
 def test_login_by_email_reaches_the_account_that_holds_the_email(api_client):

@@ -14,9 +14,9 @@ from rest_framework import status
 
 from accounts.tests.factories import UserFactory
 from projects import services
-from projects.models import Project, ProjectMembership, ProjectRole
-from projects.tests.factories import ProjectFactory, ProjectMembershipFactory
-from registry.tests.support import from_now, member_url, members_url
+from projects.models import Project, ProjectInvitation, ProjectMembership, ProjectRole
+from projects.tests.factories import ProjectFactory, ProjectMembershipFactory, accepted_membership
+from registry.tests.support import from_now, invitation_accept_url, member_url, members_url
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def test_a_temporary_maintainer_cannot_add_a_member_who_outlasts_them(temporary_
     newcomer = UserFactory()
     when = from_now(days=2) if expires_at else None
     with pytest.raises(ValidationError) as caught:
-        services.membership_add(
+        services.membership_invite(
             project=temporary_maintainer.project,
             actor=temporary_maintainer.user,
             user=newcomer,
@@ -47,14 +47,13 @@ def test_a_temporary_maintainer_cannot_add_a_member_who_outlasts_them(temporary_
         )
     assert list(caught.value.message_dict) == ["expires_at"]
     assert not ProjectMembership.objects.filter(user=newcomer).exists()
+    assert not ProjectInvitation.objects.filter(invitee=newcomer).exists()
 
 
 def test_a_temporary_maintainer_may_add_a_member_until_their_own_end(temporary_maintainer):
-    newcomer = UserFactory()
-    membership = services.membership_add(
+    membership = accepted_membership(
         project=temporary_maintainer.project,
         actor=temporary_maintainer.user,
-        user=newcomer,
         role=R.EDITOR,
         expires_at=temporary_maintainer.expires_at,
     )
@@ -95,7 +94,10 @@ def test_the_owner_grants_without_a_time_limit(client_for):
     project = ProjectFactory()
     newcomer = UserFactory()
     response = client_for(project.owner).post(members_url(project.pk), {"user": newcomer.pk, "role": R.MAINTAINER})
-    assert response.status_code == status.HTTP_201_CREATED
+    assert response.status_code == status.HTTP_202_ACCEPTED
+    assert response.json()["membership_expires_at"] is None
+    accepted = client_for(newcomer).post(invitation_accept_url(response.json()["id"]))
+    assert accepted.status_code == status.HTTP_200_OK
     assert ProjectMembership.objects.get(user=newcomer).expires_at is None
 
 
@@ -117,11 +119,14 @@ def test_an_outsider_cannot_remove_a_member_by_pretending_to_leave(client_for):
     assert ProjectMembership.objects.filter(pk=membership.pk).exists()
 
 
-def test_adding_an_expired_member_again_renews_the_membership(client_for):
+def test_inviting_an_expired_member_again_renews_the_membership_once_they_accept(client_for):
     membership = ProjectMembershipFactory(role=R.VIEWER, expires_at=timezone.now() - timedelta(days=1))
     project = membership.project
     response = client_for(project.owner).post(members_url(project.pk), {"user": membership.user_id, "role": R.EDITOR})
-    assert response.status_code == status.HTTP_201_CREATED
+    assert response.status_code == status.HTTP_202_ACCEPTED
+    assert ProjectMembership.objects.get(pk=membership.pk).role == R.VIEWER
+    accepted = client_for(membership.user).post(invitation_accept_url(response.json()["id"]))
+    assert accepted.status_code == status.HTTP_200_OK
     renewed = ProjectMembership.objects.get(project=project, user=membership.user)
     assert (renewed.pk, renewed.role, renewed.expires_at) == (membership.pk, R.EDITOR, None)
 

@@ -1,4 +1,4 @@
-"""Smoke tests of the admin's memberships: the inline on the project page and the membership list."""
+"""Smoke tests of the admin's memberships (the inline on the project page and the membership list) and invitations."""
 
 from datetime import timedelta
 
@@ -8,9 +8,9 @@ from django.utils import timezone
 from rest_framework import status
 
 from accounts.tests.factories import UserFactory
-from projects.models import ProjectMembership, ProjectRole
-from projects.tests.factories import ProjectFactory, ProjectMembershipFactory
-from registry.tests.support import autocomplete_ids
+from projects.models import Project, ProjectInvitation, ProjectMembership, ProjectRole
+from projects.tests.factories import ProjectFactory, ProjectInvitationFactory, ProjectMembershipFactory
+from registry.tests.support import autocomplete_ids, bearer_client, invitation_accept_url
 
 pytestmark = pytest.mark.django_db
 
@@ -62,31 +62,14 @@ def test_project_change_page_shows_the_members_inline(admin_client):
     assert membership.user.username in response.content.decode()
 
 
-def test_the_members_inline_adds_a_membership_recording_the_admin(admin_client, admin_user):
+def test_the_members_inline_adds_nobody_since_members_join_by_accepting_an_invitation(admin_client):
     project = ProjectFactory()
     newcomer = UserFactory()
-    later = timezone.localtime() + timedelta(days=3)
-    form = _project_form(
-        project,
-        [
-            {
-                "user": newcomer.pk,
-                "role": R.MAINTAINER,
-                "expires_at_0": later.date().isoformat(),
-                "expires_at_1": later.strftime("%H:%M:%S"),
-            }
-        ],
-    )
+    form = _project_form(project, [{"user": newcomer.pk, "role": R.MAINTAINER}])
     response = admin_client.post(project_change_url(project.pk), form)
-    assert response.status_code == status.HTTP_302_FOUND, _inline_errors(response)
-    membership = ProjectMembership.objects.get()
-    assert (membership.project, membership.user, membership.role, membership.added_by) == (
-        project,
-        newcomer,
-        R.MAINTAINER,
-        admin_user,
-    )
-    assert membership.expires_at == later.replace(microsecond=0)
+    assert response.status_code == status.HTTP_302_FOUND
+    assert not ProjectMembership.objects.exists()
+    assert not Project.objects.visible_to(newcomer).exists()
 
 
 def test_the_members_inline_changes_and_deletes_memberships_keeping_the_adder(admin_client):
@@ -103,23 +86,21 @@ def test_the_members_inline_changes_and_deletes_memberships_keeping_the_adder(ad
     assert (membership.pk, membership.role, membership.added_by) == (changed.pk, R.EDITOR, project.owner)
 
 
-def test_the_owner_cannot_be_added_through_the_members_inline(admin_client):
+@pytest.mark.parametrize("when", [{"seconds": 1}, {"days": 1}], ids=["a second ago", "yesterday"])
+def test_the_members_inline_refuses_an_expiry_in_the_past(admin_client, when):
     project = ProjectFactory()
-    response = admin_client.post(
-        project_change_url(project.pk), _project_form(project, [{"user": project.owner_id, "role": R.VIEWER}])
-    )
+    membership = ProjectMembershipFactory(project=project, role=R.VIEWER)
+    past = timezone.localtime() - timedelta(**when)
+    row = {
+        "id": membership.pk,
+        "role": R.VIEWER,
+        "expires_at_0": past.date().isoformat(),
+        "expires_at_1": past.strftime("%H:%M:%S"),
+    }
+    response = admin_client.post(project_change_url(project.pk), _project_form(project, [row], initial=1))
     assert response.status_code == status.HTTP_200_OK
-    assert _inline_errors(response) == [{"user": ["The owner of a project cannot also be a member of it."]}]
-    assert not ProjectMembership.objects.exists()
-
-
-def test_the_same_user_cannot_be_added_twice_through_the_members_inline(admin_client):
-    project = ProjectFactory()
-    newcomer = UserFactory()
-    rows = [{"user": newcomer.pk, "role": R.VIEWER}, {"user": newcomer.pk, "role": R.EDITOR}]
-    response = admin_client.post(project_change_url(project.pk), _project_form(project, rows))
-    assert response.status_code == status.HTTP_200_OK
-    assert not ProjectMembership.objects.exists()
+    assert _inline_errors(response) == [{"expires_at": ["The expiry must be in the future."]}]
+    assert ProjectMembership.objects.get(pk=membership.pk).expires_at is None
 
 
 def test_the_owner_cannot_be_changed_in_the_admin(admin_client):
@@ -196,41 +177,51 @@ def test_membership_changelist_queries_do_not_grow_with_the_rows(
         assert admin_client.get(MEMBERSHIPS_URL).status_code == status.HTTP_200_OK
 
 
-def test_membership_add_page_records_the_admin_as_the_adder(admin_client, admin_user):
-    project = ProjectFactory()
-    newcomer = UserFactory()
-    assert admin_client.get(ADD_MEMBERSHIP_URL).status_code == status.HTTP_200_OK
-    form = {"project": project.pk, "user": newcomer.pk, "role": R.EDITOR, "expires_at_0": "", "expires_at_1": ""}
-    response = admin_client.post(ADD_MEMBERSHIP_URL, form)
-    assert response.status_code == status.HTTP_302_FOUND, response.context["adminform"].form.errors
-    membership = ProjectMembership.objects.get()
-    assert (membership.project, membership.user, membership.role, membership.added_by) == (
-        project,
-        newcomer,
-        R.EDITOR,
-        admin_user,
+def test_there_is_no_membership_add_page_since_members_join_by_accepting_an_invitation(admin_client):
+    assert admin_client.get(ADD_MEMBERSHIP_URL).status_code == status.HTTP_403_FORBIDDEN
+    form = {"project": ProjectFactory().pk, "user": UserFactory().pk, "role": R.EDITOR}
+    assert admin_client.post(ADD_MEMBERSHIP_URL, form).status_code == status.HTTP_403_FORBIDDEN
+    assert not ProjectMembership.objects.exists()
+
+
+def _membership_form(membership: ProjectMembership, moment=None, role=None) -> dict:
+    local = timezone.localtime(moment) if moment else None
+    return {
+        "role": role or membership.role,
+        "expires_at_0": local.date().isoformat() if local else "",
+        "expires_at_1": local.strftime("%H:%M:%S") if local else "",
+    }
+
+
+@pytest.mark.parametrize("when", [{"seconds": 1}, {"days": 1}], ids=["a second ago", "yesterday"])
+def test_membership_change_page_refuses_an_expiry_in_the_past(admin_client, when):
+    membership = ProjectMembershipFactory(role=R.VIEWER)
+    response = admin_client.post(
+        membership_change_url(membership.pk), _membership_form(membership, timezone.now() - timedelta(**when))
     )
+    assert response.status_code == status.HTTP_200_OK
+    assert response.context["adminform"].form.errors == {"expires_at": ["The expiry must be in the future."]}
+    assert ProjectMembership.objects.get(pk=membership.pk).expires_at is None
 
 
-def test_the_owner_cannot_be_added_on_the_membership_add_page(admin_client):
-    project = ProjectFactory()
-    form = {"project": project.pk, "user": project.owner_id, "role": R.VIEWER, "expires_at_0": "", "expires_at_1": ""}
-    response = admin_client.post(ADD_MEMBERSHIP_URL, form)
+def test_membership_change_page_does_not_renew_an_expired_membership(admin_client):
+    membership = ProjectMembershipFactory(role=R.VIEWER, expires_at=timezone.now() - timedelta(days=1))
+    response = admin_client.post(
+        membership_change_url(membership.pk), _membership_form(membership, timezone.now() + timedelta(days=5))
+    )
     assert response.status_code == status.HTTP_200_OK
     assert response.context["adminform"].form.errors == {
-        "user": ["The owner of a project cannot also be a member of it."]
+        "expires_at": ["This membership has expired; invite the user again to renew it."]
     }
-    assert not ProjectMembership.objects.exists()
+    assert ProjectMembership.objects.get(pk=membership.pk).expires_at == membership.expires_at
 
 
-@pytest.mark.parametrize("role", [R.OWNER, "admin"])
-def test_the_membership_add_page_offers_only_member_roles(admin_client, role):
-    project = ProjectFactory()
-    form = {"project": project.pk, "user": UserFactory().pk, "role": role, "expires_at_0": "", "expires_at_1": ""}
-    response = admin_client.post(ADD_MEMBERSHIP_URL, form)
-    assert response.status_code == status.HTTP_200_OK
-    assert set(response.context["adminform"].form.errors) == {"role"}
-    assert not ProjectMembership.objects.exists()
+def test_membership_change_page_sets_an_expiry_in_the_future(admin_client):
+    membership = ProjectMembershipFactory(role=R.VIEWER)
+    later = (timezone.now() + timedelta(days=5)).replace(microsecond=0)
+    response = admin_client.post(membership_change_url(membership.pk), _membership_form(membership, later))
+    assert response.status_code == status.HTTP_302_FOUND, response.context["adminform"].form.errors
+    assert ProjectMembership.objects.get(pk=membership.pk).expires_at == later
 
 
 def test_membership_change_page_keeps_the_adder(admin_client):
@@ -250,6 +241,64 @@ def test_membership_change_page_keeps_the_adder(admin_client):
     assert (stored.role, stored.added_by) == (R.MAINTAINER, membership.project.owner)
 
 
-def test_user_autocomplete_answers_for_the_membership_inline(admin_client):
+def test_user_autocomplete_answers_for_the_membership_list_filter(admin_client):
     user = UserFactory(username="findme")
     assert autocomplete_ids(admin_client, "projects.projectmembership", "user", "findme") == [str(user.pk)]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Invitations
+# ---------------------------------------------------------------------------------------------------------------------
+
+INVITATIONS_URL = reverse("admin:projects_projectinvitation_changelist")
+
+
+def test_invitation_changelist_lists_filters_and_searches(admin_client):
+    wanted = ProjectInvitationFactory(invitee=UserFactory(username="findme"), project__name="lake")
+    declined = ProjectInvitationFactory(project__name="warehouse", status="declined")
+    transfer = ProjectInvitationFactory(kind="transfer", role="")
+    assert _listed(admin_client.get(INVITATIONS_URL)) == {wanted.pk, declined.pk, transfer.pk}
+    assert _listed(admin_client.get(INVITATIONS_URL, {"q": "FINDME"})) == {wanted.pk}
+    assert _listed(admin_client.get(INVITATIONS_URL, {"q": "lake"})) == {wanted.pk}
+    assert _listed(admin_client.get(INVITATIONS_URL, {"status__exact": "declined"})) == {declined.pk}
+    assert _listed(admin_client.get(INVITATIONS_URL, {"kind__exact": "transfer"})) == {transfer.pk}
+    page = admin_client.get(reverse("admin:projects_projectinvitation_change", args=[wanted.pk]))
+    assert page.status_code == status.HTTP_200_OK
+
+
+def test_invitations_are_neither_added_nor_changed_nor_deleted_in_the_admin(admin_client):
+    invitation = ProjectInvitationFactory()
+    assert admin_client.get(reverse("admin:projects_projectinvitation_add")).status_code == 403
+    change = admin_client.post(
+        reverse("admin:projects_projectinvitation_change", args=[invitation.pk]), {"role": R.MAINTAINER}
+    )
+    assert change.status_code == status.HTTP_403_FORBIDDEN
+    delete = admin_client.post(
+        reverse("admin:projects_projectinvitation_delete", args=[invitation.pk]), {"post": "yes"}
+    )
+    assert delete.status_code == status.HTTP_403_FORBIDDEN
+    assert ProjectInvitation.objects.get(pk=invitation.pk).role == R.VIEWER
+
+
+def test_staff_cancel_pending_invitations_from_the_list(admin_client):
+    pending = ProjectInvitationFactory()
+    accepted = ProjectInvitationFactory(status="accepted")
+    response = admin_client.post(
+        INVITATIONS_URL, {"action": "cancel_invitations", "_selected_action": [pending.pk, accepted.pk]}
+    )
+    assert response.status_code == status.HTTP_302_FOUND
+    assert ProjectInvitation.objects.get(pk=pending.pk).status == "cancelled"
+    assert ProjectInvitation.objects.get(pk=accepted.pk).status == "accepted"
+    invitee = bearer_client(pending.invitee)
+    assert invitee.post(invitation_accept_url(pending.pk)).status_code == status.HTTP_404_NOT_FOUND
+
+
+def test_invitation_changelist_queries_do_not_grow_with_the_rows(
+    admin_client, django_assert_max_num_queries, django_assert_num_queries
+):
+    ProjectInvitationFactory()
+    with django_assert_max_num_queries(20) as one_row:
+        assert admin_client.get(INVITATIONS_URL).status_code == status.HTTP_200_OK
+    ProjectInvitationFactory.create_batch(9)
+    with django_assert_num_queries(len(one_row)):
+        assert admin_client.get(INVITATIONS_URL).status_code == status.HTTP_200_OK

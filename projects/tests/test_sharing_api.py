@@ -9,7 +9,7 @@ from accounts.models import User
 from accounts.tests.factories import UserFactory
 from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
-from projects.models import Project, ProjectMembership, ProjectRole
+from projects.models import Project, ProjectInvitation, ProjectMembership, ProjectRole
 from projects.tests.factories import ProjectFactory, ProjectMembershipFactory
 from registry.tests import matrix
 from registry.tests.matrix import (
@@ -22,6 +22,7 @@ from registry.tests.matrix import (
 )
 from registry.tests.support import (
     EXPERIMENTS_URL,
+    INVITATIONS_URL,
     PROJECTS_URL,
     ago,
     errors,
@@ -29,9 +30,11 @@ from registry.tests.support import (
     experiment_url,
     from_now,
     ids,
+    invitation_accept_url,
     member_url,
     members_url,
     project_experiments_url,
+    project_invitation_url,
     project_restore_url,
     project_url,
     rerun_url,
@@ -96,9 +99,9 @@ PROJECT_TABLE = {
     "maintainer": {"get": 200, "experiments": 200, "put": 200, "patch": 200, "restore": 200,
                    "delete": 403, "transfer": 403},
     "owner":      {"get": 200, "experiments": 200, "put": 200, "patch": 200, "restore": 200,
-                   "delete": 204, "transfer": 200},
+                   "delete": 204, "transfer": 202},
     "superuser":  {"get": 200, "experiments": 200, "put": 200, "patch": 200, "restore": 200,
-                   "delete": 204, "transfer": 200},
+                   "delete": 204, "transfer": 202},
 }
 # fmt: on
 
@@ -114,7 +117,8 @@ def _add(role: str) -> Action:
 MEMBER_ACTIONS = {
     "list": Action("get", lambda w: members_url(w.project.pk)),
     "get": Action("get", lambda w: member_url(w.project.pk, w.member.user_id)),
-    # Nobody grants more than they hold: each role given is checked against the caller's own.
+    # An invitation (202), granting nothing until accepted. Nobody offers more than they hold: each role offered is
+    # checked against the caller's own.
     "add viewer": _add("viewer"),
     "add editor": _add("editor"),
     "add maint.": _add("maintainer"),
@@ -150,11 +154,11 @@ MEMBER_TABLE = {
                    "change": 403, "promote": 403, "demote": 403, "remove": 403, "remove maint.": 403},
     "editor":     {"list": 200, "get": 200, "add viewer": 403, "add editor": 403, "add maint.": 403, "leave": 204,
                    "change": 403, "promote": 403, "demote": 403, "remove": 403, "remove maint.": 403},
-    "maintainer": {"list": 200, "get": 200, "add viewer": 201, "add editor": 201, "add maint.": 201, "leave": 204,
+    "maintainer": {"list": 200, "get": 200, "add viewer": 202, "add editor": 202, "add maint.": 202, "leave": 204,
                    "change": 200, "promote": 200, "demote": 200, "remove": 204, "remove maint.": 204},
-    "owner":      {"list": 200, "get": 200, "add viewer": 201, "add editor": 201, "add maint.": 201, "leave": 404,
+    "owner":      {"list": 200, "get": 200, "add viewer": 202, "add editor": 202, "add maint.": 202, "leave": 404,
                    "change": 200, "promote": 200, "demote": 200, "remove": 204, "remove maint.": 204},
-    "superuser":  {"list": 200, "get": 200, "add viewer": 201, "add editor": 201, "add maint.": 201, "leave": 404,
+    "superuser":  {"list": 200, "get": 200, "add viewer": 202, "add editor": 202, "add maint.": 202, "leave": 404,
                    "change": 200, "promote": 200, "demote": 200, "remove": 204, "remove maint.": 204},
 }
 # fmt: on
@@ -540,6 +544,18 @@ def test_a_viewer_may_send_back_the_project_an_experiment_already_is_in(client_f
 # ---------------------------------------------------------------------------------------------------------------------
 
 MEMBER_FIELDS = {"user", "role", "added_by", "created_at", "updated_at", "expires_at"}
+INVITATION_FIELDS = {
+    "id",
+    "kind",
+    "project",
+    "invitee",
+    "invited_by",
+    "role",
+    "membership_expires_at",
+    "status",
+    "created_at",
+    "expires_at",
+}
 
 
 def test_members_list_shows_each_member_with_their_role_and_who_added_them(client_for):
@@ -558,30 +574,39 @@ def test_members_list_shows_each_member_with_their_role_and_who_added_them(clien
     assert row["expires_at"] == later.isoformat().replace("+00:00", "Z")
 
 
-def test_members_list_shows_expired_memberships_so_that_maintainers_can_renew_them(client_for):
+def test_members_list_shows_expired_memberships_so_that_maintainers_can_invite_them_again(client_for):
     world = build_world(R.MAINTAINER)
     expired = ProjectMembershipFactory(project=world.project, role=R.EDITOR, expires_at=ago(days=1))
     rows = {row["user"]["id"]: row for row in client_for(world.caller).get(members_url(world.project.pk)).json()}
     assert rows[expired.user_id]["expires_at"] is not None
     renewed = from_now(days=7)
-    response = client_for(world.caller).patch(member_url(world.project.pk, expired.user_id), {"expires_at": renewed})
-    assert response.status_code == status.HTTP_200_OK
+    body = {"user": expired.user_id, "role": R.EDITOR, "expires_at": renewed}
+    invitation = client_for(world.caller).post(members_url(world.project.pk), body)
+    assert invitation.status_code == status.HTTP_202_ACCEPTED
+    accepted = client_for(expired.user).post(invitation_accept_url(invitation.json()["id"]))
+    assert accepted.status_code == status.HTTP_200_OK
     assert ProjectMembership.objects.get(pk=expired.pk).expires_at == renewed
 
 
 @pytest.mark.parametrize("kind", ["maintainer", "owner", "superuser"])
-def test_add_member_answers_201_with_the_member_and_its_location(client_for, kind):
+def test_add_member_answers_202_with_the_invitation_and_the_member_joins_on_accepting(client_for, kind):
     world = build_world(kind)
     expires = from_now(days=30)
     response = client_for(world.caller).post(
         members_url(world.project.pk), {"user": world.newcomer.username, "role": R.EDITOR, "expires_at": expires}
     )
-    assert response.status_code == status.HTTP_201_CREATED, response.content
-    assert response["Location"] == f"http://testserver{member_url(world.project.pk, world.newcomer.pk)}"
+    assert response.status_code == status.HTTP_202_ACCEPTED, response.content
     data = response.json()
-    assert set(data) == MEMBER_FIELDS
-    assert data["user"]["id"] == world.newcomer.pk
-    assert (data["role"], data["added_by"]["id"]) == (R.EDITOR, world.caller.pk)
+    assert response["Location"] == f"http://testserver{project_invitation_url(world.project.pk, data['id'])}"
+    assert set(data) == INVITATION_FIELDS
+    assert (data["kind"], data["status"], data["role"]) == ("membership", "pending", R.EDITOR)
+    assert (data["invitee"]["id"], data["invited_by"]["id"]) == (world.newcomer.pk, world.caller.pk)
+    assert data["project"] == {"id": world.project.pk, "name": "warehouse"}
+    assert _membership(world.project, world.newcomer) is None
+
+    accepted = client_for(world.newcomer).post(invitation_accept_url(data["id"]))
+    assert accepted.status_code == status.HTTP_200_OK, accepted.content
+    assert (accepted.json()["id"], accepted.json()["role"]) == (world.project.pk, R.EDITOR)
     membership = ProjectMembership.objects.get(project=world.project, user=world.newcomer)
     assert (membership.role, membership.added_by, membership.expires_at) == (R.EDITOR, world.caller, expires)
 
@@ -613,8 +638,8 @@ def test_the_user_to_add_is_named_by_id_username_or_email(client_for, how):
     world = build_world(R.OWNER)
     body = {"user": _newcomer_reference(world, how), "role": R.VIEWER}
     response = client_for(world.caller).post(members_url(world.project.pk), body)
-    assert response.status_code == status.HTTP_201_CREATED, response.content
-    assert response.json()["user"]["id"] == world.newcomer.pk
+    assert response.status_code == status.HTTP_202_ACCEPTED, response.content
+    assert response.json()["invitee"]["id"] == world.newcomer.pk
 
 
 @pytest.mark.parametrize(
@@ -652,8 +677,9 @@ def test_an_inactive_user_cannot_be_added(client_for):
 def test_add_member_with_an_expiry_in_the_past_is_400(client_for, when):
     world = build_world(R.MAINTAINER)
     body = {"user": world.newcomer.pk, "role": R.VIEWER, "expires_at": ago(**when)}
+    before = snapshot()
     assert set(errors(client_for(world.caller).post(members_url(world.project.pk), body))) == {"expires_at"}
-    assert _membership(world.project, world.newcomer) is None
+    assert snapshot() == before
 
 
 @pytest.mark.parametrize("kind", ["maintainer", "owner"])
@@ -677,7 +703,10 @@ def test_the_same_user_may_be_a_member_of_several_projects(client_for):
     world = build_world(R.OWNER)
     other = ProjectFactory(owner=world.caller)
     body = {"user": world.member.user_id, "role": R.EDITOR}
-    assert client_for(world.caller).post(members_url(other.pk), body).status_code == status.HTTP_201_CREATED
+    invited = client_for(world.caller).post(members_url(other.pk), body)
+    assert invited.status_code == status.HTTP_202_ACCEPTED
+    accepted = client_for(world.member.user).post(invitation_accept_url(invited.json()["id"]))
+    assert accepted.status_code == status.HTTP_200_OK
     assert ProjectMembership.objects.filter(user=world.member.user).count() == 2
 
 
@@ -700,8 +729,8 @@ def test_viewers_and_editors_cannot_add_members_even_below_themselves(client_for
 def test_a_maintainer_may_add_members_up_to_maintainer(client_for, role):
     world = build_world(R.MAINTAINER)
     response = client_for(world.caller).post(members_url(world.project.pk), {"user": world.newcomer.pk, "role": role})
-    assert response.status_code == status.HTTP_201_CREATED
-    assert _membership(world.project, world.newcomer).role == role
+    assert response.status_code == status.HTTP_202_ACCEPTED
+    assert ProjectInvitation.objects.get(project=world.project, invitee=world.newcomer).role == role
 
 
 @pytest.mark.parametrize("kind", ["maintainer", "owner"])
@@ -874,13 +903,20 @@ def test_access_vanishes_when_the_membership_expires(client_for, time_machine):
     assert snapshot() == before
 
 
-def test_renewing_an_expired_membership_restores_access(client_for):
+def test_renewing_an_expired_membership_is_an_invitation_that_restores_access_once_accepted(client_for):
     world = build_world(R.OWNER)
     ProjectMembership.objects.filter(pk=world.member.pk).update(expires_at=ago(days=1))
     member = client_for(world.member.user)
+    owner = client_for(world.caller)
     assert member.get(project_url(world.project.pk)).status_code == status.HTTP_403_FORBIDDEN
-    renew = client_for(world.caller).patch(member_url(world.project.pk, world.member.user_id), {"expires_at": None})
-    assert renew.status_code == status.HTTP_200_OK
+    before = snapshot()
+    patched = owner.patch(member_url(world.project.pk, world.member.user_id), {"expires_at": None}, format="json")
+    assert errors(patched) == {"expires_at": ["This membership has expired; invite the user again to renew it."]}
+    assert snapshot() == before
+    invited = owner.post(members_url(world.project.pk), {"user": world.member.user_id, "role": R.VIEWER})
+    assert invited.status_code == status.HTTP_202_ACCEPTED
+    assert member.get(project_url(world.project.pk)).status_code == status.HTTP_403_FORBIDDEN
+    assert member.post(invitation_accept_url(invited.json()["id"])).status_code == status.HTTP_200_OK
     assert member.get(project_url(world.project.pk)).status_code == status.HTTP_200_OK
 
 
@@ -889,16 +925,25 @@ def test_renewing_an_expired_membership_restores_access(client_for):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+def _transfer(client_for, world: World, new_owner: User, reference=None):
+    """The caller offers the project to `new_owner`, who accepts: the answers of both."""
+    offered = client_for(world.caller).post(transfer_url(world.project.pk), {"user": reference or new_owner.pk})
+    assert offered.status_code == status.HTTP_202_ACCEPTED, offered.content
+    assert (offered.json()["kind"], offered.json()["invitee"]["id"]) == ("transfer", new_owner.pk)
+    assert Project.objects.get(pk=world.project.pk).owner_id != new_owner.pk
+    return offered, client_for(new_owner).post(invitation_accept_url(offered.json()["id"]))
+
+
 @pytest.mark.parametrize("new_owner_role", [None, R.VIEWER, R.EDITOR, R.MAINTAINER])
 def test_transfer_makes_the_new_owner_owner_and_keeps_the_old_one_as_maintainer(client_for, new_owner_role):
     world = build_world(R.OWNER)
     alice = world.caller
     if new_owner_role:
         ProjectMembershipFactory(project=world.project, user=world.newcomer, role=new_owner_role)
-    response = client_for(alice).post(transfer_url(world.project.pk), {"user": world.newcomer.email})
-    assert response.status_code == status.HTTP_200_OK, response.content
-    data = response.json()
-    assert (data["id"], data["owner"], data["role"]) == (world.project.pk, world.newcomer.pk, R.MAINTAINER)
+    _, accepted = _transfer(client_for, world, world.newcomer, reference=world.newcomer.email)
+    assert accepted.status_code == status.HTTP_200_OK, accepted.content
+    data = accepted.json()
+    assert (data["id"], data["owner"], data["role"]) == (world.project.pk, world.newcomer.pk, R.OWNER)
 
     assert Project.objects.get(pk=world.project.pk).owner == world.newcomer
     assert _membership(world.project, world.newcomer) is None
@@ -915,7 +960,7 @@ def test_transfer_makes_the_new_owner_owner_and_keeps_the_old_one_as_maintainer(
 
 def test_after_a_transfer_the_new_owner_may_remove_the_old_one(client_for):
     world = build_world(R.OWNER)
-    client_for(world.caller).post(transfer_url(world.project.pk), {"user": world.newcomer.pk})
+    _transfer(client_for, world, world.newcomer)
     response = client_for(world.newcomer).delete(member_url(world.project.pk, world.caller.pk))
     assert response.status_code == status.HTTP_204_NO_CONTENT
     assert client_for(world.caller).get(project_url(world.project.pk)).status_code == status.HTTP_403_FORBIDDEN
@@ -923,21 +968,25 @@ def test_after_a_transfer_the_new_owner_may_remove_the_old_one(client_for):
 
 def test_a_superuser_transfers_and_the_old_owner_stays_as_maintainer(client_for):
     world = build_world("superuser")
-    response = client_for(world.caller).post(transfer_url(world.project.pk), {"user": world.newcomer.pk})
-    assert response.status_code == status.HTTP_200_OK
-    assert (response.json()["owner"], response.json()["role"]) == (world.newcomer.pk, R.OWNER)
+    _, accepted = _transfer(client_for, world, world.newcomer)
+    assert accepted.status_code == status.HTTP_200_OK
+    assert (accepted.json()["owner"], accepted.json()["role"]) == (world.newcomer.pk, R.OWNER)
     kept = _membership(world.project, world.project.owner)
     assert (kept.role, kept.added_by) == (R.MAINTAINER, world.caller)
     assert _membership(world.project, world.caller) is None
 
 
-def test_transfer_to_someone_who_has_a_project_of_that_name_is_400_and_changes_nothing(client_for):
+def test_transfer_to_someone_who_has_a_project_of_that_name_is_400_to_them_on_accepting_and_changes_nothing(
+    client_for,
+):
     world = build_world(R.OWNER)
     ProjectMembershipFactory(project=world.project, user=world.newcomer, role=R.EDITOR)
     ProjectFactory(owner=world.newcomer, name=world.project.name.upper())
+    offered = client_for(world.caller).post(transfer_url(world.project.pk), {"user": world.newcomer.pk})
+    assert offered.status_code == status.HTTP_202_ACCEPTED
     before = snapshot()
-    response = client_for(world.caller).post(transfer_url(world.project.pk), {"user": world.newcomer.pk})
-    assert set(errors(response)) == {"user"}
+    accepted = client_for(world.newcomer).post(invitation_accept_url(offered.json()["id"]))
+    assert errors(accepted) == {"non_field_errors": ["You already own a project named warehouse; rename it first."]}
     assert snapshot() == before
 
 
@@ -1035,8 +1084,13 @@ def test_alice_shares_a_project_with_bob_and_carol_sees_nothing(client_for):
         created = as_alice.post(EXPERIMENTS_URL, {"name": name, "project": project_id})
         assert created.status_code == status.HTTP_201_CREATED
         experiment_ids.append(created.json()["id"])
-    added = as_alice.post(members_url(project_id), {"user": "bob", "role": "viewer"})
-    assert added.status_code == status.HTTP_201_CREATED
+    invited = as_alice.post(members_url(project_id), {"user": "bob", "role": "viewer"})
+    assert invited.status_code == status.HTTP_202_ACCEPTED
+    # Until he accepts, bob sees nothing of it.
+    assert ids(as_bob.get(EXPERIMENTS_URL)) == []
+    assert as_bob.get(project_url(project_id)).status_code == status.HTTP_403_FORBIDDEN
+    assert [row["id"] for row in as_bob.get(INVITATIONS_URL).json()] == [invited.json()["id"]]
+    assert as_bob.post(invitation_accept_url(invited.json()["id"])).status_code == status.HTTP_200_OK
 
     # Bob, a viewer, reads both experiments but may not change them.
     assert ids(as_bob.get(EXPERIMENTS_URL)) == experiment_ids

@@ -16,8 +16,8 @@ from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
 from projects import services
 from projects.access import PROJECT_ACCESS, projects_allowing
-from projects.models import Project, ProjectMembership, ProjectRole
-from projects.tests.factories import ProjectFactory, ProjectMembershipFactory
+from projects.models import Project, ProjectInvitation, ProjectMembership, ProjectRole
+from projects.tests.factories import ProjectFactory, ProjectMembershipFactory, accepted_membership
 from registry.tests.support import ago, from_now, run_command
 
 pytestmark = pytest.mark.django_db
@@ -189,18 +189,20 @@ def test_deleting_the_adder_keeps_the_membership(project):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# membership_add
+# membership_invite, then invitation_accept
 # ---------------------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("actor_role", [R.MAINTAINER, R.OWNER])
 @pytest.mark.parametrize("role", [R.VIEWER, R.EDITOR, R.MAINTAINER])
-def test_membership_add_by_a_maintainer_or_the_owner(user, project, actor_role, role):
+def test_membership_invite_by_a_maintainer_or_the_owner_grants_the_role_on_acceptance(user, project, actor_role, role):
     actor = user if actor_role == R.OWNER else _member(project, actor_role)
     newcomer = UserFactory()
     expires = from_now(days=3)
-    membership = services.membership_add(project=project, actor=actor, user=newcomer, role=role, expires_at=expires)
-    stored = ProjectMembership.objects.get(pk=membership.pk)
+    invitation = services.membership_invite(project=project, actor=actor, user=newcomer, role=role, expires_at=expires)
+    assert not ProjectMembership.objects.filter(user=newcomer).exists()
+    services.invitation_accept(invitation=invitation, actor=newcomer)
+    stored = ProjectMembership.objects.get(user=newcomer)
     assert (stored.project, stored.user, stored.role, stored.added_by, stored.expires_at) == (
         project,
         newcomer,
@@ -210,8 +212,12 @@ def test_membership_add_by_a_maintainer_or_the_owner(user, project, actor_role, 
     )
 
 
+def _invitation_rows() -> list[dict]:
+    return list(ProjectInvitation.objects.order_by("pk").values())
+
+
 @pytest.mark.parametrize("actor_role", [R.VIEWER, R.EDITOR, None, "expired maintainer", "staff"])
-def test_membership_add_by_anyone_else_is_refused(project, actor_role):
+def test_membership_invite_by_anyone_else_is_refused(project, actor_role):
     if actor_role is None:
         actor = UserFactory()
     elif actor_role == "staff":
@@ -220,38 +226,41 @@ def test_membership_add_by_anyone_else_is_refused(project, actor_role):
         actor = _member(project, R.MAINTAINER, expires_at=ago(seconds=1))
     else:
         actor = _member(project, actor_role)
-    before = _rows()
+    before = (_rows(), _invitation_rows())
     with pytest.raises(PermissionDenied):
-        services.membership_add(project=project, actor=actor, user=UserFactory(), role=R.VIEWER)
-    assert _rows() == before
+        services.membership_invite(project=project, actor=actor, user=UserFactory(), role=R.VIEWER)
+    assert (_rows(), _invitation_rows()) == before
 
 
-def test_membership_add_by_a_superuser(project):
+def test_membership_invite_by_a_superuser_records_them_as_the_adder(project):
     admin = UserFactory(is_superuser=True)
-    membership = services.membership_add(project=project, actor=admin, user=UserFactory(), role=R.MAINTAINER)
+    membership = accepted_membership(project=project, actor=admin, role=R.MAINTAINER)
     assert membership.added_by == admin
 
 
-def test_membership_add_of_the_owner_role_is_refused(user, project):
+def test_membership_invite_of_the_owner_role_is_refused(user, project):
     with pytest.raises(ValidationError) as excinfo:
-        services.membership_add(project=project, actor=user, user=UserFactory(), role=R.OWNER)
+        services.membership_invite(project=project, actor=user, user=UserFactory(), role=R.OWNER)
     assert set(excinfo.value.message_dict) == {"role"}
-    assert not ProjectMembership.objects.exists()
+    assert not ProjectInvitation.objects.exists()
 
 
-def test_membership_add_of_the_owner_is_refused(user, project):
+def test_membership_invite_of_the_owner_is_refused(user, project):
     with pytest.raises(ValidationError) as excinfo:
-        services.membership_add(project=project, actor=_member(project, R.MAINTAINER), user=user, role=R.VIEWER)
-    assert set(excinfo.value.message_dict) == {"user"}
+        services.membership_invite(project=project, actor=_member(project, R.MAINTAINER), user=user, role=R.VIEWER)
+    assert excinfo.value.message_dict == {"user": ["The owner of a project cannot also be a member of it."]}
+    assert not ProjectInvitation.objects.exists()
 
 
-def test_membership_add_of_a_member_whose_membership_expired_renews_the_same_row(user, project):
+def test_renewing_a_member_whose_membership_expired_is_an_invitation_that_renews_the_same_row(user, project):
     expired = _member(project, R.VIEWER, expires_at=ago(days=1))
     before = ProjectMembership.objects.get(user=expired)
-    renewed = services.membership_add(project=project, actor=user, user=expired, role=R.EDITOR)
+    invitation = services.membership_invite(project=project, actor=user, user=expired, role=R.EDITOR)
+    assert _role_of(expired, project) is None
+    services.invitation_accept(invitation=invitation, actor=expired)
     row = ProjectMembership.objects.get(user=expired)
     assert (row.pk, row.role, row.expires_at, row.added_by_id) == (before.pk, R.EDITOR, None, user.pk)
-    assert renewed.pk == before.pk
+    assert _role_of(expired, project) == R.EDITOR
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -336,8 +345,13 @@ def test_anyone_else_cannot_remove_a_member(project, actor_role):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# project_transfer
+# project_transfer_invite, then invitation_accept
 # ---------------------------------------------------------------------------------------------------------------------
+
+
+def _transfer(project: Project, *, actor: User, new_owner: User) -> None:
+    invitation = services.project_transfer_invite(project=project, actor=actor, new_owner=new_owner)
+    services.invitation_accept(invitation=invitation, actor=new_owner)
 
 
 @pytest.mark.parametrize("previous_role", [None, R.VIEWER, R.EDITOR, R.MAINTAINER, "expired"])
@@ -349,7 +363,7 @@ def test_transfer_swaps_the_owner_and_keeps_the_old_one_as_maintainer(user, proj
         ProjectMembershipFactory(project=project, user=new_owner, role=previous_role)
     bystander = ProjectMembershipFactory(project=project, role=R.EDITOR)
 
-    services.project_transfer(project=project, actor=user, new_owner=new_owner)
+    _transfer(project, actor=user, new_owner=new_owner)
 
     assert Project.objects.get(pk=project.pk).owner == new_owner
     assert not ProjectMembership.objects.filter(project=project, user=new_owner).exists()
@@ -362,7 +376,7 @@ def test_transfer_swaps_the_owner_and_keeps_the_old_one_as_maintainer(user, proj
 
 def test_transfer_keeps_the_experiments_and_their_owners(user, project):
     experiment = ExperimentFactory(owner=user, project=project)
-    services.project_transfer(project=project, actor=user, new_owner=UserFactory())
+    _transfer(project, actor=user, new_owner=UserFactory())
     stored = Experiment.objects.get(pk=experiment.pk)
     assert (stored.project, stored.owner) == (project, user)
 
@@ -370,34 +384,34 @@ def test_transfer_keeps_the_experiments_and_their_owners(user, project):
 @pytest.mark.parametrize("actor_role", [R.VIEWER, R.EDITOR, R.MAINTAINER, None])
 def test_transfer_by_anyone_but_the_owner_is_refused(user, project, actor_role):
     actor = _member(project, actor_role) if actor_role else UserFactory()
-    before = _rows()
+    before = (_rows(), _invitation_rows())
     with pytest.raises(PermissionDenied):
-        services.project_transfer(project=project, actor=actor, new_owner=actor)
+        services.project_transfer_invite(project=project, actor=actor, new_owner=actor)
     assert Project.objects.get(pk=project.pk).owner == user
-    assert _rows() == before
+    assert (_rows(), _invitation_rows()) == before
 
 
 def test_transfer_to_the_current_owner_is_refused(user, project):
     with pytest.raises(ValidationError) as excinfo:
-        services.project_transfer(project=project, actor=user, new_owner=user)
+        services.project_transfer_invite(project=project, actor=user, new_owner=user)
     assert set(excinfo.value.message_dict) == {"user"}
-    assert not ProjectMembership.objects.exists()
+    assert not ProjectInvitation.objects.exists()
 
 
-def test_transfer_to_someone_with_a_project_of_that_name_changes_nothing(user, project):
+def test_transfer_to_someone_with_a_project_of_that_name_is_refused_to_them_on_acceptance(user, project):
     new_owner = _member(project, R.EDITOR)
     ProjectFactory(owner=new_owner, name=project.name.title())
-    before = (_rows(), list(Project.objects.order_by("pk").values()))
+    invitation = services.project_transfer_invite(project=project, actor=user, new_owner=new_owner)
+    before = (_rows(), list(Project.objects.order_by("pk").values()), _invitation_rows())
     with pytest.raises(ValidationError) as excinfo:
-        services.project_transfer(project=project, actor=user, new_owner=new_owner)
-    assert excinfo.value.message_dict == {"user": ["The new owner already has a project with this name."]}
-    # The new owner's membership, removed inside the transaction, is back.
-    assert (_rows(), list(Project.objects.order_by("pk").values())) == before
+        services.invitation_accept(invitation=invitation, actor=new_owner)
+    assert excinfo.value.messages == [f"You already own a project named {project.name}; rename it first."]
+    assert (_rows(), list(Project.objects.order_by("pk").values()), _invitation_rows()) == before
 
 
 def test_transfer_by_a_superuser_records_them_as_the_adder(user, project):
     admin = UserFactory(is_superuser=True)
-    services.project_transfer(project=project, actor=admin, new_owner=UserFactory())
+    _transfer(project, actor=admin, new_owner=UserFactory())
     kept = ProjectMembership.objects.get(project=project, user=user)
     assert (kept.role, kept.added_by) == (R.MAINTAINER, admin)
 

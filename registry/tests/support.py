@@ -47,6 +47,29 @@ def member_url(pk: int, user_id: int) -> str:
     return reverse("project-member-detail", args=[pk, user_id])
 
 
+INVITATIONS_URL = reverse("invitation-list")
+
+
+def invitation_url(pk: int) -> str:
+    return reverse("invitation-detail", args=[pk])
+
+
+def invitation_accept_url(pk: int) -> str:
+    return reverse("invitation-accept", args=[pk])
+
+
+def invitation_decline_url(pk: int) -> str:
+    return reverse("invitation-decline", args=[pk])
+
+
+def project_invitations_url(pk: int) -> str:
+    return reverse("project-invitation-list", args=[pk])
+
+
+def project_invitation_url(pk: int, invitation_id: int) -> str:
+    return reverse("project-invitation-detail", args=[pk, invitation_id])
+
+
 def experiment_url(pk: int) -> str:
     return reverse("experiment-detail", args=[pk])
 

@@ -17,8 +17,8 @@ from accounts.models import User
 from accounts.tests.factories import PASSWORD
 from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
-from projects.models import Project, ProjectMembership
-from projects.tests.factories import ProjectFactory, ProjectMembershipFactory
+from projects.models import Project, ProjectInvitation, ProjectMembership
+from projects.tests.factories import ProjectFactory, ProjectInvitationFactory, ProjectMembershipFactory
 from tokens.models import PersonalAccessToken
 from tokens.tests.factories import PersonalAccessTokenFactory
 
@@ -62,6 +62,16 @@ def _membership(owner):
     return {"project_pk": membership.project_id, "user_id": membership.user_id}, ProjectMembership, membership.pk
 
 
+def _project_invitation(owner):
+    invitation = ProjectInvitationFactory(project=ProjectFactory(owner=owner))
+    return {"project_pk": invitation.project_id, "pk": invitation.pk}, ProjectInvitation, invitation.pk
+
+
+def _invitation_to(invitee):
+    invitation = ProjectInvitationFactory(invitee=invitee)
+    return {"pk": invitation.pk}, ProjectInvitation, invitation.pk
+
+
 def _token(owner):
     token = PersonalAccessTokenFactory(user=owner)
     return {"pk": token.pk}, PersonalAccessToken, token.pk
@@ -77,6 +87,8 @@ FORBIDDEN = [
     ("project-restore", "post", _project),
     *[("project-member-list", method, _project_members) for method in ["get", "post"]],
     *[("project-member-detail", method, _membership) for method in ["get", "patch", "delete"]],
+    ("project-invitation-list", "get", _project_members),
+    *[("project-invitation-detail", method, _project_invitation) for method in ["get", "delete"]],
     *[("experiment-detail", method, _experiment) for method in ["get", "put", "patch", "delete"]],
     ("experiment-rerun", "post", _experiment),
     ("experiment-restore", "post", _experiment),
@@ -102,9 +114,15 @@ def test_a_caller_without_access_gets_403_and_nothing_changes(route, method, mak
     assert model_to_dict(model.objects.get(pk=pk)) == before
 
 
-# Objects whose very existence is private answer 404 to a caller without access, as a missing id does.
+# Objects whose very existence is private answer 404 to a caller without access, as a missing id does: tokens, and
+# invitations on their invitee's routes (the project's maintainers see them under the project, above).
 # (Tokens cannot be changed at all: PUT and PATCH answer 405 to everyone.)
-HIDDEN = [("personal-access-token-detail", method, _token) for method in ["get", "delete"]]
+HIDDEN = [
+    *[("personal-access-token-detail", method, _token) for method in ["get", "delete"]],
+    ("invitation-detail", "get", _invitation_to),
+    ("invitation-accept", "post", _invitation_to),
+    ("invitation-decline", "post", _invitation_to),
+]
 
 
 @pytest.mark.parametrize(("route", "method", "make"), HIDDEN, ids=[f"{r}-{m}" for r, m, _ in HIDDEN])
