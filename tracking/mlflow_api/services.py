@@ -95,8 +95,6 @@ def run_for(*, user: User, run_id, operation: str, shown: bool = False) -> Exper
         raise does_not_exist(f"Run with id={run_id} not found.")
     EXPERIMENT_ACCESS.remember(user, run, run.access_role)
     EXPERIMENT_ACCESS.require(user, run, operation)
-    if operation == "log" and run.lifecycle_stage != LifecycleStage.ACTIVE:
-        raise MlflowError(f"The run {run.run_uuid} must be in the 'active' state; it is {run.lifecycle_stage}.")
     return run
 
 
@@ -224,8 +222,7 @@ def _lock(run: Experiment) -> None:
 def _set_tags(run: Experiment, actor: User, pairs: dict[str, str]) -> None:
     """Upsert run tags; `mlflow.runName` also renames the run, as MLflow keeps the two in step."""
     if RUN_NAME_TAG in pairs and pairs[RUN_NAME_TAG].strip():
-        run.name = pairs[RUN_NAME_TAG]
-        experiments.experiment_update(experiment=run, actor=actor, name=run.name)
+        experiments.experiment_log(experiment=run, actor=actor, name=pairs[RUN_NAME_TAG])
     stored = {tag.key: tag for tag in RunTag.objects.filter(experiment=run, key__in=list(pairs))}
     changed = []
     for key, value in pairs.items():
@@ -239,6 +236,7 @@ def _set_tags(run: Experiment, actor: User, pairs: dict[str, str]) -> None:
 
 def run_update(*, run: Experiment, actor: User, status, end_time: datetime | None, run_name) -> Experiment:
     """Set the status a client reports (any move: clients resume finished runs), the end time and the name."""
+    experiments.experiment_require_log(experiment=run, actor=actor)
     with transaction.atomic():
         _lock(run)
         if run_name:
@@ -265,13 +263,14 @@ def _log_params(run: Experiment, actor: User, params: list[dict]) -> None:
         if key not in run.parameters:
             new[key] = value
     if new:
-        experiments.experiment_update(experiment=run, actor=actor, parameters={**run.parameters, **new})
+        experiments.experiment_log(experiment=run, actor=actor, parameters={**run.parameters, **new})
 
 
 def run_log_batch(
     *, run: Experiment, actor: User, metrics: list[tracking.Point], params: list[dict], tags: list[dict]
 ) -> None:
-    """Parameters, tags and metric points of one run, all or nothing."""
+    """Parameters, tags and metric points of one run, all or nothing; the `log` operation on an active run."""
+    experiments.experiment_require_log(experiment=run, actor=actor)
     if len(metrics) > BATCH_MAX_METRICS or len(params) > BATCH_MAX_PARAMS or len(tags) > BATCH_MAX_TAGS:
         raise MlflowError(
             f"A batch may hold at most {BATCH_MAX_METRICS} metrics, {BATCH_MAX_PARAMS} params and "
@@ -293,15 +292,14 @@ def run_log_batch(
 
 
 def run_delete_tag(*, run: Experiment, actor: User, key) -> None:
-    """Remove a key/value tag, or a plain label of that name."""
+    """Remove a key/value tag, or a plain label of that name; the `log` operation on an active run."""
+    experiments.experiment_require_log(experiment=run, actor=actor)
     with transaction.atomic():
         _lock(run)
         if RunTag.objects.filter(experiment=run, key=key).delete()[0]:
             return
         run.refresh_from_db(fields=["tags"])
         if key in run.tags:
-            experiments.experiment_update(
-                experiment=run, actor=actor, tags=[label for label in run.tags if label != key]
-            )
+            experiments.experiment_log(experiment=run, actor=actor, tags=[label for label in run.tags if label != key])
             return
     raise MlflowError(f"No tag with name: {key} in run with id {run.run_uuid}.")

@@ -12,7 +12,6 @@ from rest_framework.views import APIView
 
 from experiments import services as experiments
 from projects import services as projects
-from tracking import services as tracking
 from tracking.mlflow_api import entities, queries
 from tracking.mlflow_api import services as mlflow
 from tracking.mlflow_api.errors import MlflowError, mlflow_exception_handler
@@ -171,7 +170,7 @@ def runs_restore(request, data):
 
 def runs_log_metric(request, data):
     run = _run(request, data, "log")
-    tracking.metrics_record(experiment=run, points=[point(data)])
+    mlflow.run_log_batch(run=run, actor=request.user, metrics=[point(data)], params=[], tags=[])
 
 
 def runs_log_parameter(request, data):

@@ -1,12 +1,17 @@
 import math
 
 import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
 from rest_framework import status
 
+from experiments.access import EXPERIMENT_ACCESS
 from experiments.models import Experiment, ExperimentStatus, RunTag
 from experiments.tests.factories import ExperimentFactory
 from projects.models import Project, ProjectMembership, ProjectTag
 from projects.tests.factories import ProjectFactory
+from registry.tests.support import snapshot
+from tracking import services as tracking
+from tracking.mlflow_api import services as mlflow
 from tracking.models import LatestMetric, MetricPoint
 
 pytestmark = pytest.mark.django_db
@@ -626,3 +631,109 @@ def test_a_deleted_run_takes_no_writes_and_a_deleted_experiment_no_runs(user_cli
     assert "active" in error(call(user_client, "runs/create", body), 400, "INVALID_PARAMETER_VALUE")
     assert not MetricPoint.objects.exists()
     assert Experiment.objects.count() == 1
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# What a client logs on a run: the `log` operation
+# ---------------------------------------------------------------------------------------------------------------------
+
+# (role on the run, HTTP status, MLflow error code or None): the run's owner, a role in its project, or none.
+LOG_ROLES = [
+    ("owner", 200, None),
+    ("viewer", 403, "PERMISSION_DENIED"),
+    ("editor", 200, None),
+    ("maintainer", 200, None),
+    ("stranger", 403, "PERMISSION_DENIED"),
+]
+
+
+def _log_body(route: str, run_id: str) -> dict:
+    return {
+        "runs/log-batch": {
+            "run_id": run_id,
+            "metrics": [{"key": "m", "value": 1.0, "timestamp": 1, "step": 0}],
+            "params": [{"key": "lr", "value": "0.1"}],
+            "tags": [{"key": "stage", "value": "dev"}],
+        },
+        "runs/log-parameter": {"run_id": run_id, "key": "lr", "value": "0.1"},
+        "runs/set-tag": {"run_id": run_id, "key": "stage", "value": "dev"},
+        "runs/delete-tag": {"run_id": run_id, "key": "team"},
+    }[route]
+
+
+@pytest.mark.parametrize("route", ["runs/log-batch", "runs/log-parameter", "runs/set-tag", "runs/delete-tag"])
+@pytest.mark.parametrize(("role", "http_status", "code"), LOG_ROLES)
+def test_who_may_log_on_a_run(client_for, user, other_user, route, role, http_status, code):
+    project = ProjectFactory(owner=user)
+    run = ExperimentFactory(owner=user, project=project, status=ExperimentStatus.RUNNING)
+    RunTag.objects.create(experiment=run, key="team", value="cv")
+    if role in ("viewer", "editor", "maintainer"):
+        ProjectMembership.objects.create(project=project, user=other_user, role=role)
+    client = client_for(user if role == "owner" else other_user)
+    before = snapshot()
+    response = call(client, route, _log_body(route, run.run_uuid))
+    assert response.status_code == http_status, response.content
+    if code is not None:
+        assert response.json()["error_code"] == code
+        assert snapshot() == before
+    else:
+        assert snapshot() != before
+
+
+def test_parameters_tags_and_names_are_logged_as_log_not_as_update(client_for, user, other_user, monkeypatch):
+    # An editor may log but, with this table, not update: MLflow's writes on a run must ask for `log`.
+    monkeypatch.setitem(EXPERIMENT_ACCESS.minimums, "update", "owner")
+    project = ProjectFactory(owner=user)
+    run = ExperimentFactory(
+        owner=user, project=project, status=ExperimentStatus.RUNNING, parameters={}, tags=["baseline"]
+    )
+    ProjectMembership.objects.create(project=project, user=other_user, role="editor")
+    client = client_for(other_user)
+    run_id = run.run_uuid
+    ok(call(client, "runs/log-parameter", {"run_id": run_id, "key": "lr", "value": "0.1"}))
+    ok(call(client, "runs/set-tag", {"run_id": run_id, "key": "mlflow.runName", "value": "renamed"}))
+    ok(call(client, "runs/delete-tag", {"run_id": run_id, "key": "baseline"}))
+    ok(call(client, "runs/log-batch", {"run_id": run_id, "params": [{"key": "bs", "value": "8"}]}))
+    run.refresh_from_db()
+    assert (run.parameters, run.name, run.tags) == ({"lr": "0.1", "bs": "8"}, "renamed", [])
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("runs/log-batch", {"params": [{"key": "lr", "value": "0.1"}]}),
+        ("runs/log-batch", {"metrics": [{"key": "m", "value": 1.0, "timestamp": 1, "step": 0}]}),
+        ("runs/log-parameter", {"key": "lr", "value": "0.1"}),
+        ("runs/set-tag", {"key": "stage", "value": "dev"}),
+        ("runs/delete-tag", {"key": "team"}),
+        ("runs/update", {"run_name": "late"}),
+        ("runs/update", {"status": "FINISHED"}),
+    ],
+)
+def test_a_deleted_run_takes_no_records(user_client, user, route, body):
+    run = ExperimentFactory(owner=user, status=ExperimentStatus.RUNNING, lifecycle_stage="deleted")
+    RunTag.objects.create(experiment=run, key="team", value="cv")
+    before = snapshot()
+    message = error(call(user_client, route, {"run_id": run.run_uuid, **body}), 400, "INVALID_PARAMETER_VALUE")
+    assert "'active' state" in message
+    assert snapshot() == before
+
+
+def test_the_log_services_check_the_actor_and_the_run_themselves(user, other_user):
+    project = ProjectFactory(owner=user)
+    run = ExperimentFactory(owner=user, project=project, status=ExperimentStatus.RUNNING)
+    ProjectMembership.objects.create(project=project, user=other_user, role="viewer")
+    points = [tracking.Point(key="m", value=1.0, step=0, timestamp=1)]
+    with pytest.raises(PermissionDenied):
+        mlflow.run_log_batch(run=run, actor=other_user, metrics=points, params=[], tags=[])
+    with pytest.raises(PermissionDenied):
+        mlflow.run_delete_tag(run=run, actor=other_user, key="team")
+    Experiment.objects.filter(pk=run.pk).update(lifecycle_stage="deleted")
+    run.refresh_from_db()
+    with pytest.raises(ValidationError):
+        mlflow.run_log_batch(run=run, actor=user, metrics=points, params=[], tags=[])
+    with pytest.raises(ValidationError):
+        mlflow.run_update(run=run, actor=user, status=None, end_time=None, run_name="late")
+    assert not MetricPoint.objects.exists()
+    run.refresh_from_db()
+    assert run.name != "late"
