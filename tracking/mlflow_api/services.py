@@ -23,6 +23,7 @@ from projects.models import (
     PROJECT_TAG_VALUE_MAX_LENGTH,
     LifecycleStage,
     Project,
+    ProjectRole,
     ProjectTag,
 )
 from registry.text import fold
@@ -31,6 +32,7 @@ from tracking.mlflow_api.entities import NOTE_TAG, RUN_NAME_TAG, param_text
 from tracking.mlflow_api.errors import RESOURCE_ALREADY_EXISTS, MlflowError, does_not_exist
 
 DEFAULT_PROJECT_NAME = "Default"
+DEFAULT_PROJECT_DESCRIPTION = "Runs logged without an experiment."
 PARAM_VALUE_MAX_LENGTH = 6000
 BATCH_MAX_METRICS = 1000
 BATCH_MAX_PARAMS = 100
@@ -47,16 +49,42 @@ def default_project(*, user: User, create: bool = True) -> Project | None:
     if found is not None or not create:
         return found
     try:
-        projects.project_create(owner=user, name=DEFAULT_PROJECT_NAME, description="Runs logged without an experiment.")
+        projects.project_create(owner=user, name=DEFAULT_PROJECT_NAME, description=DEFAULT_PROJECT_DESCRIPTION)
     except (ValidationError, IntegrityError):  # Made by a concurrent request.
         pass
     return Project.objects.with_role(user).get(owner=user, name_key=fold(DEFAULT_PROJECT_NAME))
 
 
+def unsaved_default_project(*, user: User) -> Project:
+    """The caller's default project as their first run in experiment "0" will make it, unsaved: what a read of that
+    experiment shows until then.
+
+    A read never writes, so it cannot make the project (a read-only token could then write through a GET). Nor does
+    it answer RESOURCE_DOES_NOT_EXIST: MLflow's server always has experiment 0, and its client reads it before logging
+    to it (`set_experiment(experiment_id="0")` raises on a 404), then sends "0" to runs/create, which makes it.
+    """
+    project = Project(
+        owner=user,
+        name=DEFAULT_PROJECT_NAME,
+        description=DEFAULT_PROJECT_DESCRIPTION,
+        lifecycle_stage=LifecycleStage.ACTIVE,
+        created_at=user.date_joined,
+        updated_at=user.date_joined,
+    )
+    project.role = ProjectRole.OWNER
+    return project
+
+
 def project_for(*, user: User, experiment_id, operation: str) -> Project:
-    """The project MLflow's `experiment_id` names, if the caller's role allows `operation` (PROJECT_ACCESS) in it."""
+    """The project MLflow's `experiment_id` names, if the caller's role allows `operation` (PROJECT_ACCESS) in it.
+
+    Experiment "0" is the caller's default project, made by the first write that names it; a read of it before then
+    sees it unsaved (unsaved_default_project).
+    """
     experiment_id = str(experiment_id)
-    if experiment_id == "0":
+    if experiment_id == "0" and operation == "retrieve":
+        project = default_project(user=user, create=False) or unsaved_default_project(user=user)
+    elif experiment_id == "0":
         project = default_project(user=user)
     else:
         project = None

@@ -22,13 +22,18 @@ HISTORY_MAX_RESULTS = 25_000
 
 
 class MlflowEndpoint(APIView):
-    """One MLflow RPC: `handler(view, request, data)` answers a dict, and only `method` is accepted."""
+    """One MLflow RPC: `handler(view, request, data)` answers a dict, and only `method` is accepted.
+
+    `writes` tells whether the RPC writes, whatever its method: a read-only token may call the RPCs that only read,
+    MLflow's searches included, which are POSTs (tokens.authentication.admit reads it).
+    """
 
     permission_classes = [IsAuthenticated]
     renderer_classes = [ORJSONRenderer]
     # Not in the OpenAPI schema: MLflow's REST API reference documents these endpoints.
     schema = None
     method = "POST"
+    writes = True
     handler = None
 
     def get_exception_handler(self):
@@ -253,4 +258,5 @@ def endpoint(handler, method: str = "POST", *, writes: bool = True):
     """The view of one RPC; a write runs in one transaction (a read does not: on SQLite that would take the lock)."""
     if method == "POST" and writes:
         handler = transaction.atomic(handler)
-    return type(handler.__name__, (MlflowEndpoint,), {"handler": staticmethod(handler), "method": method}).as_view()
+    attributes = {"handler": staticmethod(handler), "method": method, "writes": writes}
+    return type(handler.__name__, (MlflowEndpoint,), attributes).as_view()

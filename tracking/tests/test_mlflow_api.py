@@ -3,15 +3,18 @@ import math
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from rest_framework import status
+from rest_framework.test import APIClient
 
 from experiments.access import EXPERIMENT_ACCESS
 from experiments.models import Experiment, ExperimentStatus, RunTag
 from experiments.tests.factories import ExperimentFactory
 from projects.models import Project, ProjectMembership, ProjectTag
 from projects.tests.factories import ProjectFactory
-from registry.tests.support import snapshot
+from registry.tests.support import bearer_client, snapshot
+from tokens.tests.factories import PersonalAccessTokenFactory
 from tracking import services as tracking
 from tracking.mlflow_api import services as mlflow
+from tracking.mlflow_api.urls import ROUTES
 from tracking.models import LatestMetric, MetricPoint
 
 pytestmark = pytest.mark.django_db
@@ -737,3 +740,113 @@ def test_the_log_services_check_the_actor_and_the_run_themselves(user, other_use
     assert not MetricPoint.objects.exists()
     run.refresh_from_db()
     assert run.name != "late"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Personal access tokens: what a read-only token may call
+# ---------------------------------------------------------------------------------------------------------------------
+
+TOKEN_SECRET = "reg_pat_mlflowscope" + "0" * 33
+
+
+def token_client(user, scope: str) -> APIClient:
+    """A client sending a personal access token of `user` with `scope`, as MLflow's client does (Bearer)."""
+    PersonalAccessTokenFactory(user=user, scope=scope, secret=TOKEN_SECRET)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {TOKEN_SECRET}")
+    return client
+
+
+# (route, method, body with {project} and {run} to fill, status with a read token, status with a write token).
+SCOPE_TABLE = [
+    ("experiments/create", "POST", {"name": "new"}, 403, 200),
+    ("experiments/get", "GET", {"experiment_id": "{project}"}, 200, 200),
+    ("experiments/get-by-name", "GET", {"experiment_name": "demo"}, 200, 200),
+    ("experiments/search", "POST", {"filter": "name = 'demo'"}, 200, 200),
+    ("experiments/update", "POST", {"experiment_id": "{project}", "new_name": "renamed"}, 403, 200),
+    ("experiments/delete", "POST", {"experiment_id": "{project}"}, 403, 200),
+    ("experiments/restore", "POST", {"experiment_id": "{project}"}, 403, 200),
+    ("experiments/set-experiment-tag", "POST", {"experiment_id": "{project}", "key": "k", "value": "v2"}, 403, 200),
+    ("experiments/delete-experiment-tag", "POST", {"experiment_id": "{project}", "key": "k"}, 403, 200),
+    ("runs/create", "POST", {"experiment_id": "{project}", "run_name": "new"}, 403, 200),
+    ("runs/get", "GET", {"run_id": "{run}"}, 200, 200),
+    ("runs/update", "POST", {"run_id": "{run}", "status": "FINISHED"}, 403, 200),
+    ("runs/delete", "POST", {"run_id": "{run}"}, 403, 200),
+    ("runs/restore", "POST", {"run_id": "{run}"}, 403, 200),
+    ("runs/search", "POST", {"experiment_ids": ["{project}"], "filter": "params.lr = '0.1'"}, 200, 200),
+    ("runs/log-metric", "POST", {"run_id": "{run}", "key": "m", "value": 2.0, "timestamp": 2}, 403, 200),
+    ("runs/log-parameter", "POST", {"run_id": "{run}", "key": "bs", "value": "8"}, 403, 200),
+    ("runs/set-tag", "POST", {"run_id": "{run}", "key": "stage", "value": "dev"}, 403, 200),
+    ("runs/delete-tag", "POST", {"run_id": "{run}", "key": "team"}, 403, 200),
+    ("runs/log-batch", "POST", {"run_id": "{run}", "params": [{"key": "bs", "value": "8"}]}, 403, 200),
+    ("metrics/get-history", "GET", {"run_id": "{run}", "metric_key": "m"}, 200, 200),
+]
+
+
+def _filled(value, names: dict):
+    if isinstance(value, dict):
+        return {key: _filled(item, names) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_filled(item, names) for item in value]
+    return value.format(**names) if isinstance(value, str) else value
+
+
+def test_the_scope_table_names_every_route():
+    assert sorted(route for route, *_ in SCOPE_TABLE) == sorted(path for path, *_ in ROUTES)
+
+
+@pytest.mark.parametrize("scope", ["read", "write"])
+@pytest.mark.parametrize(("route", "method", "body", "read", "write"), SCOPE_TABLE)
+def test_a_read_token_may_call_every_route_that_only_reads(user, scope, route, method, body, read, write):
+    project = ProjectFactory(owner=user, name="demo")
+    ProjectTag.objects.create(project=project, key="k", value="v")
+    run = ExperimentFactory(owner=user, project=project, status=ExperimentStatus.RUNNING, parameters={"lr": "0.1"})
+    RunTag.objects.create(experiment=run, key="team", value="cv")
+    tracking.metrics_record(experiment=run, points=[tracking.Point(key="m", value=1.0, step=0, timestamp=1)])
+    client = token_client(user, scope)
+    before = snapshot()
+    response = call(client, route, _filled(body, {"project": project.pk, "run": run.run_uuid}), method)
+    expected = read if scope == "read" else write
+    assert response.status_code == expected, response.content
+    if expected == 403:
+        assert response.json() == {
+            "error_code": "PERMISSION_DENIED",
+            "message": "This personal access token has the read scope, which allows only reads.",
+        }
+    if scope == "read":
+        assert snapshot() == before
+
+
+@pytest.mark.parametrize("credential", ["jwt", "read", "write"])
+def test_reading_experiment_0_shows_the_default_project_without_making_it(user, credential):
+    client = bearer_client(user) if credential == "jwt" else token_client(user, credential)
+    joined = int(user.date_joined.timestamp() * 1000)
+    got = ok(call(client, "experiments/get", {"experiment_id": "0"}, "GET"))
+    assert got == {
+        "experiment": {
+            "experiment_id": "0",
+            "name": "Default",
+            "artifact_location": "mlflow-artifacts:/0",
+            "lifecycle_stage": "active",
+            "creation_time": joined,
+            "last_update_time": joined,
+            "tags": [{"key": "mlflow.note.content", "value": "Runs logged without an experiment."}],
+        }
+    }
+    assert not Project.objects.exists()
+    assert ok(call(client, "runs/search", {"experiment_ids": ["0"]})) == {"runs": []}
+    assert not Project.objects.exists()
+
+
+def test_the_first_run_in_experiment_0_makes_the_default_project_a_read_then_shows(user_client, user):
+    run = make_run(user_client, "0", run_name="first")
+    default = Project.objects.get(owner=user)
+    got = ok(call(user_client, "experiments/get", {"experiment_id": "0"}, "GET"))["experiment"]
+    assert (got["experiment_id"], got["name"]) == (str(default.pk), "Default")
+    assert run["info"]["experiment_id"] == str(default.pk)
+
+
+def test_a_read_token_makes_no_default_project_through_a_write(user):
+    client = token_client(user, "read")
+    error(call(client, "runs/create", {"experiment_id": "0"}), 403, "PERMISSION_DENIED")
+    assert not Project.objects.exists()
