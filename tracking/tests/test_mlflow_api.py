@@ -1,7 +1,10 @@
 import math
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework import status
 from rest_framework.test import APIClient
 
@@ -850,3 +853,78 @@ def test_a_read_token_makes_no_default_project_through_a_write(user):
     client = token_client(user, "read")
     error(call(client, "runs/create", {"experiment_id": "0"}), 403, "PERMISSION_DENIED")
     assert not Project.objects.exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# LIKE and ILIKE
+# ---------------------------------------------------------------------------------------------------------------------
+
+LIKE_NAMES = ["Run_1", "run-2", "RUN%3", "run_x", "Runner", "r"]
+
+# (comparator and pattern as written in a filter, the names matched, sorted).
+LIKE_TABLE = [
+    ("LIKE '%'", ["RUN%3", "Run_1", "Runner", "r", "run-2", "run_x"]),
+    ("LIKE 'Run%'", ["Run_1", "Runner"]),
+    ("LIKE 'run%'", ["run-2", "run_x"]),
+    ("LIKE 'R%'", ["RUN%3", "Run_1", "Runner"]),
+    ("LIKE '_'", ["r"]),
+    ("LIKE 'run_2'", ["run-2"]),
+    ("LIKE 'run\\_%'", ["run_x"]),
+    ("LIKE '%\\%%'", ["RUN%3"]),
+    ("LIKE '%%%_%%'", ["RUN%3", "Run_1", "Runner", "r", "run-2", "run_x"]),
+    ("LIKE 'Run\\_1'", ["Run_1"]),
+    ("LIKE 'run'", []),
+    ("ILIKE 'run%'", ["RUN%3", "Run_1", "Runner", "run-2", "run_x"]),
+    ("ILIKE 'run\\_%'", ["Run_1", "run_x"]),
+    ("ILIKE 'RUN_3'", ["RUN%3"]),
+    ("ILIKE '%\\%%'", ["RUN%3"]),
+    ("ILIKE '%ER'", ["Runner"]),
+    ("ILIKE 'R'", ["r"]),
+]
+
+
+@pytest.mark.parametrize(("comparison", "expected"), LIKE_TABLE)
+def test_experiments_search_like_and_ilike(user_client, user, comparison, expected):
+    for name in LIKE_NAMES:
+        ProjectFactory(owner=user, name=name)
+    found = ok(call(user_client, "experiments/search", {"filter": f"name {comparison}"})).get("experiments", [])
+    assert sorted(e["name"] for e in found) == expected
+
+
+@pytest.mark.parametrize("attribute", ["attributes.run_name", "tags.t", "params.p"])
+@pytest.mark.parametrize(("comparison", "expected"), LIKE_TABLE)
+def test_runs_search_like_and_ilike(user_client, user, project, attribute, comparison, expected):
+    for name in LIKE_NAMES:
+        run = ExperimentFactory(owner=user, project=project, name=name, parameters={"p": name})
+        RunTag.objects.create(experiment=run, key="t", value=name)
+    assert sorted(_names(user_client, project, filter=f"{attribute} {comparison}")) == expected
+
+
+@pytest.mark.parametrize(
+    ("comparison", "expected"),
+    [
+        ("LIKE 'F%'", ["eval-c", "train-a", "train-b"]),
+        ("LIKE 'f%'", []),
+        ("ILIKE 'fail%'", ["eval-c", "train-b"]),
+        ("LIKE '%NN%'", ["train-d"]),
+        ("LIKE '_AILED'", ["eval-c", "train-b"]),
+        ("ILIKE '%\\_%'", []),
+    ],
+)
+def test_runs_search_status_like(user_client, project, searchable, comparison, expected):
+    assert sorted(_names(user_client, project, filter=f"attributes.status {comparison}")) == expected
+
+
+def test_a_pattern_of_many_wildcards_is_matched_by_the_database_like(user_client, user, project):
+    long_a, long_ab = "a" * 60, "a" * 59 + "b"
+    for name in (long_a, long_ab):
+        ProjectFactory(owner=user, name=name)
+        ExperimentFactory(owner=user, project=project, name=name)
+    hostile = "%a" * 12 + "%b"
+    with CaptureQueriesContext(connection) as queries:
+        runs = _names(user_client, project, filter=f"attributes.run_name LIKE '{hostile}'")
+        found = ok(call(user_client, "experiments/search", {"filter": f"name ILIKE '{hostile}'"}))["experiments"]
+    assert (runs, [e["name"] for e in found]) == ([long_ab], [long_ab])
+    searches = [q["sql"] for q in queries.captured_queries if "ESCAPE" in q["sql"] or " GLOB " in q["sql"]]
+    assert len(searches) == 2
+    assert not [q["sql"] for q in queries.captured_queries if re.search(r"REGEXP| ~\*? ", q["sql"])]
