@@ -35,6 +35,8 @@ RUNS_MAX_RESULTS = 50_000
 EXPERIMENTS_MAX_RESULTS = 50_000
 VIEW_TYPES = {"ACTIVE_ONLY": 1, "DELETED_ONLY": 2, "ALL": 3}
 NUMERIC_LOOKUPS = {"=": "exact", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
+# Each metric a runs search compares or orders by is a join (LatestValues), and SQLite joins at most 64 tables.
+SEARCH_MAX_METRICS = 50
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -247,6 +249,8 @@ class LatestValues:
         """`queryset` joined to metric `key`'s latest values, and the path to the value; `compared` when a filter
         compares the value, which keeps only the runs that have it."""
         if key not in self.relations:
+            if len(self.relations) == SEARCH_MAX_METRICS:
+                raise MlflowError(f"A search may compare and order by at most {SEARCH_MAX_METRICS} metrics.")
             self.relations[key] = f"_metric_{len(self.relations)}"
             only_key = Q(latest_metrics__key=key, latest_metrics__is_nan=False)
             queryset = queryset.alias(**{self.relations[key]: FilteredRelation("latest_metrics", condition=only_key)})

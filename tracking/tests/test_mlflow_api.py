@@ -928,3 +928,71 @@ def test_a_pattern_of_many_wildcards_is_matched_by_the_database_like(user_client
     searches = [q["sql"] for q in queries.captured_queries if "ESCAPE" in q["sql"] or " GLOB " in q["sql"]]
     assert len(searches) == 2
     assert not [q["sql"] for q in queries.captured_queries if re.search(r"REGEXP| ~\*? ", q["sql"])]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The size of a search
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _clauses(template: str, count: int) -> str:
+    return " and ".join(template.format(i=i) for i in range(count))
+
+
+# (route, body, HTTP status, MLflow's message for a 400). {project} is the project's id.
+SEARCH_SIZE_TABLE = [
+    ("runs/search", {"filter": _clauses("start_time > {i}", 100)}, 200, None),
+    ("runs/search", {"filter": _clauses("start_time > {i}", 101)}, 400, "A filter may hold at most 100 clauses."),
+    ("runs/search", {"filter": _clauses("s > {i}", 1500)}, 400, "A filter may be at most 10000 characters long."),
+    (
+        "runs/search",
+        {"filter": _clauses("tags.t{i} = 'x'", 1500)},
+        400,
+        "A filter may be at most 10000 characters long.",
+    ),
+    ("runs/search", {"filter": "tags.t = '" + "x" * 9989 + "'"}, 200, None),
+    ("runs/search", {"filter": "tags.t = '" + "x" * 9990 + "'"}, 400, "A filter may be at most 10000 characters long."),
+    ("runs/search", {"filter": _clauses("metrics.m{i} > 0", 50), "order_by": ["metrics.m0", "metrics.m49"]}, 200, None),
+    (
+        "runs/search",
+        {"filter": _clauses("metrics.m{i} > 0", 50), "order_by": ["metrics.m50"]},
+        400,
+        "A search may compare and order by at most 50 metrics.",
+    ),
+    (
+        "runs/search",
+        {"filter": _clauses("metrics.m{i} > 0", 51)},
+        400,
+        "A search may compare and order by at most 50 metrics.",
+    ),
+    ("runs/search", {"order_by": [f"tags.t{i}" for i in range(100)]}, 200, None),
+    ("runs/search", {"order_by": [f"tags.t{i}" for i in range(101)]}, 400, "order_by may hold at most 100 terms."),
+    ("experiments/search", {"filter": _clauses("tags.t{i} = 'x'", 100)}, 200, None),
+    ("experiments/search", {"filter": _clauses("tags.t{i} = 'x'", 101)}, 400, "A filter may hold at most 100 clauses."),
+    (
+        "experiments/search",
+        {"filter": _clauses("name = 'x'", 1500)},
+        400,
+        "A filter may be at most 10000 characters long.",
+    ),
+    (
+        "experiments/search",
+        {"filter": "name LIKE '" + "%" * 9990 + "'"},
+        400,
+        "A filter may be at most 10000 characters long.",
+    ),
+    ("experiments/search", {"order_by": ["name"] * 101}, 400, "order_by may hold at most 100 terms."),
+]
+
+
+@pytest.mark.parametrize(("route", "body", "http_status", "message"), SEARCH_SIZE_TABLE)
+def test_a_search_too_large_is_invalid_parameter_value_naming_the_limit(
+    user_client, project, route, body, http_status, message
+):
+    make_run(user_client, str(project.pk))
+    if route == "runs/search":
+        body = {"experiment_ids": [str(project.pk)], **body}
+    response = call(user_client, route, body)
+    assert response.status_code == http_status, response.content
+    if message is not None:
+        assert response.json() == {"error_code": "INVALID_PARAMETER_VALUE", "message": message}
