@@ -1,6 +1,19 @@
 from django.conf import settings
 from django.http import JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.cache import add_never_cache_headers
+
+from registry.parsers import UNSTORABLE_TEXT, holds_unstorable_text
+
+# Form bodies, which Django parses into request.POST.
+FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def refusal(request, status: int, message: str) -> JsonResponse:
+    """An error answered before any view runs, in the shape the caller reads: MLflow's for its client."""
+    if request.path.startswith("/api/2.0/mlflow"):  # MLflow's client reads only its own error shape.
+        return JsonResponse({"error_code": "INVALID_PARAMETER_VALUE", "message": message}, status=status)
+    return JsonResponse({"detail": message}, status=status)
 
 
 class RequestSizeLimitMiddleware:
@@ -20,10 +33,31 @@ class RequestSizeLimitMiddleware:
             return JsonResponse({"detail": "Invalid Content-Length header."}, status=400)
         if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-            message = f"Request body is larger than the limit of {limit} bytes."
-            if request.path.startswith("/api/2.0/mlflow"):  # MLflow's client reads only its own error shape.
-                return JsonResponse({"error_code": "INVALID_PARAMETER_VALUE", "message": message}, status=413)
-            return JsonResponse({"detail": message}, status=413)
+            return refusal(request, 413, f"Request body is larger than the limit of {limit} bytes.")
+        return self.get_response(request)
+
+
+class UnstorableTextMiddleware:
+    """Answer 400 to a query string or a form body holding a NUL or an unpaired surrogate, by the rule JSON bodies
+    follow (registry.parsers.holds_unstorable_text), for every route: the admin's and the API's logins, MLflow's
+    reads and every list filter.
+
+    Only POST bodies are forms here: REST framework parses JSON alone, but for the login that also takes forms.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if holds_unstorable_text(dict(request.GET.lists())):
+            return refusal(request, 400, f"Query {UNSTORABLE_TEXT}.")
+        if request.method == "POST" and request.content_type in FORM_CONTENT_TYPES:
+            try:
+                form = dict(request.POST.lists())
+            except MultiPartParserError:
+                return refusal(request, 400, "The form body is malformed.")
+            if holds_unstorable_text(form):
+                return refusal(request, 400, f"Form {UNSTORABLE_TEXT}.")
         return self.get_response(request)
 
 

@@ -4,6 +4,7 @@ import base64
 import json
 import time
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import jwt
 import pytest
@@ -14,7 +15,7 @@ from rest_framework import status
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import User
-from accounts.tests.factories import PASSWORD
+from accounts.tests.factories import PASSWORD, UserFactory
 from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
 from projects.models import Project, ProjectMembership
@@ -453,3 +454,50 @@ def test_an_empty_filter_value_is_400_not_ignored(user_client, route, param):
 
 def test_empty_text_filters_are_allowed(user_client):
     assert user_client.get(reverse("experiment-list"), {"search": "", "tag": ""}).status_code == status.HTTP_200_OK
+
+
+# NUL characters in query strings and forms ------------------------------------------------------------------------
+
+NUL_FORMS = [
+    (reverse("auth-token"), "urlencoded", {"username": "ad\x00min", "password": PASSWORD}),
+    (reverse("auth-token"), "urlencoded", {"username": "admin", "password": "pass\x00word"}),
+    (reverse("auth-token"), "multipart", {"username": "ad\x00min", "password": PASSWORD}),
+    (reverse("admin:login"), "urlencoded", {"username": "ad\x00min", "password": PASSWORD, "next": "/admin/"}),
+    (reverse("admin:login"), "urlencoded", {"username": "admin", "password": PASSWORD, "next\x00": "/"}),
+    (reverse("rest_framework:login"), "urlencoded", {"username": "ad\x00min", "password": PASSWORD}),
+    (reverse("rest_framework:login"), "multipart", {"username": "admin", "password": PASSWORD, "next": "/\x00"}),
+]
+
+
+@pytest.mark.parametrize(("url", "encoding", "form"), NUL_FORMS)
+def test_a_nul_in_a_login_form_is_400(client, url, encoding, form):
+    UserFactory(username="admin", is_staff=True)
+    if encoding == "urlencoded":
+        response = client.post(url, urlencode(form), content_type="application/x-www-form-urlencoded")
+    else:
+        response = client.post(url, form)
+    assert response.status_code == status.HTTP_400_BAD_REQUEST, response.content
+    assert response.json() == {"detail": "Form strings may not contain NUL characters or unpaired surrogates."}
+
+
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        (reverse("experiment-list"), {"name": "a\x00"}),
+        (reverse("project-list"), {"search\x00": "a"}),
+        (reverse("admin:login"), {"next": "/\x00"}),
+    ],
+)
+def test_a_nul_in_a_query_string_is_400(user_client, url, params):
+    response = user_client.get(url, params)
+    assert response.status_code == status.HTTP_400_BAD_REQUEST, response.content
+    assert response.json() == {"detail": "Query strings may not contain NUL characters or unpaired surrogates."}
+
+
+def test_a_login_form_without_nul_still_logs_in(client):
+    UserFactory(username="admin", is_staff=True)
+    form = {"username": "admin", "password": PASSWORD}
+    response = client.post(reverse("auth-token"), urlencode(form), content_type="application/x-www-form-urlencoded")
+    assert response.status_code == status.HTTP_200_OK, response.content
+    assert client.post(reverse("auth-token"), form).status_code == status.HTTP_200_OK
+    assert client.post(reverse("admin:login"), {**form, "next": "/admin/"}).status_code == status.HTTP_302_FOUND

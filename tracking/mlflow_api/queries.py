@@ -3,6 +3,7 @@
 import base64
 import binascii
 import json
+import math
 
 import orjson
 from django.db.models import (
@@ -30,6 +31,7 @@ from tracking.mlflow_api.errors import MlflowError
 from tracking.mlflow_api.search import ATTRIBUTE, METRIC, PARAM, TAG, Clause
 from tracking.mlflow_api.services import default_project
 from tracking.models import LatestMetric, number_to_json
+from tracking.services import INT64_MAX
 
 RUNS_MAX_RESULTS = 50_000
 EXPERIMENTS_MAX_RESULTS = 50_000
@@ -62,6 +64,9 @@ def decode_page_token(token) -> int:
 
 def page(queryset: QuerySet, *, max_results: int, page_token) -> tuple[list, str | None]:
     offset = decode_page_token(page_token)
+    # The page's end, one row past it included, must be a 64-bit integer, as the databases read LIMIT and OFFSET.
+    if offset + max_results + 1 > INT64_MAX:
+        raise MlflowError("Invalid page token.")
     rows = list(queryset[offset : offset + max_results + 1])
     if len(rows) > max_results:
         return rows[:max_results], encode_page_token(offset + max_results)
@@ -195,6 +200,14 @@ def _numeric(clause: Clause) -> float:
     return clause.value
 
 
+def _time(clause: Clause):
+    """A time attribute's value, milliseconds since the epoch, as a datetime."""
+    value = _numeric(clause)
+    if not math.isfinite(value):
+        raise MlflowError(f"The {clause.key} {value} is not a time in milliseconds since the epoch.")
+    return from_ms(int(value), name=clause.key)
+
+
 def _numeric_q(field: str, clause: Clause, value) -> Q:
     if clause.comparator == "!=":
         return Q(**{f"{field}__isnull": False}) & ~Q(**{field: value})
@@ -292,8 +305,7 @@ def _run_clause(queryset: QuerySet, clause: Clause, index: int, metrics: LatestV
         return queryset.filter(_keyed_string_q(RunTag.objects.filter(experiment=OuterRef("pk"), key=key), clause))
     # Attributes.
     if key in RUN_TIME_ATTRIBUTES:
-        value = _numeric(clause)
-        return queryset.filter(_numeric_q(RUN_TIME_ATTRIBUTES[key], clause, from_ms(int(value), name=key)))
+        return queryset.filter(_numeric_q(RUN_TIME_ATTRIBUTES[key], clause, _time(clause)))
     if key in RUN_STRING_ATTRIBUTES:
         if clause.comparator in search.LIST_COMPARATORS and key != "run_id":
             raise MlflowError(f"Only run_id is compared with {clause.comparator}.")
@@ -411,8 +423,7 @@ def _experiment_clause(queryset: QuerySet, clause: Clause) -> QuerySet:
             raise MlflowError(f"Invalid comparator {clause.comparator!r} for the name.")
         return queryset.filter(_string_q("name", clause))
     if clause.key in EXPERIMENT_TIME_ATTRIBUTES:
-        value = from_ms(int(_numeric(clause)), name=clause.key)
-        return queryset.filter(_numeric_q(EXPERIMENT_TIME_ATTRIBUTES[clause.key], clause, value))
+        return queryset.filter(_numeric_q(EXPERIMENT_TIME_ATTRIBUTES[clause.key], clause, _time(clause)))
     raise MlflowError(f"Invalid attribute key {clause.key!r} for searching experiments.")
 
 

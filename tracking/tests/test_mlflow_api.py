@@ -1,3 +1,5 @@
+import base64
+import json
 import math
 import re
 
@@ -996,3 +998,81 @@ def test_a_search_too_large_is_invalid_parameter_value_naming_the_limit(
     assert response.status_code == http_status, response.content
     if message is not None:
         assert response.json() == {"error_code": "INVALID_PARAMETER_VALUE", "message": message}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Values no database column holds
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("route", "filter_string"),
+    [
+        ("runs/search", "attributes.start_time > 1e999"),
+        ("runs/search", "attributes.end_time < -1e999"),
+        ("runs/search", "attributes.created = 1e300"),
+        ("runs/search", "start_time >= 1e999 and metrics.loss > 0"),
+        ("experiments/search", "creation_time > 1e999"),
+        ("experiments/search", "last_update_time < -1e999"),
+    ],
+)
+def test_a_time_out_of_range_is_invalid_parameter_value(user_client, project, route, filter_string):
+    make_run(user_client, str(project.pk))
+    body = {"filter": filter_string, "experiment_ids": [str(project.pk)]}
+    assert "is not a time in milliseconds" in error(call(user_client, route, body), 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_a_metric_compared_with_an_overflowing_number_is_answered(user_client, project, searchable):
+    assert _names(user_client, project, filter="metrics.loss < 1e999", order_by=["metrics.loss"]) == [
+        "eval-c",
+        "train-a",
+        "train-b",
+    ]
+    assert _names(user_client, project, filter="metrics.loss > -1e999 and metrics.loss > 0.5") == ["train-b"]
+
+
+def _token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+# (route, method, body without the token, the token's offset, HTTP status).
+PAGE_TOKENS = [
+    (route, method, body, offset, expected)
+    for route, method, body in [
+        ("runs/search", "POST", {"experiment_ids": ["{project}"], "max_results": 1000}),
+        ("experiments/search", "POST", {"max_results": 1000}),
+        ("metrics/get-history", "GET", {"run_id": "{run}", "metric_key": "m", "max_results": "1000"}),
+    ]
+    for offset, expected in [(2**63, 400), (2**64, 400), (2**63 - 1, 400), (2**63 - 1001, 400), (2**63 - 1002, 200)]
+]
+
+
+@pytest.mark.parametrize(("route", "method", "body", "offset", "expected"), PAGE_TOKENS)
+def test_a_page_token_past_64_bits_is_invalid_parameter_value(
+    user_client, user, project, route, method, body, offset, expected
+):
+    run = ExperimentFactory(owner=user, project=project)
+    tracking.metrics_record(experiment=run, points=[tracking.Point(key="m", value=1.0, step=0, timestamp=1)])
+    body = {**_filled(body, {"project": project.pk, "run": run.run_uuid}), "page_token": _token(offset)}
+    response = call(user_client, route, body, method)
+    if expected == 400:
+        assert error(response, 400, "INVALID_PARAMETER_VALUE") == "Invalid page token."
+    else:
+        assert ok(response) in ({"runs": []}, {"experiments": []}, {"metrics": []})
+
+
+@pytest.mark.parametrize(
+    ("route", "params"),
+    [
+        ("experiments/get-by-name", {"experiment_name": "de\x00mo"}),
+        ("experiments/get", {"experiment_id": "1\x00"}),
+        ("runs/get", {"run_id": "\x00" * 32}),
+        ("metrics/get-history", {"run_id": "{run}", "metric_key": "m\x00"}),
+        ("metrics/get-history", {"run_id": "{run}", "metric_key": "m", "page_token\x00": "x"}),
+    ],
+)
+def test_a_nul_in_a_query_parameter_is_invalid_parameter_value(user_client, user, project, route, params):
+    run = ExperimentFactory(owner=user, project=project)
+    response = call(user_client, route, _filled(params, {"run": run.run_uuid}), "GET")
+    message = error(response, 400, "INVALID_PARAMETER_VALUE")
+    assert message == "Query strings may not contain NUL characters or unpaired surrogates."
