@@ -17,16 +17,21 @@ def refusal(request, status: int, message: str) -> JsonResponse:
 
 
 class RequestSizeLimitMiddleware:
-    """Answer 413 to a request whose declared body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE.
+    """Answer 413 to a request whose declared body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE, and 411 to a body sent
+    with a transfer coding (chunked) instead of a declared length.
 
     Django enforces that limit only when `request.body` is read, and REST framework's parsers read the stream
-    instead, so the limit is checked here, before anything reads the body.
+    instead, so the limit is checked here, before anything reads the body. Django reads a body only up to its
+    Content-Length (none: an empty body), so a chunked one would pass as empty and a write would answer 200 having
+    changed nothing; and not every WSGI server decodes chunked input (Django's development server does not).
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.META.get("HTTP_TRANSFER_ENCODING", "identity").strip().lower() != "identity":
+            return refusal(request, 411, "Send the request body with a Content-Length header, not chunked.")
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

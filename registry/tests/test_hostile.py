@@ -10,6 +10,7 @@ import jwt
 import pytest
 from django.conf import settings
 from django.forms.models import model_to_dict
+from django.test.client import FakePayload
 from django.urls import get_resolver, reverse
 from rest_framework import status
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
@@ -20,6 +21,7 @@ from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
 from projects.models import Project, ProjectMembership
 from projects.tests.factories import ProjectFactory, ProjectMembershipFactory
+from registry.tests.support import snapshot
 from tokens.models import PersonalAccessToken
 from tokens.tests.factories import PersonalAccessTokenFactory
 
@@ -501,3 +503,61 @@ def test_a_login_form_without_nul_still_logs_in(client):
     assert response.status_code == status.HTTP_200_OK, response.content
     assert client.post(reverse("auth-token"), form).status_code == status.HTTP_200_OK
     assert client.post(reverse("admin:login"), {**form, "next": "/admin/"}).status_code == status.HTTP_302_FOUND
+
+
+# Bodies without a declared length ---------------------------------------------------------------------------------
+
+
+def _chunked(client, method: str, url: str, body: dict, **extra):
+    """A request as gunicorn hands on a chunked one: the body decoded in wsgi.input, no CONTENT_LENGTH."""
+    payload = json.dumps(body).encode()
+    return client.generic(
+        method,
+        url,
+        CONTENT_TYPE="application/json",
+        HTTP_TRANSFER_ENCODING="chunked",
+        **{"wsgi.input": FakePayload(payload)},
+        **extra,
+    )
+
+
+@pytest.mark.parametrize("extra", [{}, {"CONTENT_LENGTH": "17"}])
+def test_a_chunked_body_is_411_and_changes_nothing(user_client, user, extra):
+    experiment = ExperimentFactory(owner=user, name="before")
+    before = snapshot()
+    for method, url, body in [
+        ("PATCH", reverse("experiment-detail", args=[experiment.pk]), {"name": "after"}),
+        ("POST", reverse("project-list"), {"name": "new"}),
+        ("POST", reverse("experiment-list"), {"name": "new"}),
+    ]:
+        response = _chunked(user_client, method, url, body, **extra)
+        assert response.status_code == status.HTTP_411_LENGTH_REQUIRED, response.content
+        assert response.json() == {"detail": "Send the request body with a Content-Length header, not chunked."}
+    assert snapshot() == before
+
+
+def test_a_chunked_mlflow_body_is_411_in_mlflow_json(user_client, user):
+    run = ExperimentFactory(owner=user, project=ProjectFactory(owner=user))
+    before = snapshot()
+    body = {"run_id": run.run_uuid, "key": "m", "value": 1.0, "timestamp": 1, "step": 0}
+    response = _chunked(user_client, "POST", "/api/2.0/mlflow/runs/log-metric", body)
+    assert response.status_code == status.HTTP_411_LENGTH_REQUIRED, response.content
+    assert response.json() == {
+        "error_code": "INVALID_PARAMETER_VALUE",
+        "message": "Send the request body with a Content-Length header, not chunked.",
+    }
+    assert snapshot() == before
+
+
+def test_a_body_with_a_content_length_is_read_as_before(user_client, user):
+    experiment = ExperimentFactory(owner=user, name="before")
+    response = user_client.generic(
+        "PATCH",
+        reverse("experiment-detail", args=[experiment.pk]),
+        json.dumps({"name": "after"}),
+        content_type="application/json",
+        HTTP_TRANSFER_ENCODING="identity",
+    )
+    assert response.status_code == status.HTTP_200_OK, response.content
+    experiment.refresh_from_db()
+    assert experiment.name == "after"
