@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.utils.cache import add_never_cache_headers
 
@@ -45,7 +45,8 @@ class RequestSizeLimitMiddleware:
 class UnstorableTextMiddleware:
     """Answer 400 to a query string or a form body holding a NUL or an unpaired surrogate, by the rule JSON bodies
     follow (registry.parsers.holds_unstorable_text), for every route: the admin's and the API's logins, MLflow's
-    reads and every list filter.
+    reads and every list filter. The answer names the fields in error, as a serializer's does (MLflow's client reads
+    its own shape).
 
     Only POST bodies are forms here: REST framework parses JSON alone, but for the login that also takes forms.
     """
@@ -54,16 +55,26 @@ class UnstorableTextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if holds_unstorable_text(dict(request.GET.lists())):
-            return refusal(request, 400, f"Query {UNSTORABLE_TEXT}.")
-        if request.method == "POST" and request.content_type in FORM_CONTENT_TYPES:
+        fields = _unstorable_fields(request.GET)
+        if not fields and request.method == "POST" and request.content_type in FORM_CONTENT_TYPES:
+            # The raw body first, kept on the request (RequestSizeLimitMiddleware bounds it), so that the view's own
+            # parser can still read it; a form Django cannot parse is left to that parser to refuse.
+            request.body  # noqa: B018
             try:
-                form = dict(request.POST.lists())
+                fields = _unstorable_fields(request.POST)
             except MultiPartParserError:
-                return refusal(request, 400, "The form body is malformed.")
-            if holds_unstorable_text(form):
-                return refusal(request, 400, f"Form {UNSTORABLE_TEXT}.")
+                pass
+        if fields:
+            if request.path.startswith("/api/2.0/mlflow"):
+                return refusal(request, 400, f"Invalid value for parameter {fields[0]!r}: {UNSTORABLE_TEXT}.")
+            message = UNSTORABLE_TEXT[0].upper() + UNSTORABLE_TEXT[1:] + "."
+            return JsonResponse({name: [message] for name in fields}, status=400)
         return self.get_response(request)
+
+
+def _unstorable_fields(fields: QueryDict) -> list[str]:
+    """The names of the fields whose name or a value holds what no column can store."""
+    return [name for name, values in fields.lists() if holds_unstorable_text({name: values})]
 
 
 class NoStoreMiddleware:

@@ -461,39 +461,45 @@ def test_empty_text_filters_are_allowed(user_client):
 # NUL characters in query strings and forms ------------------------------------------------------------------------
 
 NUL_FORMS = [
-    (reverse("auth-token"), "urlencoded", {"username": "ad\x00min", "password": PASSWORD}),
-    (reverse("auth-token"), "urlencoded", {"username": "admin", "password": "pass\x00word"}),
-    (reverse("auth-token"), "multipart", {"username": "ad\x00min", "password": PASSWORD}),
-    (reverse("admin:login"), "urlencoded", {"username": "ad\x00min", "password": PASSWORD, "next": "/admin/"}),
-    (reverse("admin:login"), "urlencoded", {"username": "admin", "password": PASSWORD, "next\x00": "/"}),
-    (reverse("rest_framework:login"), "urlencoded", {"username": "ad\x00min", "password": PASSWORD}),
-    (reverse("rest_framework:login"), "multipart", {"username": "admin", "password": PASSWORD, "next": "/\x00"}),
+    (reverse("auth-token"), "urlencoded", {"username": "ad\x00min", "password": PASSWORD}, "username"),
+    (reverse("auth-token"), "urlencoded", {"username": "admin", "password": "pass\x00word"}, "password"),
+    (reverse("auth-token"), "multipart", {"username": "ad\x00min", "password": PASSWORD}, "username"),
+    (reverse("admin:login"), "urlencoded", {"username": "ad\x00min", "password": PASSWORD, "next": "/"}, "username"),
+    (reverse("admin:login"), "urlencoded", {"username": "admin", "password": PASSWORD, "next\x00": "/"}, "next\x00"),
+    (reverse("rest_framework:login"), "urlencoded", {"username": "ad\x00min", "password": PASSWORD}, "username"),
+    (
+        reverse("rest_framework:login"),
+        "multipart",
+        {"username": "admin", "password": PASSWORD, "next": "/\x00"},
+        "next",
+    ),
 ]
+UNSTORABLE = ["Strings may not contain NUL characters or unpaired surrogates."]
 
 
-@pytest.mark.parametrize(("url", "encoding", "form"), NUL_FORMS)
-def test_a_nul_in_a_login_form_is_400(client, url, encoding, form):
+@pytest.mark.parametrize(("url", "encoding", "form", "field"), NUL_FORMS)
+def test_a_nul_in_a_login_form_is_400_naming_the_field(client, url, encoding, form, field):
     UserFactory(username="admin", is_staff=True)
     if encoding == "urlencoded":
         response = client.post(url, urlencode(form), content_type="application/x-www-form-urlencoded")
     else:
         response = client.post(url, form)
     assert response.status_code == status.HTTP_400_BAD_REQUEST, response.content
-    assert response.json() == {"detail": "Form strings may not contain NUL characters or unpaired surrogates."}
+    assert response.json() == {field: UNSTORABLE}
 
 
 @pytest.mark.parametrize(
-    ("url", "params"),
+    ("url", "params", "field"),
     [
-        (reverse("experiment-list"), {"name": "a\x00"}),
-        (reverse("project-list"), {"search\x00": "a"}),
-        (reverse("admin:login"), {"next": "/\x00"}),
+        (reverse("experiment-list"), {"name": "a\x00"}, "name"),
+        (reverse("project-list"), {"search\x00": "a"}, "search\x00"),
+        (reverse("admin:login"), {"next": "/\x00"}, "next"),
     ],
 )
-def test_a_nul_in_a_query_string_is_400(user_client, url, params):
+def test_a_nul_in_a_query_string_is_400_naming_the_parameter(user_client, url, params, field):
     response = user_client.get(url, params)
     assert response.status_code == status.HTTP_400_BAD_REQUEST, response.content
-    assert response.json() == {"detail": "Query strings may not contain NUL characters or unpaired surrogates."}
+    assert response.json() == {field: UNSTORABLE}
 
 
 def test_a_login_form_without_nul_still_logs_in(client):
@@ -503,6 +509,15 @@ def test_a_login_form_without_nul_still_logs_in(client):
     assert response.status_code == status.HTTP_200_OK, response.content
     assert client.post(reverse("auth-token"), form).status_code == status.HTTP_200_OK
     assert client.post(reverse("admin:login"), {**form, "next": "/admin/"}).status_code == status.HTTP_302_FOUND
+
+
+def test_a_form_to_a_json_only_route_is_still_415(user_client):
+    urlencoded = user_client.post(
+        reverse("project-list"), urlencode({"name": "form"}), content_type="application/x-www-form-urlencoded"
+    )
+    multipart = user_client.post(reverse("project-list"), {"name": "form"}, format="multipart")
+    assert (urlencoded.status_code, multipart.status_code) == (415, 415)
+    assert not Project.objects.exists()
 
 
 # Bodies without a declared length ---------------------------------------------------------------------------------

@@ -1062,17 +1062,20 @@ def test_a_page_token_past_64_bits_is_invalid_parameter_value(
 
 
 @pytest.mark.parametrize(
-    ("route", "params"),
+    ("route", "params", "field"),
     [
-        ("experiments/get-by-name", {"experiment_name": "de\x00mo"}),
-        ("experiments/get", {"experiment_id": "1\x00"}),
-        ("runs/get", {"run_id": "\x00" * 32}),
-        ("metrics/get-history", {"run_id": "{run}", "metric_key": "m\x00"}),
-        ("metrics/get-history", {"run_id": "{run}", "metric_key": "m", "page_token\x00": "x"}),
+        ("experiments/get-by-name", {"experiment_name": "de\x00mo"}, "experiment_name"),
+        ("experiments/get", {"experiment_id": "1\x00"}, "experiment_id"),
+        ("runs/get", {"run_id": "\x00" * 32}, "run_id"),
+        ("metrics/get-history", {"run_id": "{run}", "metric_key": "m\x00"}, "metric_key"),
+        ("metrics/get-history", {"run_id": "{run}", "metric_key": "m", "page_token\x00": "x"}, "page_token\x00"),
     ],
 )
-def test_a_nul_in_a_query_parameter_is_invalid_parameter_value(user_client, user, project, route, params):
+def test_a_nul_in_a_query_parameter_is_invalid_parameter_value(user_client, user, project, route, params, field):
     run = ExperimentFactory(owner=user, project=project)
     response = call(user_client, route, _filled(params, {"run": run.run_uuid}), "GET")
     message = error(response, 400, "INVALID_PARAMETER_VALUE")
-    assert message == "Query strings may not contain NUL characters or unpaired surrogates."
+    assert (
+        message
+        == f"Invalid value for parameter {field!r}: strings may not contain NUL characters or unpaired surrogates."
+    )
