@@ -87,8 +87,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "registry.middleware.RequestSizeLimitMiddleware",
-    "registry.middleware.UnstorableTextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # After the security headers, which its refusals carry too.
+    "registry.middleware.UnstorableTextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -500,6 +500,7 @@ def test_a_nul_in_a_query_string_is_400_naming_the_parameter(user_client, url, p
     response = user_client.get(url, params)
     assert response.status_code == status.HTTP_400_BAD_REQUEST, response.content
     assert response.json() == {field: UNSTORABLE}
+    assert response["X-Content-Type-Options"] == "nosniff"
 
 
 def test_a_login_form_without_nul_still_logs_in(client):
