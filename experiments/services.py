@@ -157,6 +157,26 @@ def experiment_update(
     return _save(experiment=experiment, status=status, results=results, fields=fields)
 
 
+# What a tracking client records on its run besides metrics and its status: parameters, the run's name (MLflow's tag
+# `mlflow.runName`) and plain labels.
+LOGGED_FIELDS = ("name", "parameters", "tags")
+
+
+def experiment_require_log(*, experiment: Experiment, actor: User) -> None:
+    """Refuse what a tracking client records on an experiment unless `actor` has the `log` access to it
+    (EXPERIMENT_ACCESS) and it is active (Experiment.require_active)."""
+    EXPERIMENT_ACCESS.require(actor, experiment, "log")
+    experiment.require_active()
+
+
+def experiment_log(*, experiment: Experiment, actor: User, **fields) -> Experiment:
+    """Record what a tracking client logs on its run (LOGGED_FIELDS), checked as the `log` operation it is rather than
+    as an `update` (experiment_require_log)."""
+    experiment_require_log(experiment=experiment, actor=actor)
+    set_fields(experiment, fields, allowed=LOGGED_FIELDS)
+    return validated_save(experiment)
+
+
 def experiment_report_status(
     *, experiment: Experiment, actor: User, status: str, finished_at: datetime | None = None
 ) -> Experiment:
@@ -164,10 +184,10 @@ def experiment_report_status(
 
     Unlike experiment_transition, any move is allowed: a client reports what happened to a run it drives (it may
     resume a finished run, or mark a scheduled one failed). Running clears `finished_at` and stamps `started_at` if
-    unset; a final status stamps `finished_at` (now, unless given). Metrics are kept.
+    unset; a final status stamps `finished_at` (now, unless given). Metrics are kept. Checked as `log`, as the rest of
+    what a client records (experiment_require_log).
     """
-    EXPERIMENT_ACCESS.require(actor, experiment, "log")
-    experiment.require_active()
+    experiment_require_log(experiment=experiment, actor=actor)
     now = timezone.now()
     experiment.status = status
     if status == ExperimentStatus.RUNNING:

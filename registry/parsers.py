@@ -7,12 +7,16 @@ from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
+UNSTORABLE_TEXT = "strings may not contain NUL characters or unpaired surrogates"
 
-def _find_unstorable_string(data) -> bool:
-    """Tell whether any key or string in parsed JSON holds a NUL or an unpaired surrogate.
+
+def holds_unstorable_text(data) -> bool:
+    """Tell whether any key or string in parsed data (JSON, or a query string's or form's fields as a dict of lists)
+    holds a NUL or an unpaired surrogate.
 
     Neither can be stored (PostgreSQL rejects both in text and jsonb) nor printed as UTF-8, so they are refused at the
-    door, once for every endpoint, instead of failing deep inside a save.
+    door, once for every endpoint, instead of failing deep inside a save: JSON bodies here (JSONParser), query strings
+    and form bodies in registry.middleware.UnstorableTextMiddleware.
     """
     stack = [data]
     while stack:
@@ -101,6 +105,6 @@ class JSONParser(parsers.JSONParser):
             raise ParseError(f"JSON parse error - {exc}") from exc
         # Only a \u escape puts a NUL or a lone surrogate into parsed JSON (raw ones are invalid JSON or invalid
         # UTF-8), so a body without one needs no walk through every string: large metric batches have none.
-        if "\\u" in text and _find_unstorable_string(data):
-            raise ParseError("JSON parse error - strings may not contain NUL characters or unpaired surrogates.")
+        if "\\u" in text and holds_unstorable_text(data):
+            raise ParseError(f"JSON parse error - {UNSTORABLE_TEXT}.")
         return data

@@ -33,16 +33,32 @@ def valid_token(raw: str) -> PersonalAccessToken:
     return token
 
 
-def admit(request, token: PersonalAccessToken) -> tuple:
-    """Record the token's use and check its scope against the request's method; return (user, token).
+def declared_writes(request) -> bool | None:
+    """What the request's view declares in `writes`: whether it writes whatever its method (MLflow's endpoints, whose
+    searches are POSTs that only read), or None when it declares nothing and its method tells."""
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    return getattr(view, "writes", None)
 
+
+def admit(request, token: PersonalAccessToken) -> tuple:
+    """Record the token's use and check its scope against what the request does; return (user, token).
+
+    A request writes if its view declares so (`writes`, see declared_writes), else if its method is not a safe one.
     The scope is enforced here, once for every endpoint, because every request a token authenticates passes through
     this function, while permission classes are chosen view by view and one of them could forget it.
     """
     services.token_record_use(token=token)
-    if request.method not in SAFE_METHODS and not token.allows_writes:
+    if token.allows_writes:
+        return token.user, token
+    writes = declared_writes(request)
+    if writes is None and request.method not in SAFE_METHODS:
         raise exceptions.PermissionDenied(
             f"This personal access token has the {token.scope} scope, which allows only GET, HEAD and OPTIONS.",
+            code="insufficient_scope",
+        )
+    if writes:
+        raise exceptions.PermissionDenied(
+            f"This personal access token has the {token.scope} scope, which allows only reads.",
             code="insufficient_scope",
         )
     return token.user, token

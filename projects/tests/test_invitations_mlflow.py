@@ -86,9 +86,9 @@ def test_an_unsolicited_share_of_a_default_project_does_not_stand_for_the_victim
     bearer_client(stranger).post(members_url(trap.pk), {"user": victim.username, "role": "editor"})
     as_victim = bearer_client(victim)
     assert _get_by_name(as_victim, "Default").status_code == status.HTTP_404_NOT_FOUND
-    zero = _experiment_zero(as_victim)
-    assert zero != str(trap.pk)
-    assert Project.objects.get(pk=int(zero)).owner == victim
+    assert _experiment_zero(as_victim) != str(trap.pk)
+    run = Experiment.objects.get(run_uuid=_create_run(as_victim, "0"))
+    assert (run.project_id != trap.pk, run.project.owner) == (True, victim)
 
 
 def test_a_transferred_default_project_does_not_receive_the_victims_experiment_zero_runs(stranger, victim):
@@ -108,7 +108,7 @@ def test_a_transferred_default_project_does_not_receive_the_victims_experiment_z
     as_stranger = bearer_client(stranger)
     assert as_stranger.get(MLFLOW + "runs/get", {"run_id": run_id}).status_code != status.HTTP_200_OK
     found = _get_by_name(as_victim, "Default").json()["experiment"]["experiment_id"]
-    assert found == zero
+    assert found == str(run.project_id)
 
 
 def test_a_transfer_does_not_change_what_the_victims_name_resolves_to(stranger, victim):

@@ -4,21 +4,24 @@ import base64
 import json
 import time
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import jwt
 import pytest
 from django.conf import settings
 from django.forms.models import model_to_dict
+from django.test.client import FakePayload
 from django.urls import get_resolver, reverse
 from rest_framework import status
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import User
-from accounts.tests.factories import PASSWORD
+from accounts.tests.factories import PASSWORD, UserFactory
 from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
 from projects.models import Project, ProjectInvitation, ProjectMembership
 from projects.tests.factories import ProjectFactory, ProjectInvitationFactory, ProjectMembershipFactory
+from registry.tests.support import snapshot
 from tokens.models import PersonalAccessToken
 from tokens.tests.factories import PersonalAccessTokenFactory
 
@@ -471,3 +474,124 @@ def test_an_empty_filter_value_is_400_not_ignored(user_client, route, param):
 
 def test_empty_text_filters_are_allowed(user_client):
     assert user_client.get(reverse("experiment-list"), {"search": "", "tag": ""}).status_code == status.HTTP_200_OK
+
+
+# NUL characters in query strings and forms ------------------------------------------------------------------------
+
+NUL_FORMS = [
+    (reverse("auth-token"), "urlencoded", {"username": "ad\x00min", "password": PASSWORD}, "username"),
+    (reverse("auth-token"), "urlencoded", {"username": "admin", "password": "pass\x00word"}, "password"),
+    (reverse("auth-token"), "multipart", {"username": "ad\x00min", "password": PASSWORD}, "username"),
+    (reverse("admin:login"), "urlencoded", {"username": "ad\x00min", "password": PASSWORD, "next": "/"}, "username"),
+    (reverse("admin:login"), "urlencoded", {"username": "admin", "password": PASSWORD, "next\x00": "/"}, "next\x00"),
+    (reverse("rest_framework:login"), "urlencoded", {"username": "ad\x00min", "password": PASSWORD}, "username"),
+    (
+        reverse("rest_framework:login"),
+        "multipart",
+        {"username": "admin", "password": PASSWORD, "next": "/\x00"},
+        "next",
+    ),
+]
+UNSTORABLE = ["Strings may not contain NUL characters or unpaired surrogates."]
+
+
+@pytest.mark.parametrize(("url", "encoding", "form", "field"), NUL_FORMS)
+def test_a_nul_in_a_login_form_is_400_naming_the_field(client, url, encoding, form, field):
+    UserFactory(username="admin", is_staff=True)
+    if encoding == "urlencoded":
+        response = client.post(url, urlencode(form), content_type="application/x-www-form-urlencoded")
+    else:
+        response = client.post(url, form)
+    assert response.status_code == status.HTTP_400_BAD_REQUEST, response.content
+    assert response.json() == {field: UNSTORABLE}
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "field"),
+    [
+        (reverse("experiment-list"), {"name": "a\x00"}, "name"),
+        (reverse("project-list"), {"search\x00": "a"}, "search\x00"),
+        (reverse("admin:login"), {"next": "/\x00"}, "next"),
+    ],
+)
+def test_a_nul_in_a_query_string_is_400_naming_the_parameter(user_client, url, params, field):
+    response = user_client.get(url, params)
+    assert response.status_code == status.HTTP_400_BAD_REQUEST, response.content
+    assert response.json() == {field: UNSTORABLE}
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_login_form_without_nul_still_logs_in(client):
+    UserFactory(username="admin", is_staff=True)
+    form = {"username": "admin", "password": PASSWORD}
+    response = client.post(reverse("auth-token"), urlencode(form), content_type="application/x-www-form-urlencoded")
+    assert response.status_code == status.HTTP_200_OK, response.content
+    assert client.post(reverse("auth-token"), form).status_code == status.HTTP_200_OK
+    assert client.post(reverse("admin:login"), {**form, "next": "/admin/"}).status_code == status.HTTP_302_FOUND
+
+
+def test_a_form_to_a_json_only_route_is_still_415(user_client):
+    urlencoded = user_client.post(
+        reverse("project-list"), urlencode({"name": "form"}), content_type="application/x-www-form-urlencoded"
+    )
+    multipart = user_client.post(reverse("project-list"), {"name": "form"}, format="multipart")
+    assert (urlencoded.status_code, multipart.status_code) == (415, 415)
+    assert not Project.objects.exists()
+
+
+# Bodies without a declared length ---------------------------------------------------------------------------------
+
+
+def _chunked(client, method: str, url: str, body: dict, **extra):
+    """A request as gunicorn hands on a chunked one: the body decoded in wsgi.input, no CONTENT_LENGTH."""
+    payload = json.dumps(body).encode()
+    return client.generic(
+        method,
+        url,
+        CONTENT_TYPE="application/json",
+        HTTP_TRANSFER_ENCODING="chunked",
+        **{"wsgi.input": FakePayload(payload)},
+        **extra,
+    )
+
+
+@pytest.mark.parametrize("extra", [{}, {"CONTENT_LENGTH": "17"}])
+def test_a_chunked_body_is_411_and_changes_nothing(user_client, user, extra):
+    experiment = ExperimentFactory(owner=user, name="before")
+    before = snapshot()
+    for method, url, body in [
+        ("PATCH", reverse("experiment-detail", args=[experiment.pk]), {"name": "after"}),
+        ("POST", reverse("project-list"), {"name": "new"}),
+        ("POST", reverse("experiment-list"), {"name": "new"}),
+    ]:
+        response = _chunked(user_client, method, url, body, **extra)
+        assert response.status_code == status.HTTP_411_LENGTH_REQUIRED, response.content
+        assert response.json() == {"detail": "Send the request body with a Content-Length header, not chunked."}
+    assert snapshot() == before
+
+
+def test_a_chunked_mlflow_body_is_411_in_mlflow_json(user_client, user):
+    run = ExperimentFactory(owner=user, project=ProjectFactory(owner=user))
+    before = snapshot()
+    body = {"run_id": run.run_uuid, "key": "m", "value": 1.0, "timestamp": 1, "step": 0}
+    response = _chunked(user_client, "POST", "/api/2.0/mlflow/runs/log-metric", body)
+    assert response.status_code == status.HTTP_411_LENGTH_REQUIRED, response.content
+    assert response.json() == {
+        "error_code": "INVALID_PARAMETER_VALUE",
+        "message": "Send the request body with a Content-Length header, not chunked.",
+    }
+    assert snapshot() == before
+
+
+def test_a_body_with_a_content_length_is_read_as_before(user_client, user):
+    experiment = ExperimentFactory(owner=user, name="before")
+    response = user_client.generic(
+        "PATCH",
+        reverse("experiment-detail", args=[experiment.pk]),
+        json.dumps({"name": "after"}),
+        content_type="application/json",
+        HTTP_TRANSFER_ENCODING="identity",
+    )
+    assert response.status_code == status.HTTP_200_OK, response.content
+    experiment.refresh_from_db()
+    assert experiment.name == "after"

@@ -41,13 +41,16 @@ def param_text(value) -> str:
 
 
 def experiment_json(project: Project) -> dict:
-    tags = [{"key": tag.key, "value": tag.value} for tag in project.key_tags.all()]
+    """A project as an MLflow experiment; an unsaved one is the caller's default project, experiment "0", not yet
+    made (services.unsaved_default_project)."""
+    experiment_id = str(project.pk) if project.pk is not None else "0"
+    tags = [{"key": tag.key, "value": tag.value} for tag in project.key_tags.all()] if project.pk is not None else []
     if project.description:
         tags.append({"key": NOTE_TAG, "value": project.description})
     return {
-        "experiment_id": str(project.pk),
+        "experiment_id": experiment_id,
         "name": project.name,
-        "artifact_location": f"mlflow-artifacts:/{project.pk}",
+        "artifact_location": f"mlflow-artifacts:/{experiment_id}",
         "lifecycle_stage": project.lifecycle_stage,
         "creation_time": to_ms(project.created_at),
         "last_update_time": to_ms(project.updated_at),

@@ -3,10 +3,21 @@
 import base64
 import binascii
 import json
-import re
+import math
 
 import orjson
-from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models import (
+    BooleanField,
+    Exists,
+    F,
+    FilteredRelation,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+)
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
@@ -20,11 +31,14 @@ from tracking.mlflow_api.errors import MlflowError
 from tracking.mlflow_api.search import ATTRIBUTE, METRIC, PARAM, TAG, Clause
 from tracking.mlflow_api.services import default_project
 from tracking.models import LatestMetric, number_to_json
+from tracking.services import INT64_MAX
 
 RUNS_MAX_RESULTS = 50_000
 EXPERIMENTS_MAX_RESULTS = 50_000
 VIEW_TYPES = {"ACTIVE_ONLY": 1, "DELETED_ONLY": 2, "ALL": 3}
 NUMERIC_LOOKUPS = {"=": "exact", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
+# Each metric a runs search compares or orders by is a join (LatestValues), and SQLite joins at most 64 tables.
+SEARCH_MAX_METRICS = 50
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -50,6 +64,9 @@ def decode_page_token(token) -> int:
 
 def page(queryset: QuerySet, *, max_results: int, page_token) -> tuple[list, str | None]:
     offset = decode_page_token(page_token)
+    # The page's end, one row past it included, must be a 64-bit integer, as the databases read LIMIT and OFFSET.
+    if offset + max_results + 1 > INT64_MAX:
+        raise MlflowError("Invalid page token.")
     rows = list(queryset[offset : offset + max_results + 1])
     if len(rows) > max_results:
         return rows[:max_results], encode_page_token(offset + max_results)
@@ -74,9 +91,86 @@ def by_view_type(queryset: QuerySet, view_type) -> QuerySet:
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def like_regex(pattern: str) -> str:
-    """SQL LIKE's `%` and `_` as an anchored regular expression, which both databases evaluate the same way."""
-    return "^" + "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern) + "$"
+ANY, ONE = "%", "_"
+LIKE_ESCAPE = "\\"
+
+
+def like_parts(pattern: str) -> list[tuple[bool, str]]:
+    """A LIKE pattern as (wildcard, character) pairs: `%` (any run of characters) and `_` (one character) are
+    wildcards unless a backslash escapes them, as PostgreSQL's LIKE reads them. A backslash makes the next character
+    literal (a trailing one stands for itself), and a run of `%` is one."""
+    parts = []
+    characters = iter(pattern)
+    for character in characters:
+        if character == LIKE_ESCAPE:
+            parts.append((False, next(characters, LIKE_ESCAPE)))
+        elif character == ANY and parts and parts[-1] == (True, ANY):
+            continue
+        else:
+            parts.append((character in (ANY, ONE), character))
+    return parts
+
+
+def _like_text(parts: list[tuple[bool, str]]) -> str:
+    """The pattern for `LIKE ... ESCAPE '\\'`, every literal wildcard and backslash escaped."""
+    return "".join(c if wildcard or c not in (ANY, ONE, LIKE_ESCAPE) else LIKE_ESCAPE + c for wildcard, c in parts)
+
+
+def _glob_text(parts: list[tuple[bool, str]]) -> str:
+    """The pattern for SQLite's GLOB, which has no escape character: a literal `*`, `?` or `[` in brackets."""
+    glob = {ANY: "*", ONE: "?"}
+    return "".join(glob[c] if wildcard else f"[{c}]" if c in "*?[" else c for wildcard, c in parts)
+
+
+def like_matches(parts: list[tuple[bool, str]], text: str, *, case_sensitive: bool) -> bool:
+    """Whether `text` matches the pattern, as the database's LIKE (or ILIKE) does, in time proportional to the
+    lengths' product at worst: after a mismatch only the latest `%` is retried, one character further."""
+    if not case_sensitive:
+        parts = [(wildcard, c.lower()) for wildcard, c in parts]
+        text = text.lower()
+    p = t = 0
+    star, mark = -1, 0
+    while t < len(text):
+        if p < len(parts) and parts[p] == (True, ANY):
+            star, mark = p, t
+            p += 1
+        elif p < len(parts) and (parts[p] == (True, ONE) or parts[p][1] == text[t]):
+            p += 1
+            t += 1
+        elif star >= 0:
+            mark += 1
+            p, t = star + 1, mark
+        else:
+            return False
+    return all(part == (True, ANY) for part in parts[p:])
+
+
+class Like(Func):
+    """Whether `expression` matches a LIKE pattern (like_parts): case-sensitive, or not with `case_sensitive=False`
+    (MLflow's ILIKE).
+
+    The databases' own LIKE, whose matching never backtracks over more than one `%` (a regular expression built from
+    the pattern did, in time exponential in its number of `%`). SQLite's LIKE ignores the case of ASCII letters, so a
+    case-sensitive match there is GLOB; its ILIKE, as MLflow's on SQLite, folds ASCII letters only.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, expression, pattern: str, *, case_sensitive: bool):
+        super().__init__(expression)
+        self.parts = like_parts(pattern)
+        self.case_sensitive = case_sensitive
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        operator = "LIKE" if self.case_sensitive else "ILIKE"
+        return f"{sql} {operator} %s ESCAPE '{LIKE_ESCAPE}'", (*params, _like_text(self.parts))
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        if self.case_sensitive:
+            return f"{sql} GLOB %s", (*params, _glob_text(self.parts))
+        return f"{sql} LIKE %s ESCAPE '{LIKE_ESCAPE}'", (*params, _like_text(self.parts))
 
 
 def _string_q(field: str, clause: Clause) -> Q:
@@ -92,10 +186,8 @@ def _string_q(field: str, clause: Clause) -> Q:
         return Q(**{field: value})
     if comparator == "!=":
         return Q(**{f"{field}__isnull": False}) & ~Q(**{field: value})
-    if comparator == "LIKE":
-        return Q(**{f"{field}__regex": like_regex(value)})
-    if comparator == "ILIKE":
-        return Q(**{f"{field}__iregex": like_regex(value)})
+    if comparator in ("LIKE", "ILIKE"):
+        return Q(Like(F(field), value, case_sensitive=comparator == "LIKE"))
     raise MlflowError(f"Invalid comparator {comparator!r} for {clause.kind} {clause.key!r}.")
 
 
@@ -106,6 +198,14 @@ def _numeric(clause: Clause) -> float:
             "and a number."
         )
     return clause.value
+
+
+def _time(clause: Clause):
+    """A time attribute's value, milliseconds since the epoch, as a datetime."""
+    value = _numeric(clause)
+    if not math.isfinite(value):
+        raise MlflowError(f"The {clause.key} {value} is not a time in milliseconds since the epoch.")
+    return from_ms(int(value), name=clause.key)
 
 
 def _numeric_q(field: str, clause: Clause, value) -> Q:
@@ -162,6 +262,8 @@ class LatestValues:
         """`queryset` joined to metric `key`'s latest values, and the path to the value; `compared` when a filter
         compares the value, which keeps only the runs that have it."""
         if key not in self.relations:
+            if len(self.relations) == SEARCH_MAX_METRICS:
+                raise MlflowError(f"A search may compare and order by at most {SEARCH_MAX_METRICS} metrics.")
             self.relations[key] = f"_metric_{len(self.relations)}"
             only_key = Q(latest_metrics__key=key, latest_metrics__is_nan=False)
             queryset = queryset.alias(**{self.relations[key]: FilteredRelation("latest_metrics", condition=only_key)})
@@ -203,8 +305,7 @@ def _run_clause(queryset: QuerySet, clause: Clause, index: int, metrics: LatestV
         return queryset.filter(_keyed_string_q(RunTag.objects.filter(experiment=OuterRef("pk"), key=key), clause))
     # Attributes.
     if key in RUN_TIME_ATTRIBUTES:
-        value = _numeric(clause)
-        return queryset.filter(_numeric_q(RUN_TIME_ATTRIBUTES[key], clause, from_ms(int(value), name=key)))
+        return queryset.filter(_numeric_q(RUN_TIME_ATTRIBUTES[key], clause, _time(clause)))
     if key in RUN_STRING_ATTRIBUTES:
         if clause.comparator in search.LIST_COMPARATORS and key != "run_id":
             raise MlflowError(f"Only run_id is compared with {clause.comparator}.")
@@ -212,9 +313,16 @@ def _run_clause(queryset: QuerySet, clause: Clause, index: int, metrics: LatestV
     if key == "status":
         if clause.comparator not in search.STRING_COMPARATORS or not isinstance(clause.value, str):
             raise MlflowError("The status is compared with =, !=, LIKE or ILIKE and a quoted string.")
-        pattern = like_regex(clause.value) if "LIKE" in clause.comparator else f"^{re.escape(clause.value)}$"
-        flags = re.IGNORECASE if clause.comparator == "ILIKE" else 0
-        matching = [ours for ours, name in TO_MLFLOW_STATUS.items() if re.match(pattern, name, flags)]
+        if "LIKE" in clause.comparator:
+            parts = like_parts(clause.value)
+            case_sensitive = clause.comparator == "LIKE"
+            matching = [
+                ours
+                for ours, name in TO_MLFLOW_STATUS.items()
+                if like_matches(parts, name, case_sensitive=case_sensitive)
+            ]
+        else:
+            matching = [ours for ours, name in TO_MLFLOW_STATUS.items() if name == clause.value]
         if clause.comparator == "!=":
             return queryset.exclude(status__in=matching)
         return queryset.filter(status__in=matching)
@@ -315,8 +423,7 @@ def _experiment_clause(queryset: QuerySet, clause: Clause) -> QuerySet:
             raise MlflowError(f"Invalid comparator {clause.comparator!r} for the name.")
         return queryset.filter(_string_q("name", clause))
     if clause.key in EXPERIMENT_TIME_ATTRIBUTES:
-        value = from_ms(int(_numeric(clause)), name=clause.key)
-        return queryset.filter(_numeric_q(EXPERIMENT_TIME_ATTRIBUTES[clause.key], clause, value))
+        return queryset.filter(_numeric_q(EXPERIMENT_TIME_ATTRIBUTES[clause.key], clause, _time(clause)))
     raise MlflowError(f"Invalid attribute key {clause.key!r} for searching experiments.")
 
 

@@ -10,6 +10,11 @@ from dataclasses import dataclass
 from tracking.mlflow_api.errors import MlflowError
 
 METRIC, PARAM, TAG, ATTRIBUTE = "metric", "param", "tag", "attribute"
+# A search is one query, and each clause or order term adds to it (a comparison, a join or a subquery): past a few
+# hundred, SQLite refuses the query, which would answer as an outage that MLflow's client retries for minutes.
+FILTER_MAX_LENGTH = 10_000
+FILTER_MAX_CLAUSES = 100
+ORDER_BY_MAX_TERMS = 100
 PREFIXES = {
     "metric": METRIC,
     "metrics": METRIC,
@@ -138,9 +143,13 @@ def parse_filter(text: str | None, *, default_kind: str = ATTRIBUTE) -> list[Cla
     """The clauses of a filter, joined by `and`; an empty filter has none. Anything else is INVALID_PARAMETER_VALUE."""
     if text is None or not text.strip():
         return []
+    if len(text) > FILTER_MAX_LENGTH:
+        raise _invalid(f"A filter may be at most {FILTER_MAX_LENGTH} characters long.")
     scanner = _Scanner(text)
     clauses = []
     while True:
+        if len(clauses) == FILTER_MAX_CLAUSES:
+            raise _invalid(f"A filter may hold at most {FILTER_MAX_CLAUSES} clauses.")
         kind, key = _identifier(scanner, default_kind=default_kind)
         match = scanner.take(_COMPARATOR)
         if not match:
@@ -156,6 +165,8 @@ def parse_filter(text: str | None, *, default_kind: str = ATTRIBUTE) -> list[Cla
 
 def parse_order_by(terms: list | None, *, default_kind: str = ATTRIBUTE) -> list[OrderTerm]:
     """`order_by` terms: `<identifier> [ASC|DESC]`, ascending unless told."""
+    if terms and len(terms) > ORDER_BY_MAX_TERMS:
+        raise _invalid(f"order_by may hold at most {ORDER_BY_MAX_TERMS} terms.")
     parsed = []
     for term in terms or []:
         if not isinstance(term, str):

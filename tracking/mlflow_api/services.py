@@ -23,6 +23,7 @@ from projects.models import (
     PROJECT_TAG_VALUE_MAX_LENGTH,
     LifecycleStage,
     Project,
+    ProjectRole,
     ProjectTag,
 )
 from registry.text import fold
@@ -31,6 +32,7 @@ from tracking.mlflow_api.entities import NOTE_TAG, RUN_NAME_TAG, param_text
 from tracking.mlflow_api.errors import RESOURCE_ALREADY_EXISTS, MlflowError, does_not_exist
 
 DEFAULT_PROJECT_NAME = "Default"
+DEFAULT_PROJECT_DESCRIPTION = "Runs logged without an experiment."
 PARAM_VALUE_MAX_LENGTH = 6000
 BATCH_MAX_METRICS = 1000
 BATCH_MAX_PARAMS = 100
@@ -47,16 +49,42 @@ def default_project(*, user: User, create: bool = True) -> Project | None:
     if found is not None or not create:
         return found
     try:
-        projects.project_create(owner=user, name=DEFAULT_PROJECT_NAME, description="Runs logged without an experiment.")
+        projects.project_create(owner=user, name=DEFAULT_PROJECT_NAME, description=DEFAULT_PROJECT_DESCRIPTION)
     except (ValidationError, IntegrityError):  # Made by a concurrent request.
         pass
     return Project.objects.with_role(user).get(owner=user, name_key=fold(DEFAULT_PROJECT_NAME))
 
 
+def unsaved_default_project(*, user: User) -> Project:
+    """The caller's default project as their first run in experiment "0" will make it, unsaved: what a read of that
+    experiment shows until then.
+
+    A read never writes, so it cannot make the project (a read-only token could then write through a GET). Nor does
+    it answer RESOURCE_DOES_NOT_EXIST: MLflow's server always has experiment 0, and its client reads it before logging
+    to it (`set_experiment(experiment_id="0")` raises on a 404), then sends "0" to runs/create, which makes it.
+    """
+    project = Project(
+        owner=user,
+        name=DEFAULT_PROJECT_NAME,
+        description=DEFAULT_PROJECT_DESCRIPTION,
+        lifecycle_stage=LifecycleStage.ACTIVE,
+        created_at=user.date_joined,
+        updated_at=user.date_joined,
+    )
+    project.role = ProjectRole.OWNER
+    return project
+
+
 def project_for(*, user: User, experiment_id, operation: str) -> Project:
-    """The project MLflow's `experiment_id` names, if the caller's role allows `operation` (PROJECT_ACCESS) in it."""
+    """The project MLflow's `experiment_id` names, if the caller's role allows `operation` (PROJECT_ACCESS) in it.
+
+    Experiment "0" is the caller's default project, made by the first write that names it; a read of it before then
+    sees it unsaved (unsaved_default_project).
+    """
     experiment_id = str(experiment_id)
-    if experiment_id == "0":
+    if experiment_id == "0" and operation == "retrieve":
+        project = default_project(user=user, create=False) or unsaved_default_project(user=user)
+    elif experiment_id == "0":
         project = default_project(user=user)
     else:
         project = None
@@ -95,8 +123,6 @@ def run_for(*, user: User, run_id, operation: str, shown: bool = False) -> Exper
         raise does_not_exist(f"Run with id={run_id} not found.")
     EXPERIMENT_ACCESS.remember(user, run, run.access_role)
     EXPERIMENT_ACCESS.require(user, run, operation)
-    if operation == "log" and run.lifecycle_stage != LifecycleStage.ACTIVE:
-        raise MlflowError(f"The run {run.run_uuid} must be in the 'active' state; it is {run.lifecycle_stage}.")
     return run
 
 
@@ -224,8 +250,7 @@ def _lock(run: Experiment) -> None:
 def _set_tags(run: Experiment, actor: User, pairs: dict[str, str]) -> None:
     """Upsert run tags; `mlflow.runName` also renames the run, as MLflow keeps the two in step."""
     if RUN_NAME_TAG in pairs and pairs[RUN_NAME_TAG].strip():
-        run.name = pairs[RUN_NAME_TAG]
-        experiments.experiment_update(experiment=run, actor=actor, name=run.name)
+        experiments.experiment_log(experiment=run, actor=actor, name=pairs[RUN_NAME_TAG])
     stored = {tag.key: tag for tag in RunTag.objects.filter(experiment=run, key__in=list(pairs))}
     changed = []
     for key, value in pairs.items():
@@ -239,6 +264,7 @@ def _set_tags(run: Experiment, actor: User, pairs: dict[str, str]) -> None:
 
 def run_update(*, run: Experiment, actor: User, status, end_time: datetime | None, run_name) -> Experiment:
     """Set the status a client reports (any move: clients resume finished runs), the end time and the name."""
+    experiments.experiment_require_log(experiment=run, actor=actor)
     with transaction.atomic():
         _lock(run)
         if run_name:
@@ -265,13 +291,14 @@ def _log_params(run: Experiment, actor: User, params: list[dict]) -> None:
         if key not in run.parameters:
             new[key] = value
     if new:
-        experiments.experiment_update(experiment=run, actor=actor, parameters={**run.parameters, **new})
+        experiments.experiment_log(experiment=run, actor=actor, parameters={**run.parameters, **new})
 
 
 def run_log_batch(
     *, run: Experiment, actor: User, metrics: list[tracking.Point], params: list[dict], tags: list[dict]
 ) -> None:
-    """Parameters, tags and metric points of one run, all or nothing."""
+    """Parameters, tags and metric points of one run, all or nothing; the `log` operation on an active run."""
+    experiments.experiment_require_log(experiment=run, actor=actor)
     if len(metrics) > BATCH_MAX_METRICS or len(params) > BATCH_MAX_PARAMS or len(tags) > BATCH_MAX_TAGS:
         raise MlflowError(
             f"A batch may hold at most {BATCH_MAX_METRICS} metrics, {BATCH_MAX_PARAMS} params and "
@@ -293,15 +320,14 @@ def run_log_batch(
 
 
 def run_delete_tag(*, run: Experiment, actor: User, key) -> None:
-    """Remove a key/value tag, or a plain label of that name."""
+    """Remove a key/value tag, or a plain label of that name; the `log` operation on an active run."""
+    experiments.experiment_require_log(experiment=run, actor=actor)
     with transaction.atomic():
         _lock(run)
         if RunTag.objects.filter(experiment=run, key=key).delete()[0]:
             return
         run.refresh_from_db(fields=["tags"])
         if key in run.tags:
-            experiments.experiment_update(
-                experiment=run, actor=actor, tags=[label for label in run.tags if label != key]
-            )
+            experiments.experiment_log(experiment=run, actor=actor, tags=[label for label in run.tags if label != key])
             return
     raise MlflowError(f"No tag with name: {key} in run with id {run.run_uuid}.")

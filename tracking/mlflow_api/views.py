@@ -12,7 +12,6 @@ from rest_framework.views import APIView
 
 from experiments import services as experiments
 from projects import services as projects
-from tracking import services as tracking
 from tracking.mlflow_api import entities, queries
 from tracking.mlflow_api import services as mlflow
 from tracking.mlflow_api.errors import MlflowError, mlflow_exception_handler
@@ -23,13 +22,18 @@ HISTORY_MAX_RESULTS = 25_000
 
 
 class MlflowEndpoint(APIView):
-    """One MLflow RPC: `handler(view, request, data)` answers a dict, and only `method` is accepted."""
+    """One MLflow RPC: `handler(view, request, data)` answers a dict, and only `method` is accepted.
+
+    `writes` tells whether the RPC writes, whatever its method: a read-only token may call the RPCs that only read,
+    MLflow's searches included, which are POSTs (tokens.authentication.admit reads it).
+    """
 
     permission_classes = [IsAuthenticated]
     renderer_classes = [ORJSONRenderer]
     # Not in the OpenAPI schema: MLflow's REST API reference documents these endpoints.
     schema = None
     method = "POST"
+    writes = True
     handler = None
 
     def get_exception_handler(self):
@@ -171,7 +175,7 @@ def runs_restore(request, data):
 
 def runs_log_metric(request, data):
     run = _run(request, data, "log")
-    tracking.metrics_record(experiment=run, points=[point(data)])
+    mlflow.run_log_batch(run=run, actor=request.user, metrics=[point(data)], params=[], tags=[])
 
 
 def runs_log_parameter(request, data):
@@ -254,4 +258,5 @@ def endpoint(handler, method: str = "POST", *, writes: bool = True):
     """The view of one RPC; a write runs in one transaction (a read does not: on SQLite that would take the lock)."""
     if method == "POST" and writes:
         handler = transaction.atomic(handler)
-    return type(handler.__name__, (MlflowEndpoint,), {"handler": staticmethod(handler), "method": method}).as_view()
+    attributes = {"handler": staticmethod(handler), "method": method, "writes": writes}
+    return type(handler.__name__, (MlflowEndpoint,), attributes).as_view()

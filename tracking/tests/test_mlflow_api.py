@@ -1,12 +1,25 @@
+import base64
+import json
 import math
+import re
 
 import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework import status
+from rest_framework.test import APIClient
 
+from experiments.access import EXPERIMENT_ACCESS
 from experiments.models import Experiment, ExperimentStatus, RunTag
 from experiments.tests.factories import ExperimentFactory
 from projects.models import Project, ProjectMembership, ProjectTag
 from projects.tests.factories import ProjectFactory
+from registry.tests.support import bearer_client, snapshot
+from tokens.tests.factories import PersonalAccessTokenFactory
+from tracking import services as tracking
+from tracking.mlflow_api import services as mlflow
+from tracking.mlflow_api.urls import ROUTES
 from tracking.models import LatestMetric, MetricPoint
 
 pytestmark = pytest.mark.django_db
@@ -626,3 +639,443 @@ def test_a_deleted_run_takes_no_writes_and_a_deleted_experiment_no_runs(user_cli
     assert "active" in error(call(user_client, "runs/create", body), 400, "INVALID_PARAMETER_VALUE")
     assert not MetricPoint.objects.exists()
     assert Experiment.objects.count() == 1
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# What a client logs on a run: the `log` operation
+# ---------------------------------------------------------------------------------------------------------------------
+
+# (role on the run, HTTP status, MLflow error code or None): the run's owner, a role in its project, or none.
+LOG_ROLES = [
+    ("owner", 200, None),
+    ("viewer", 403, "PERMISSION_DENIED"),
+    ("editor", 200, None),
+    ("maintainer", 200, None),
+    ("stranger", 403, "PERMISSION_DENIED"),
+]
+
+
+def _log_body(route: str, run_id: str) -> dict:
+    return {
+        "runs/log-batch": {
+            "run_id": run_id,
+            "metrics": [{"key": "m", "value": 1.0, "timestamp": 1, "step": 0}],
+            "params": [{"key": "lr", "value": "0.1"}],
+            "tags": [{"key": "stage", "value": "dev"}],
+        },
+        "runs/log-parameter": {"run_id": run_id, "key": "lr", "value": "0.1"},
+        "runs/set-tag": {"run_id": run_id, "key": "stage", "value": "dev"},
+        "runs/delete-tag": {"run_id": run_id, "key": "team"},
+    }[route]
+
+
+@pytest.mark.parametrize("route", ["runs/log-batch", "runs/log-parameter", "runs/set-tag", "runs/delete-tag"])
+@pytest.mark.parametrize(("role", "http_status", "code"), LOG_ROLES)
+def test_who_may_log_on_a_run(client_for, user, other_user, route, role, http_status, code):
+    project = ProjectFactory(owner=user)
+    run = ExperimentFactory(owner=user, project=project, status=ExperimentStatus.RUNNING)
+    RunTag.objects.create(experiment=run, key="team", value="cv")
+    if role in ("viewer", "editor", "maintainer"):
+        ProjectMembership.objects.create(project=project, user=other_user, role=role)
+    client = client_for(user if role == "owner" else other_user)
+    before = snapshot()
+    response = call(client, route, _log_body(route, run.run_uuid))
+    assert response.status_code == http_status, response.content
+    if code is not None:
+        assert response.json()["error_code"] == code
+        assert snapshot() == before
+    else:
+        assert snapshot() != before
+
+
+def test_parameters_tags_and_names_are_logged_as_log_not_as_update(client_for, user, other_user, monkeypatch):
+    # An editor may log but, with this table, not update: MLflow's writes on a run must ask for `log`.
+    monkeypatch.setitem(EXPERIMENT_ACCESS.minimums, "update", "owner")
+    project = ProjectFactory(owner=user)
+    run = ExperimentFactory(
+        owner=user, project=project, status=ExperimentStatus.RUNNING, parameters={}, tags=["baseline"]
+    )
+    ProjectMembership.objects.create(project=project, user=other_user, role="editor")
+    client = client_for(other_user)
+    run_id = run.run_uuid
+    ok(call(client, "runs/log-parameter", {"run_id": run_id, "key": "lr", "value": "0.1"}))
+    ok(call(client, "runs/set-tag", {"run_id": run_id, "key": "mlflow.runName", "value": "renamed"}))
+    ok(call(client, "runs/delete-tag", {"run_id": run_id, "key": "baseline"}))
+    ok(call(client, "runs/log-batch", {"run_id": run_id, "params": [{"key": "bs", "value": "8"}]}))
+    run.refresh_from_db()
+    assert (run.parameters, run.name, run.tags) == ({"lr": "0.1", "bs": "8"}, "renamed", [])
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("runs/log-batch", {"params": [{"key": "lr", "value": "0.1"}]}),
+        ("runs/log-batch", {"metrics": [{"key": "m", "value": 1.0, "timestamp": 1, "step": 0}]}),
+        ("runs/log-parameter", {"key": "lr", "value": "0.1"}),
+        ("runs/set-tag", {"key": "stage", "value": "dev"}),
+        ("runs/delete-tag", {"key": "team"}),
+        ("runs/update", {"run_name": "late"}),
+        ("runs/update", {"status": "FINISHED"}),
+    ],
+)
+def test_a_deleted_run_takes_no_records(user_client, user, route, body):
+    run = ExperimentFactory(owner=user, status=ExperimentStatus.RUNNING, lifecycle_stage="deleted")
+    RunTag.objects.create(experiment=run, key="team", value="cv")
+    before = snapshot()
+    message = error(call(user_client, route, {"run_id": run.run_uuid, **body}), 400, "INVALID_PARAMETER_VALUE")
+    assert "'active' state" in message
+    assert snapshot() == before
+
+
+def test_the_log_services_check_the_actor_and_the_run_themselves(user, other_user):
+    project = ProjectFactory(owner=user)
+    run = ExperimentFactory(owner=user, project=project, status=ExperimentStatus.RUNNING)
+    ProjectMembership.objects.create(project=project, user=other_user, role="viewer")
+    points = [tracking.Point(key="m", value=1.0, step=0, timestamp=1)]
+    with pytest.raises(PermissionDenied):
+        mlflow.run_log_batch(run=run, actor=other_user, metrics=points, params=[], tags=[])
+    with pytest.raises(PermissionDenied):
+        mlflow.run_delete_tag(run=run, actor=other_user, key="team")
+    Experiment.objects.filter(pk=run.pk).update(lifecycle_stage="deleted")
+    run.refresh_from_db()
+    with pytest.raises(ValidationError):
+        mlflow.run_log_batch(run=run, actor=user, metrics=points, params=[], tags=[])
+    with pytest.raises(ValidationError):
+        mlflow.run_update(run=run, actor=user, status=None, end_time=None, run_name="late")
+    assert not MetricPoint.objects.exists()
+    run.refresh_from_db()
+    assert run.name != "late"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Personal access tokens: what a read-only token may call
+# ---------------------------------------------------------------------------------------------------------------------
+
+TOKEN_SECRET = "reg_pat_mlflowscope" + "0" * 33
+
+
+def token_client(user, scope: str) -> APIClient:
+    """A client sending a personal access token of `user` with `scope`, as MLflow's client does (Bearer)."""
+    PersonalAccessTokenFactory(user=user, scope=scope, secret=TOKEN_SECRET)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {TOKEN_SECRET}")
+    return client
+
+
+# (route, method, body with {project} and {run} to fill, status with a read token, status with a write token).
+SCOPE_TABLE = [
+    ("experiments/create", "POST", {"name": "new"}, 403, 200),
+    ("experiments/get", "GET", {"experiment_id": "{project}"}, 200, 200),
+    ("experiments/get-by-name", "GET", {"experiment_name": "demo"}, 200, 200),
+    ("experiments/search", "POST", {"filter": "name = 'demo'"}, 200, 200),
+    ("experiments/update", "POST", {"experiment_id": "{project}", "new_name": "renamed"}, 403, 200),
+    ("experiments/delete", "POST", {"experiment_id": "{project}"}, 403, 200),
+    ("experiments/restore", "POST", {"experiment_id": "{project}"}, 403, 200),
+    ("experiments/set-experiment-tag", "POST", {"experiment_id": "{project}", "key": "k", "value": "v2"}, 403, 200),
+    ("experiments/delete-experiment-tag", "POST", {"experiment_id": "{project}", "key": "k"}, 403, 200),
+    ("runs/create", "POST", {"experiment_id": "{project}", "run_name": "new"}, 403, 200),
+    ("runs/get", "GET", {"run_id": "{run}"}, 200, 200),
+    ("runs/update", "POST", {"run_id": "{run}", "status": "FINISHED"}, 403, 200),
+    ("runs/delete", "POST", {"run_id": "{run}"}, 403, 200),
+    ("runs/restore", "POST", {"run_id": "{run}"}, 403, 200),
+    ("runs/search", "POST", {"experiment_ids": ["{project}"], "filter": "params.lr = '0.1'"}, 200, 200),
+    ("runs/log-metric", "POST", {"run_id": "{run}", "key": "m", "value": 2.0, "timestamp": 2}, 403, 200),
+    ("runs/log-parameter", "POST", {"run_id": "{run}", "key": "bs", "value": "8"}, 403, 200),
+    ("runs/set-tag", "POST", {"run_id": "{run}", "key": "stage", "value": "dev"}, 403, 200),
+    ("runs/delete-tag", "POST", {"run_id": "{run}", "key": "team"}, 403, 200),
+    ("runs/log-batch", "POST", {"run_id": "{run}", "params": [{"key": "bs", "value": "8"}]}, 403, 200),
+    ("metrics/get-history", "GET", {"run_id": "{run}", "metric_key": "m"}, 200, 200),
+]
+
+
+def _filled(value, names: dict):
+    if isinstance(value, dict):
+        return {key: _filled(item, names) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_filled(item, names) for item in value]
+    return value.format(**names) if isinstance(value, str) else value
+
+
+def test_the_scope_table_names_every_route():
+    assert sorted(route for route, *_ in SCOPE_TABLE) == sorted(path for path, *_ in ROUTES)
+
+
+@pytest.mark.parametrize("scope", ["read", "write"])
+@pytest.mark.parametrize(("route", "method", "body", "read", "write"), SCOPE_TABLE)
+def test_a_read_token_may_call_every_route_that_only_reads(user, scope, route, method, body, read, write):
+    project = ProjectFactory(owner=user, name="demo")
+    ProjectTag.objects.create(project=project, key="k", value="v")
+    run = ExperimentFactory(owner=user, project=project, status=ExperimentStatus.RUNNING, parameters={"lr": "0.1"})
+    RunTag.objects.create(experiment=run, key="team", value="cv")
+    tracking.metrics_record(experiment=run, points=[tracking.Point(key="m", value=1.0, step=0, timestamp=1)])
+    client = token_client(user, scope)
+    before = snapshot()
+    response = call(client, route, _filled(body, {"project": project.pk, "run": run.run_uuid}), method)
+    expected = read if scope == "read" else write
+    assert response.status_code == expected, response.content
+    if expected == 403:
+        assert response.json() == {
+            "error_code": "PERMISSION_DENIED",
+            "message": "This personal access token has the read scope, which allows only reads.",
+        }
+    if scope == "read":
+        assert snapshot() == before
+
+
+@pytest.mark.parametrize("credential", ["jwt", "read", "write"])
+def test_reading_experiment_0_shows_the_default_project_without_making_it(user, credential):
+    client = bearer_client(user) if credential == "jwt" else token_client(user, credential)
+    joined = int(user.date_joined.timestamp() * 1000)
+    got = ok(call(client, "experiments/get", {"experiment_id": "0"}, "GET"))
+    assert got == {
+        "experiment": {
+            "experiment_id": "0",
+            "name": "Default",
+            "artifact_location": "mlflow-artifacts:/0",
+            "lifecycle_stage": "active",
+            "creation_time": joined,
+            "last_update_time": joined,
+            "tags": [{"key": "mlflow.note.content", "value": "Runs logged without an experiment."}],
+        }
+    }
+    assert not Project.objects.exists()
+    assert ok(call(client, "runs/search", {"experiment_ids": ["0"]})) == {"runs": []}
+    assert not Project.objects.exists()
+
+
+def test_the_first_run_in_experiment_0_makes_the_default_project_a_read_then_shows(user_client, user):
+    run = make_run(user_client, "0", run_name="first")
+    default = Project.objects.get(owner=user)
+    got = ok(call(user_client, "experiments/get", {"experiment_id": "0"}, "GET"))["experiment"]
+    assert (got["experiment_id"], got["name"]) == (str(default.pk), "Default")
+    assert run["info"]["experiment_id"] == str(default.pk)
+
+
+def test_a_read_token_makes_no_default_project_through_a_write(user):
+    client = token_client(user, "read")
+    error(call(client, "runs/create", {"experiment_id": "0"}), 403, "PERMISSION_DENIED")
+    assert not Project.objects.exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# LIKE and ILIKE
+# ---------------------------------------------------------------------------------------------------------------------
+
+LIKE_NAMES = ["Run_1", "run-2", "RUN%3", "run_x", "Runner", "r"]
+
+# (comparator and pattern as written in a filter, the names matched, sorted).
+LIKE_TABLE = [
+    ("LIKE '%'", ["RUN%3", "Run_1", "Runner", "r", "run-2", "run_x"]),
+    ("LIKE 'Run%'", ["Run_1", "Runner"]),
+    ("LIKE 'run%'", ["run-2", "run_x"]),
+    ("LIKE 'R%'", ["RUN%3", "Run_1", "Runner"]),
+    ("LIKE '_'", ["r"]),
+    ("LIKE 'run_2'", ["run-2"]),
+    ("LIKE 'run\\_%'", ["run_x"]),
+    ("LIKE '%\\%%'", ["RUN%3"]),
+    ("LIKE '%%%_%%'", ["RUN%3", "Run_1", "Runner", "r", "run-2", "run_x"]),
+    ("LIKE 'Run\\_1'", ["Run_1"]),
+    ("LIKE 'run'", []),
+    ("ILIKE 'run%'", ["RUN%3", "Run_1", "Runner", "run-2", "run_x"]),
+    ("ILIKE 'run\\_%'", ["Run_1", "run_x"]),
+    ("ILIKE 'RUN_3'", ["RUN%3"]),
+    ("ILIKE '%\\%%'", ["RUN%3"]),
+    ("ILIKE '%ER'", ["Runner"]),
+    ("ILIKE 'R'", ["r"]),
+]
+
+
+@pytest.mark.parametrize(("comparison", "expected"), LIKE_TABLE)
+def test_experiments_search_like_and_ilike(user_client, user, comparison, expected):
+    for name in LIKE_NAMES:
+        ProjectFactory(owner=user, name=name)
+    found = ok(call(user_client, "experiments/search", {"filter": f"name {comparison}"})).get("experiments", [])
+    assert sorted(e["name"] for e in found) == expected
+
+
+@pytest.mark.parametrize("attribute", ["attributes.run_name", "tags.t", "params.p"])
+@pytest.mark.parametrize(("comparison", "expected"), LIKE_TABLE)
+def test_runs_search_like_and_ilike(user_client, user, project, attribute, comparison, expected):
+    for name in LIKE_NAMES:
+        run = ExperimentFactory(owner=user, project=project, name=name, parameters={"p": name})
+        RunTag.objects.create(experiment=run, key="t", value=name)
+    assert sorted(_names(user_client, project, filter=f"{attribute} {comparison}")) == expected
+
+
+@pytest.mark.parametrize(
+    ("comparison", "expected"),
+    [
+        ("LIKE 'F%'", ["eval-c", "train-a", "train-b"]),
+        ("LIKE 'f%'", []),
+        ("ILIKE 'fail%'", ["eval-c", "train-b"]),
+        ("LIKE '%NN%'", ["train-d"]),
+        ("LIKE '_AILED'", ["eval-c", "train-b"]),
+        ("ILIKE '%\\_%'", []),
+    ],
+)
+def test_runs_search_status_like(user_client, project, searchable, comparison, expected):
+    assert sorted(_names(user_client, project, filter=f"attributes.status {comparison}")) == expected
+
+
+def test_a_pattern_of_many_wildcards_is_matched_by_the_database_like(user_client, user, project):
+    long_a, long_ab = "a" * 60, "a" * 59 + "b"
+    for name in (long_a, long_ab):
+        ProjectFactory(owner=user, name=name)
+        ExperimentFactory(owner=user, project=project, name=name)
+    hostile = "%a" * 12 + "%b"
+    with CaptureQueriesContext(connection) as queries:
+        runs = _names(user_client, project, filter=f"attributes.run_name LIKE '{hostile}'")
+        found = ok(call(user_client, "experiments/search", {"filter": f"name ILIKE '{hostile}'"}))["experiments"]
+    assert (runs, [e["name"] for e in found]) == ([long_ab], [long_ab])
+    searches = [q["sql"] for q in queries.captured_queries if "ESCAPE" in q["sql"] or " GLOB " in q["sql"]]
+    assert len(searches) == 2
+    assert not [q["sql"] for q in queries.captured_queries if re.search(r"REGEXP| ~\*? ", q["sql"])]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The size of a search
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _clauses(template: str, count: int) -> str:
+    return " and ".join(template.format(i=i) for i in range(count))
+
+
+# (route, body, HTTP status, MLflow's message for a 400). {project} is the project's id.
+SEARCH_SIZE_TABLE = [
+    ("runs/search", {"filter": _clauses("start_time > {i}", 100)}, 200, None),
+    ("runs/search", {"filter": _clauses("start_time > {i}", 101)}, 400, "A filter may hold at most 100 clauses."),
+    ("runs/search", {"filter": _clauses("s > {i}", 1500)}, 400, "A filter may be at most 10000 characters long."),
+    (
+        "runs/search",
+        {"filter": _clauses("tags.t{i} = 'x'", 1500)},
+        400,
+        "A filter may be at most 10000 characters long.",
+    ),
+    ("runs/search", {"filter": "tags.t = '" + "x" * 9989 + "'"}, 200, None),
+    ("runs/search", {"filter": "tags.t = '" + "x" * 9990 + "'"}, 400, "A filter may be at most 10000 characters long."),
+    ("runs/search", {"filter": _clauses("metrics.m{i} > 0", 50), "order_by": ["metrics.m0", "metrics.m49"]}, 200, None),
+    (
+        "runs/search",
+        {"filter": _clauses("metrics.m{i} > 0", 50), "order_by": ["metrics.m50"]},
+        400,
+        "A search may compare and order by at most 50 metrics.",
+    ),
+    (
+        "runs/search",
+        {"filter": _clauses("metrics.m{i} > 0", 51)},
+        400,
+        "A search may compare and order by at most 50 metrics.",
+    ),
+    ("runs/search", {"order_by": [f"tags.t{i}" for i in range(100)]}, 200, None),
+    ("runs/search", {"order_by": [f"tags.t{i}" for i in range(101)]}, 400, "order_by may hold at most 100 terms."),
+    ("experiments/search", {"filter": _clauses("tags.t{i} = 'x'", 100)}, 200, None),
+    ("experiments/search", {"filter": _clauses("tags.t{i} = 'x'", 101)}, 400, "A filter may hold at most 100 clauses."),
+    (
+        "experiments/search",
+        {"filter": _clauses("name = 'x'", 1500)},
+        400,
+        "A filter may be at most 10000 characters long.",
+    ),
+    (
+        "experiments/search",
+        {"filter": "name LIKE '" + "%" * 9990 + "'"},
+        400,
+        "A filter may be at most 10000 characters long.",
+    ),
+    ("experiments/search", {"order_by": ["name"] * 101}, 400, "order_by may hold at most 100 terms."),
+]
+
+
+@pytest.mark.parametrize(("route", "body", "http_status", "message"), SEARCH_SIZE_TABLE)
+def test_a_search_too_large_is_invalid_parameter_value_naming_the_limit(
+    user_client, project, route, body, http_status, message
+):
+    make_run(user_client, str(project.pk))
+    if route == "runs/search":
+        body = {"experiment_ids": [str(project.pk)], **body}
+    response = call(user_client, route, body)
+    assert response.status_code == http_status, response.content
+    if message is not None:
+        assert response.json() == {"error_code": "INVALID_PARAMETER_VALUE", "message": message}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Values no database column holds
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("route", "filter_string"),
+    [
+        ("runs/search", "attributes.start_time > 1e999"),
+        ("runs/search", "attributes.end_time < -1e999"),
+        ("runs/search", "attributes.created = 1e300"),
+        ("runs/search", "start_time >= 1e999 and metrics.loss > 0"),
+        ("experiments/search", "creation_time > 1e999"),
+        ("experiments/search", "last_update_time < -1e999"),
+    ],
+)
+def test_a_time_out_of_range_is_invalid_parameter_value(user_client, project, route, filter_string):
+    make_run(user_client, str(project.pk))
+    body = {"filter": filter_string, "experiment_ids": [str(project.pk)]}
+    assert "is not a time in milliseconds" in error(call(user_client, route, body), 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_a_metric_compared_with_an_overflowing_number_is_answered(user_client, project, searchable):
+    assert _names(user_client, project, filter="metrics.loss < 1e999", order_by=["metrics.loss"]) == [
+        "eval-c",
+        "train-a",
+        "train-b",
+    ]
+    assert _names(user_client, project, filter="metrics.loss > -1e999 and metrics.loss > 0.5") == ["train-b"]
+
+
+def _token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+# (route, method, body without the token, the token's offset, HTTP status).
+PAGE_TOKENS = [
+    (route, method, body, offset, expected)
+    for route, method, body in [
+        ("runs/search", "POST", {"experiment_ids": ["{project}"], "max_results": 1000}),
+        ("experiments/search", "POST", {"max_results": 1000}),
+        ("metrics/get-history", "GET", {"run_id": "{run}", "metric_key": "m", "max_results": "1000"}),
+    ]
+    for offset, expected in [(2**63, 400), (2**64, 400), (2**63 - 1, 400), (2**63 - 1001, 400), (2**63 - 1002, 200)]
+]
+
+
+@pytest.mark.parametrize(("route", "method", "body", "offset", "expected"), PAGE_TOKENS)
+def test_a_page_token_past_64_bits_is_invalid_parameter_value(
+    user_client, user, project, route, method, body, offset, expected
+):
+    run = ExperimentFactory(owner=user, project=project)
+    tracking.metrics_record(experiment=run, points=[tracking.Point(key="m", value=1.0, step=0, timestamp=1)])
+    body = {**_filled(body, {"project": project.pk, "run": run.run_uuid}), "page_token": _token(offset)}
+    response = call(user_client, route, body, method)
+    if expected == 400:
+        assert error(response, 400, "INVALID_PARAMETER_VALUE") == "Invalid page token."
+    else:
+        assert ok(response) in ({"runs": []}, {"experiments": []}, {"metrics": []})
+
+
+@pytest.mark.parametrize(
+    ("route", "params", "field"),
+    [
+        ("experiments/get-by-name", {"experiment_name": "de\x00mo"}, "experiment_name"),
+        ("experiments/get", {"experiment_id": "1\x00"}, "experiment_id"),
+        ("runs/get", {"run_id": "\x00" * 32}, "run_id"),
+        ("metrics/get-history", {"run_id": "{run}", "metric_key": "m\x00"}, "metric_key"),
+        ("metrics/get-history", {"run_id": "{run}", "metric_key": "m", "page_token\x00": "x"}, "page_token\x00"),
+    ],
+)
+def test_a_nul_in_a_query_parameter_is_invalid_parameter_value(user_client, user, project, route, params, field):
+    run = ExperimentFactory(owner=user, project=project)
+    response = call(user_client, route, _filled(params, {"run": run.run_uuid}), "GET")
+    message = error(response, 400, "INVALID_PARAMETER_VALUE")
+    assert (
+        message
+        == f"Invalid value for parameter {field!r}: strings may not contain NUL characters or unpaired surrogates."
+    )
