@@ -1,11 +1,11 @@
-"""JWT authentication as simplejwt does it, with the account read by a statement prepared once (registry.prepared):
+"""JWT authentication as simplejwt does it, with the account read by a statement prepared once (common.prepared):
 building and compiling that one-row query was a third of the time of a request that reads one experiment (measured)."""
 
 from django.db import models
 from rest_framework_simplejwt import authentication
 
 from accounts.models import MAX_ID, User
-from registry.prepared import Late, Prepared
+from common.prepared import Late, Prepared
 
 USER_BY_ID = Prepared(lambda: User.objects.filter(pk=Late("id", models.BigIntegerField())))
 

@@ -4,8 +4,8 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 
 from accounts.validators import validate_username
-from registry.db import FieldConstraintErrorsMixin, NormalizedKeysMixin
-from registry.text import fold, single_line
+from common.db import FieldConstraintErrorsMixin, NormalizedKeysMixin
+from common.text import fold, single_line
 
 MAX_ID = 2**63 - 1
 
@@ -55,7 +55,7 @@ class User(NormalizedKeysMixin, FieldConstraintErrorsMixin, AbstractUser):
     email = models.EmailField("email address")
     # A new e-mail asked for and not confirmed yet; `email` changes only when the link mailed here is used.
     pending_email = models.EmailField("new email, unconfirmed", blank=True, default="")
-    # The folded username and e-mail (registry.text.fold), which the unique constraints and the lookups compare.
+    # The folded username and e-mail (common.text.fold), which the unique constraints and the lookups compare.
     username_key = models.TextField(editable=False)
     email_key = models.TextField(null=True, editable=False)  # noqa: DJ001 (NULL, unlike "", never clashes)
     age = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(150)])

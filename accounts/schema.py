@@ -1,7 +1,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 
-from registry.schema import UnlistedSchemeMixin
+from common.schema import UnlistedSchemeMixin
 
 
 def bearer_scheme() -> dict:

@@ -4,7 +4,7 @@ from rest_framework_simplejwt.serializers import TokenObtainSerializer
 
 from accounts.models import User
 from accounts.validators import validate_username
-from registry import serializers as strict
+from common import serializers as strict
 
 PASSWORD_MAX_LENGTH = 256
 PASSWORD_MIN_LENGTH = 8  # Django's MinimumLengthValidator, as configured in AUTH_PASSWORD_VALIDATORS.

@@ -21,12 +21,11 @@ from rest_framework_simplejwt.utils import datetime_from_epoch, get_md5_hash_pas
 from accounts.access import require_grant, require_manage
 from accounts.authentication import JWTAuthentication
 from accounts.models import User
+from accounts.signals import user_deleting
 from accounts.tokens import email_change_token
-from experiments.models import Experiment
-from registry.db import set_fields, validated_save
-from registry.mail import mail_send_on_commit
-from registry.text import fold, one_line
-from tracking import services as tracking
+from common.db import set_fields, validated_save
+from common.mail import mail_send_on_commit
+from common.text import fold, one_line
 
 logger = logging.getLogger(__name__)
 
@@ -214,7 +213,7 @@ def user_delete(*, user: User, actor: User) -> None:
     and their tokens stop working because the user is gone."""
     require_manage(actor, user)
     with transaction.atomic():
-        tracking.experiments_lock(Experiment.objects.filter(owner=user))
+        user_deleting.send(sender=User, user=user)
         user.delete()
 
 

@@ -9,7 +9,7 @@ from rest_framework.settings import api_settings
 
 from accounts import services
 from accounts.models import User
-from accounts.permissions import IsRegistrationOpenOrStaff, IsSelfOrStaff
+from accounts.permissions import IsPasswordLogin, IsRegistrationOpenOrStaff, IsSelfOrStaff
 from accounts.serializers import (
     EmailChangeSerializer,
     EmailConfirmSerializer,
@@ -23,8 +23,8 @@ from accounts.serializers import (
     UserCreateSerializer,
     UserSerializer,
 )
-from registry.parsers import JSONParser
-from registry.throttles import (
+from common.parsers import JSONParser
+from common.throttles import (
     LOGIN_THROTTLES,
     PASSWORD_THROTTLES,
     REGISTRATION_THROTTLES,
@@ -32,7 +32,6 @@ from registry.throttles import (
     remember_device,
     throttles_for,
 )
-from tokens.permissions import IsNotPersonalAccessToken
 
 RESET_THROTTLES = throttles_for("reset", field="email")
 UNAUTHORIZED = OpenApiResponse(description="Missing, invalid, expired or revoked credentials.")
@@ -74,7 +73,7 @@ class UserViewSet(viewsets.ModelViewSet):
             return [IsRegistrationOpenOrStaff()]
         # Deleting an account, by whichever route, takes a password login. (No request while the schema is built.)
         if self.action == "destroy" or getattr(self.request, "method", None) == "DELETE":
-            return [IsAuthenticated(), IsNotPersonalAccessToken(), IsSelfOrStaff()]
+            return [IsAuthenticated(), IsPasswordLogin(), IsSelfOrStaff()]
         return [IsAuthenticated(), IsSelfOrStaff()]
 
     def get_throttles(self):
@@ -201,7 +200,7 @@ class AuthViewSet(AttemptThrottledMixin, viewsets.GenericViewSet):
         methods=["post"],
         url_path="password",
         authentication_classes=api_settings.DEFAULT_AUTHENTICATION_CLASSES,
-        permission_classes=[IsAuthenticated, IsNotPersonalAccessToken],
+        permission_classes=[IsAuthenticated, IsPasswordLogin],
         throttle_classes=PASSWORD_THROTTLES,
     )
     def password(self, request):
@@ -222,7 +221,7 @@ class AuthViewSet(AttemptThrottledMixin, viewsets.GenericViewSet):
         methods=["post"],
         url_path="email",
         authentication_classes=api_settings.DEFAULT_AUTHENTICATION_CLASSES,
-        permission_classes=[IsAuthenticated, IsNotPersonalAccessToken],
+        permission_classes=[IsAuthenticated, IsPasswordLogin],
         throttle_classes=PASSWORD_THROTTLES,
     )
     def email(self, request):

@@ -5,9 +5,9 @@ project's owner counts as maintainer: the project's owner may change and delete 
 an experiment's owner may move it to another project.
 """
 
+from common.access import Access
 from experiments.models import Experiment
 from projects.models import ROLE_RANK, ProjectRole
-from registry.access import Access
 
 R = ProjectRole
 

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from experiments import services
 from experiments.models import EDITABLE_FIELDS, Experiment, ExperimentStatus
+from projects.admin import ProjectAdmin
 
 
 class ExperimentAdminForm(forms.ModelForm):
@@ -85,3 +86,23 @@ class ExperimentAdmin(admin.ModelAdmin):
         # The "delete selected" action, one experiment at a time through the service, as the API deletes.
         for experiment in queryset:
             services.experiment_delete(experiment=experiment, actor=request.user)
+
+
+class ExperimentInline(admin.TabularInline):
+    """The project's experiments, for reading; they are changed on their own pages."""
+
+    model = Experiment
+    fields = ["name", "status", "owner", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("owner")
+
+
+ProjectAdmin.inlines = [*ProjectAdmin.inlines, ExperimentInline]

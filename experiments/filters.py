@@ -6,9 +6,9 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 
 from accounts.models import MAX_ID
+from common.filters import FilterSet
 from experiments.models import Experiment, ExperimentQuerySet, ExperimentStatus
 from experiments.validators import TAG_MAX_LENGTH
-from registry.filters import FilterSet
 
 
 class StatusInFilter(filters.BaseInFilter, filters.ChoiceFilter):

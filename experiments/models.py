@@ -14,6 +14,8 @@ from django.db.models import (
 )
 from django.utils.functional import cached_property
 
+from common.db import FieldConstraintErrorsMixin, TrimmedNameMixin
+from common.text import multi_line, single_line
 from experiments.display import DisplayIterable, RowsOf
 from experiments.validators import (
     TAGS_MAX_COUNT,
@@ -28,8 +30,6 @@ from projects.models import (
     project_ids_of,
     role_expression,
 )
-from registry.db import FieldConstraintErrorsMixin, TrimmedNameMixin
-from registry.text import multi_line, single_line
 from tracking.models import LatestMetric
 
 
@@ -83,7 +83,7 @@ class ExperimentQuerySet(models.QuerySet):
 
     def with_member_access(self, user_id, *, now=None) -> "ExperimentQuerySet":
         """with_access() for a user who is not a superuser, by id; `user_id` and `now` (default: the current time) may
-        be values or expressions (see registry.prepared)."""
+        be values or expressions (see common.prepared)."""
         project_role = member_role_expression(user_id, "project", owner_role=ProjectRole.MAINTAINER, now=now)
         return self._with_role(user_id, project_role)
 
@@ -108,7 +108,7 @@ class ExperimentQuerySet(models.QuerySet):
 
     def where_visible_to_member(self, user_id, *, now=None) -> "ExperimentQuerySet":
         """where_visible_to() for a user who is not a superuser, by id; `user_id` and `now` (default: the current time)
-        may be values or expressions (see registry.prepared)."""
+        may be values or expressions (see common.prepared)."""
         owned, shared = visibility(user_id, now=now)
         return self.filter(owned | shared)
 

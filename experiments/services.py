@@ -5,11 +5,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from common.db import set_fields, validated_save
 from experiments.access import EXPERIMENT_ACCESS
 from experiments.models import EDITABLE_FIELDS, FINAL_STATUSES, Experiment, ExperimentStatus
 from projects.access import PROJECT_ACCESS
 from projects.models import LifecycleStage, Project
-from registry.db import set_fields, validated_save
 from tracking import services as tracking
 
 # The moves a status change may make. A final status goes back to running only through a re-run.

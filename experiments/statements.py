@@ -1,5 +1,5 @@
 """The statements of the plain list of experiments (no filter, the default order) and of reading one experiment,
-prepared once (see registry.prepared), for callers who are not superusers. Most requests run one of them, and building
+prepared once (see common.prepared), for callers who are not superusers. Most requests run one of them, and building
 them anew each time cost more than running them (measured)."""
 
 from django.db import models
@@ -7,9 +7,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import MAX_ID
+from common.prepared import Late, Prepared, PreparedList
 from experiments.display import show
 from experiments.models import Experiment, visibility
-from registry.prepared import Late, Prepared, PreparedList
 
 USER = Late("user", models.BigIntegerField())
 PK = Late("pk", models.BigIntegerField())

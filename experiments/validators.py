@@ -5,7 +5,7 @@ import math
 
 from django.core.exceptions import ValidationError
 
-from registry.text import single_line
+from common.text import single_line
 
 PARAMETERS_MAX_BYTES = 64 * 1024
 TAGS_MAX_COUNT = 20

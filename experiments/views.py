@@ -1,22 +1,28 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from common.access import HasRole
+from common.filters import filtering_asked_for
+from common.pagination import HeaderLimitOffsetPagination
+from common.viewsets import ServiceModelMixin
 from experiments import services
 from experiments.access import EXPERIMENT_ACCESS
 from experiments.filters import ExperimentFilterSet
 from experiments.models import Experiment
-from experiments.serializers import ExperimentSerializer
+from experiments.serializers import ExperimentSerializer, MetricPointSerializer
 from experiments.statements import experiment_with_access, visible_experiments
 from projects.access import PROJECT_ACCESS
 from projects.models import Project
-from registry.access import HasRole
-from registry.filters import filtering_asked_for
-from registry.viewsets import ServiceModelMixin
+from tracking import services as tracking
+from tracking.models import METRIC_KEY_MAX_LENGTH, MetricPoint
+from tracking.services import KEY_PATTERN, KEY_RULE, POINTS_MAX_COUNT, Point
 
 NOT_YOURS = OpenApiResponse(description="The experiment exists but the caller's role does not allow this.")
 NOT_FOUND = OpenApiResponse(description="No experiment has this id.")
@@ -144,3 +150,87 @@ class ProjectExperimentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         experiments = Experiment.objects.where_visible_to(self.request.user)
         return experiments.filter(project_id=self.kwargs.get("project_pk")).for_display()
+
+
+class MetricHistoryPagination(HeaderLimitOffsetPagination):
+    """Our paging, with pages of up to 10,000 points: a history is read whole more often than not."""
+
+    default_limit = 1000
+    max_limit = 10_000
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Read the history of one metric of an experiment, in step order",
+        parameters=[
+            OpenApiParameter(
+                "key",
+                {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": METRIC_KEY_MAX_LENGTH,
+                    "pattern": KEY_PATTERN.pattern,
+                },
+                required=True,
+                description=f"The metric's key: {KEY_RULE}",
+            ),
+        ],
+        responses={200: MetricPointSerializer(many=True)},
+    ),
+    create=extend_schema(
+        summary="Record points of an experiment's metrics",
+        description=f"A list of 1 to {POINTS_MAX_COUNT} points. A point identical to one already stored is stored "
+        "once. Each metric's latest value (the experiment's `results`) becomes its point with the greatest "
+        "(step, timestamp, value). Editors and up.",
+        request=MetricPointSerializer(many=True),
+        responses={201: MetricPointSerializer(many=True), 403: OpenApiResponse(description="Not an editor.")},
+    ),
+)
+class MetricViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """The metric history of an experiment: viewers read it, editors and up record points."""
+
+    serializer_class = MetricPointSerializer
+    permission_classes = [IsAuthenticated, HasRole]
+    access = EXPERIMENT_ACCESS
+    pagination_class = MetricHistoryPagination
+    filter_backends = []
+
+    def access_operation(self, operation: str) -> str:
+        # Reading the history is reading the experiment; recording points is what a tracking client's logging is.
+        return {"list": "retrieve", "create": "log"}.get(operation, "")
+
+    def get_experiment(self) -> Experiment:
+        # Among all rows, so that an experiment the caller may not see answers 403 and a missing one 404.
+        queryset = Experiment.objects.with_access(self.request.user)
+        experiment = get_object_or_404(queryset, pk=self.kwargs["experiment_pk"])
+        self.check_object_permissions(self.request, experiment)
+        return experiment
+
+    def get_queryset(self):
+        experiment = self.get_experiment()
+        key = self.request.query_params.get("key")
+        if not key:
+            raise ValidationError({"key": [f"The metric's key is required: {KEY_RULE}"]})
+        try:
+            tracking.validate_key(key)
+        except DjangoValidationError as exc:
+            raise ValidationError({"key": exc.messages}) from exc
+        return MetricPoint.objects.filter(experiment=experiment, key=key).order_by("step", "timestamp", "value")
+
+    def list(self, request, *args, **kwargs):
+        points = self.paginate_queryset(self.get_queryset())
+        data = [{"key": p.key, "value": p.number, "step": p.step, "timestamp": p.timestamp} for p in points]
+        return self.get_paginated_response(MetricPointSerializer(data, many=True).data)
+
+    def create(self, request, *args, **kwargs):
+        experiment = self.get_experiment()
+        serializer = MetricPointSerializer(data=request.data, many=True, max_length=POINTS_MAX_COUNT, allow_empty=False)
+        serializer.is_valid(raise_exception=True)
+        now = tracking.now_ms()
+        points = [
+            Point(timestamp=now, **item) if "timestamp" not in item else Point(**item)
+            for item in serializer.validated_data
+        ]
+        tracking.metrics_record(experiment=experiment, points=points)
+        data = [{"key": p.key, "value": p.value, "step": p.step, "timestamp": p.timestamp} for p in points]
+        return Response(MetricPointSerializer(data, many=True).data, status=status.HTTP_201_CREATED)

@@ -3,8 +3,8 @@
 Roles rank viewer < editor < maintainer < owner (projects.models.ROLE_RANK); a superuser acts as owner everywhere.
 """
 
+from common.access import ANYONE, Access
 from projects.models import ROLE_RANK, Project, ProjectRole
-from registry.access import ANYONE, Access
 
 R = ProjectRole
 

@@ -3,7 +3,6 @@ from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from experiments.models import Experiment
 from projects import services
 from projects.models import Project, ProjectInvitation, ProjectMembership
 
@@ -29,23 +28,6 @@ class ExpirationFilter(admin.SimpleListFilter):
         if self.value() == "never":
             return queryset.filter(expiration_date__isnull=True)
         return queryset
-
-
-class ExperimentInline(admin.TabularInline):
-    """The project's experiments, for reading; they are changed on their own pages."""
-
-    model = Experiment
-    fields = ["name", "status", "owner", "created_at"]
-    readonly_fields = fields
-    extra = 0
-    show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("owner")
 
 
 class MembershipAdminForm(forms.ModelForm):
@@ -136,7 +118,8 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ["name", "description", "owner__username", "owner__email"]
     autocomplete_fields = ["owner"]
     readonly_fields = ["reminded_for_date", "lifecycle_stage", "created_at", "updated_at"]
-    inlines = [MembershipInline, ExperimentInline]
+    # The experiments app adds its inline of the project's experiments (experiments.admin).
+    inlines = [MembershipInline]
     actions = ["send_reminders_now"]
 
     def get_queryset(self, request):

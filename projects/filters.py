@@ -1,8 +1,8 @@
 import django_filters
 from django.db.models import Q
 
+from common.filters import FilterSet
 from projects.models import Project, ProjectRole
-from registry.filters import FilterSet
 
 
 class RoleInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):

@@ -7,8 +7,8 @@ from django.db.models import Case, CharField, Count, Exists, F, Lookup, OuterRef
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from registry.db import FieldConstraintErrorsMixin, NormalizedKeysMixin, TrimmedNameMixin
-from registry.text import multi_line, single_line
+from common.db import FieldConstraintErrorsMixin, NormalizedKeysMixin, TrimmedNameMixin
+from common.text import multi_line, single_line
 
 NAME_TAKEN = "You already have a project with this name."
 
@@ -63,7 +63,7 @@ def project_ids_of(user_id, *, now=None) -> models.QuerySet:
 
     One UNION ALL of two index lookups (projects by owner, memberships by user), meant as the right-hand side of
     `InSubquery`, so that the database computes the set once rather than asking about every row. `user_id` and `now`
-    may be values or expressions (registry.prepared.Late); `now` defaults to the current time.
+    may be values or expressions (common.prepared.Late); `now` defaults to the current time.
     """
     owned = Project.objects.filter(owner_id=user_id).order_by().values("pk")
     return _union_all(owned, _member_project_ids(user_id, now=now))
@@ -89,7 +89,7 @@ def role_expression(user, project: str = "pk", *, owner_role: str = ProjectRole.
 
 def member_role_expression(user_id, project: str = "pk", *, owner_role: str = ProjectRole.OWNER, now=None):
     """role_expression() for a user who is not a superuser, by id, with memberships live at `now` (default: the current
-    time); `user_id` and `now` may be values or expressions (registry.prepared.Late)."""
+    time); `user_id` and `now` may be values or expressions (common.prepared.Late)."""
     project_id = "pk" if project == "pk" else f"{project}_id"
     membership = ProjectMembership.objects.active(now).filter(project_id=OuterRef(project_id), user_id=user_id)
     if project == "pk":
@@ -177,7 +177,7 @@ class Project(TrimmedNameMixin, NormalizedKeysMixin, FieldConstraintErrorsMixin,
     constraint_fields = {"projects_project_name_key_per_owner_unique": "name"}
 
     name = models.CharField(max_length=255, validators=[single_line])
-    # The folded name (registry.text.fold): an owner's projects differ in it.
+    # The folded name (common.text.fold): an owner's projects differ in it.
     name_key = models.TextField(editable=False)
     description = models.TextField(blank=True, default="", validators=[multi_line])
     expiration_date = models.DateField(null=True, blank=True)

@@ -2,8 +2,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import MAX_ID, User
+from common import serializers as strict
 from projects.models import MEMBER_ROLES, Project, ProjectInvitation, ProjectMembership, ProjectRole
-from registry import serializers as strict
 
 
 class ProjectSerializer(strict.ModelSerializer):

@@ -12,7 +12,9 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from experiments.models import Experiment
+from common.db import set_fields, validated_save
+from common.mail import mail_send_on_commit
+from common.text import one_line
 from projects.access import INVITATION_ACCESS, MEMBERSHIP_ACCESS, PROJECT_ACCESS
 from projects.models import (
     InvitationKind,
@@ -23,9 +25,7 @@ from projects.models import (
     ProjectMembership,
     ProjectRole,
 )
-from registry.db import set_fields, validated_save
-from registry.mail import mail_send_on_commit
-from registry.text import one_line
+from projects.signals import project_stage_changed
 
 logger = logging.getLogger(__name__)
 
@@ -475,7 +475,7 @@ def project_soft_delete(*, project: Project, actor: User) -> Project:
     with transaction.atomic():
         project.lifecycle_stage = LifecycleStage.DELETED
         validated_save(project)
-        Experiment.objects.filter(project=project).update(lifecycle_stage=LifecycleStage.DELETED)
+        project_stage_changed.send(sender=Project, project=project, stage=project.lifecycle_stage)
     return project
 
 
@@ -485,5 +485,5 @@ def project_restore(*, project: Project, actor: User) -> Project:
     with transaction.atomic():
         project.lifecycle_stage = LifecycleStage.ACTIVE
         validated_save(project)
-        Experiment.objects.filter(project=project).update(lifecycle_stage=LifecycleStage.ACTIVE)
+        project_stage_changed.send(sender=Project, project=project, stage=project.lifecycle_stage)
     return project

@@ -9,6 +9,9 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from accounts.models import User
+from common.access import HasRole
+from common.throttles import LOOKUP_THROTTLES
+from common.viewsets import ServiceModelMixin
 from projects import services
 from projects.access import INVITATION_ACCESS, MEMBERSHIP_ACCESS, PROJECT_ACCESS
 from projects.filters import ProjectFilterSet
@@ -20,9 +23,6 @@ from projects.serializers import (
     ProjectSerializer,
     TransferSerializer,
 )
-from registry.access import HasRole
-from registry.throttles import LOOKUP_THROTTLES
-from registry.viewsets import ServiceModelMixin
 
 
 @extend_schema_view(

@@ -2,7 +2,7 @@ from functools import partial
 
 from django.contrib import admin
 
-from registry.throttles import LOGIN_THROTTLES, PASSWORD_THROTTLES
+from common.throttles import LOGIN_THROTTLES, PASSWORD_THROTTLES
 from registry.views import throttled_password_form
 
 

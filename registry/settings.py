@@ -36,7 +36,7 @@ TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 
-# Requests larger than this answer 413 (see registry.middleware.RequestSizeLimitMiddleware).
+# Requests larger than this answer 413 (see common.middleware.RequestSizeLimitMiddleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 REGISTRATION_OPEN = env.bool("REGISTRATION_OPEN", default=True)
@@ -88,10 +88,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "registry.middleware.RequestSizeLimitMiddleware",
+    "common.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # After the security headers, which its refusals carry too.
-    "registry.middleware.UnstorableTextMiddleware",
+    "common.middleware.UnstorableTextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -99,7 +99,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "registry.middleware.NoStoreMiddleware",
+    "common.middleware.NoStoreMiddleware",
 ]
 
 TEMPLATES = [
@@ -202,7 +202,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON in; the token endpoint also takes a form (the OAuth2 password flow), see accounts.views.
-    "DEFAULT_PARSER_CLASSES": ["registry.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
     # orjson renders the same JSON as REST framework's renderer, several times faster.
     "DEFAULT_RENDERER_CLASSES": [
         "drf_orjson_renderer.renderers.ORJSONRenderer",
@@ -212,21 +212,21 @@ REST_FRAMEWORK = {
     "ORJSON_RENDERER_OPTIONS": (orjson.OPT_NON_STR_KEYS,),
     # No OPTIONS introspection: the OpenAPI schema at /schema describes every endpoint.
     "DEFAULT_METADATA_CLASS": None,
-    "DEFAULT_PAGINATION_CLASS": "registry.pagination.HeaderLimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "common.pagination.HeaderLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "registry.filters.ListFilterBackend",
-        "registry.filters.StrictOrderingFilter",
+        "common.filters.ListFilterBackend",
+        "common.filters.StrictOrderingFilter",
     ],
-    "EXCEPTION_HANDLER": "registry.exceptions.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "registry.schema.RegistryAutoSchema",
+    "EXCEPTION_HANDLER": "common.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "common.schema.RegistryAutoSchema",
     # 0 trusts no X-Forwarded-For header, so a client cannot pick the address its throttle counts under.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
 # Failed password checks, registrations, reset mails and lookups by name: each per client address and per account
-# (registry.throttles).
+# (common.throttles).
 AUTH_THROTTLE_RATE = env.str("AUTH_THROTTLE_RATE", default="10/min")
 
 SPECTACULAR_SETTINGS = {
@@ -240,10 +240,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     "COMPONENT_SPLIT_REQUEST": True,
-    "PREPROCESSING_HOOKS": ["registry.schema.exclude_aliases"],
+    "PREPROCESSING_HOOKS": ["common.schema.exclude_aliases"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "registry.schema.add_error_responses",
+        "common.schema.add_error_responses",
         "accounts.schema.email_may_be_left_out",
         "tracking.schema.state_metric_batch_bounds",
     ],
@@ -301,7 +301,7 @@ Q_CLUSTER = {
     "workers": env.int("QUEUE_WORKERS", default=2),
     "timeout": TASK_TIMEOUT,
     "retry": TASK_RETRY,
-    # A task that raises is done with: the mail task schedules its own retry with a growing delay (registry.mail),
+    # A task that raises is done with: the mail task schedules its own retry with a growing delay (common.mail),
     # and the reminder schedule runs again anyway. A task whose worker vanished is not acknowledged, so it runs again.
     "ack_failures": True,
     # After downtime, run a missed schedule once, not once per missed interval.

@@ -5,12 +5,11 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.views import AuthViewSet, UserViewSet
-from experiments.views import ExperimentViewSet, ProjectExperimentViewSet
+from common.routers import OptionalSlashRouter
+from experiments.views import ExperimentViewSet, MetricViewSet, ProjectExperimentViewSet
 from projects.views import InvitationViewSet, ProjectInvitationViewSet, ProjectMembershipViewSet, ProjectViewSet
 from registry import views
-from registry.routers import OptionalSlashRouter
 from tokens.views import PersonalAccessTokenViewSet
-from tracking.views import MetricViewSet
 
 router = OptionalSlashRouter()
 router.register("users", UserViewSet, basename="user")
@@ -32,7 +31,7 @@ browsable_api_auth = [
 urlpatterns = [
     path("", views.root, name="root"),
     re_path(r"^health/?$", views.health, name="health"),
-    # Short aliases of other routes; the schema documents each operation once, naming its alias (registry.schema).
+    # Short aliases of other routes; the schema documents each operation once, naming its alias (common.schema).
     re_path(r"^healthcheck/?$", views.health, name="healthcheck"),
     re_path(r"^auth/register/?$", UserViewSet.as_view({"post": "create"}), name="register"),
     re_path(r"^login/?$", AuthViewSet.as_view({"post": "token"}, **AuthViewSet.token.kwargs), name="login"),
@@ -43,8 +42,8 @@ urlpatterns = [
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     re_path(r"^redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
-    # MLflow's tracking API, for MLflow's own client (see tracking.mlflow_api).
-    path("", include("tracking.mlflow_api.urls")),
+    # MLflow's tracking API, for MLflow's own client (see mlflow_api).
+    path("", include("mlflow_api.urls")),
     path("", include(router.urls)),
 ]
 

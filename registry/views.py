@@ -14,9 +14,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from common.queue import queue_status
+from common.throttles import LOGIN_THROTTLES, Attempt, remember_device
 from registry import __version__
-from registry.queue import queue_status
-from registry.throttles import LOGIN_THROTTLES, Attempt, remember_device
 
 logger = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from registry.db import FieldConstraintErrorsMixin, NormalizedKeysMixin, TrimmedNameMixin
-from registry.text import single_line
+from common.db import FieldConstraintErrorsMixin, NormalizedKeysMixin, TrimmedNameMixin
+from common.text import single_line
 
 # Every personal access token starts with this, so that people, logs and secret scanners recognise one, and so that
 # the authentication classes tell it apart from a JWT (which always starts with "ey").
@@ -60,7 +60,7 @@ class PersonalAccessToken(TrimmedNameMixin, NormalizedKeysMixin, FieldConstraint
     # On one line: the name goes into the subject of the mail that announces the token, where a line break would make
     # the mail fail, and that mail is what keeps a token made with a stolen password from going unnoticed.
     name = models.CharField(max_length=100, validators=[single_line])
-    # The folded name (registry.text.fold): a user's tokens differ in it.
+    # The folded name (common.text.fold): a user's tokens differ in it.
     name_key = models.TextField(editable=False)
     scope = models.CharField(max_length=10, choices=TokenScope.choices, default=TokenScope.WRITE)
     token_prefix = models.CharField(max_length=20, editable=False, help_text="The token's first characters.")

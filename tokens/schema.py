@@ -8,7 +8,7 @@ own, where a newcomer would type their account password into it.
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
-from registry.schema import UnlistedSchemeMixin
+from common.schema import UnlistedSchemeMixin
 
 
 class PersonalAccessTokenScheme(UnlistedSchemeMixin, OpenApiAuthenticationExtension):

@@ -2,7 +2,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from registry import serializers as strict
+from common import serializers as strict
 from tokens.models import DEFAULT_LIFETIME_DAYS, MAX_LIFETIME_DAYS, PersonalAccessToken, TokenScope
 
 

@@ -7,8 +7,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from registry.db import validated_save
-from registry.mail import mail_send_on_commit
+from common.db import validated_save
+from common.mail import mail_send_on_commit
 from tokens.models import DEFAULT_LIFETIME_DAYS, TOKEN_PREFIX, PersonalAccessToken, TokenScope, token_digest
 
 logger = logging.getLogger(__name__)

@@ -2,11 +2,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 
-from registry.throttles import throttles_for
-from registry.viewsets import ServiceCreateMixin, ServiceDestroyMixin
+from accounts.permissions import IsPasswordLogin
+from common.throttles import throttles_for
+from common.viewsets import ServiceCreateMixin, ServiceDestroyMixin
 from tokens import services
 from tokens.models import PersonalAccessToken
-from tokens.permissions import IsNotPersonalAccessToken
 from tokens.serializers import (
     PersonalAccessTokenCreatedSerializer,
     PersonalAccessTokenCreateSerializer,
@@ -63,7 +63,7 @@ class PersonalAccessTokenViewSet(
 
     def get_permissions(self):
         if self.action == "create":
-            return [IsAuthenticated(), IsNotPersonalAccessToken()]
+            return [IsAuthenticated(), IsPasswordLogin()]
         return super().get_permissions()
 
     def get_throttles(self):

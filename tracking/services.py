@@ -1,17 +1,21 @@
+from __future__ import annotations
+
 import math
 import re
 import sqlite3
 import time
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.http import Http404
 
-from experiments.models import Experiment
 from tracking.models import METRIC_KEY_MAX_LENGTH, LatestMetric, MetricPoint, PointFields
+
+if TYPE_CHECKING:  # The history belongs to experiments, a floor above: it knows their table through its foreign key.
+    from experiments.models import Experiment
 
 POINTS_MAX_COUNT = 1000
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -167,7 +171,8 @@ def _lock(experiment: Experiment) -> None:
     its experiment: a delete takes the same lock first (experiments_lock).
     """
     quote = connection.ops.quote_name
-    sql = f"SELECT 1 FROM {quote(Experiment._meta.db_table)} WHERE {quote(Experiment._meta.pk.column)} = %s"
+    table = MetricPoint._meta.get_field("experiment").related_model._meta
+    sql = f"SELECT 1 FROM {quote(table.db_table)} WHERE {quote(table.pk.column)} = %s"
     if connection.features.has_select_for_update:
         sql += " FOR UPDATE"
     with connection.cursor() as cursor:

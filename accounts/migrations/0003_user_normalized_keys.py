@@ -2,7 +2,7 @@ import django.core.validators
 from django.db import migrations, models
 
 import accounts.validators
-import registry.text
+import common.text
 
 
 class Migration(migrations.Migration):
@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=150,
-                validators=[registry.text.NoControlCharactersValidator()],
+                validators=[common.text.NoControlCharactersValidator()],
                 verbose_name="first name",
             ),
         ),
@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 max_length=150,
-                validators=[registry.text.NoControlCharactersValidator()],
+                validators=[common.text.NoControlCharactersValidator()],
                 verbose_name="last name",
             ),
         ),

@@ -13,7 +13,7 @@ import unicodedata
 
 from django.db import migrations
 
-from registry.text import fold
+from common.text import fold
 
 ALLOWED = re.compile(r"[^\w.+-]")
 

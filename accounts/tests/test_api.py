@@ -61,14 +61,14 @@ def test_failing_mail_server_does_not_fail_registration(api_client, monkeypatch,
     def broken_send_mail(*args, **kwargs):
         raise ConnectionRefusedError("mail server down")
 
-    monkeypatch.setattr("registry.mail.send_mail", broken_send_mail)
+    monkeypatch.setattr("common.mail.send_mail", broken_send_mail)
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client.post(reverse("user-list"), NEW_USER)
 
     assert response.status_code == status.HTTP_201_CREATED
     assert User.objects.filter(username="alice").exists()
     # The worker tries again later.
-    (retry,) = Schedule.objects.filter(func="registry.mail.mail_send")
+    (retry,) = Schedule.objects.filter(func="common.mail.mail_send")
     assert "'attempt': 2" in retry.kwargs and "alice@example.com" in retry.kwargs
 
 

@@ -1,6 +1,6 @@
 from django.db import migrations, models
 
-import registry.text
+import common.text
 
 
 class Migration(migrations.Migration):
@@ -11,13 +11,13 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="project",
             name="name",
-            field=models.CharField(max_length=255, validators=[registry.text.NoControlCharactersValidator()]),
+            field=models.CharField(max_length=255, validators=[common.text.NoControlCharactersValidator()]),
         ),
         migrations.AlterField(
             model_name="project",
             name="description",
             field=models.TextField(
-                blank=True, default="", validators=[registry.text.NoControlCharactersValidator(multiline=True)]
+                blank=True, default="", validators=[common.text.NoControlCharactersValidator(multiline=True)]
             ),
         ),
     ]

@@ -5,7 +5,7 @@ import re
 
 from django.db import migrations
 
-from registry.text import fold
+from common.text import fold
 
 BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 

@@ -233,7 +233,7 @@ def test_send_reminders_now_queues_a_retry_for_a_failing_address(admin_client, u
             raise ConnectionRefusedError("refused")
         return real_send_mail(*args, recipient_list=recipient_list, **kwargs)
 
-    monkeypatch.setattr("registry.mail.send_mail", send_mail)
+    monkeypatch.setattr("common.mail.send_mail", send_mail)
     failing = ProjectFactory(owner=user, expiration_date=in_days(1))
     working = ProjectFactory(owner=other_user, expiration_date=in_days(1))
 
@@ -243,6 +243,6 @@ def test_send_reminders_now_queues_a_retry_for_a_failing_address(admin_client, u
     assert [str(message) for message in get_messages(response.wsgi_request)] == [
         "Reminded 2 owner(s) about 2 project(s)."
     ]
-    (retry,) = Schedule.objects.filter(func="registry.mail.mail_send")
+    (retry,) = Schedule.objects.filter(func="common.mail.mail_send")
     assert repr([user.email]) in retry.kwargs
     assert Project.objects.get(pk=failing.pk).reminded_for_date == failing.expiration_date

@@ -216,7 +216,7 @@ def failing_address(monkeypatch):
             raise ConnectionRefusedError("the mail server refused the recipient")
         return real_send_mail(*args, recipient_list=recipient_list, **kwargs)
 
-    monkeypatch.setattr("registry.mail.send_mail", send_mail)
+    monkeypatch.setattr("common.mail.send_mail", send_mail)
     return failing
 
 
@@ -232,7 +232,7 @@ def test_a_failing_recipient_does_not_stop_the_others_and_its_mail_is_retried_la
     assert _recipients() == sorted([first.email, last.email])
     assert "Reminded 3 owner(s) about 3 project(s)." in output
     # The failed mail waits for its next try, so its project stays claimed: another run does not send it twice.
-    (retry,) = Schedule.objects.filter(func="registry.mail.mail_send")
+    (retry,) = Schedule.objects.filter(func="common.mail.mail_send")
     assert retry.schedule_type == Schedule.ONCE
     assert "'attempt': 2" in retry.kwargs and repr([failing.email]) in retry.kwargs
     assert 55 <= (retry.next_run - timezone.now()).total_seconds() <= 60
@@ -249,7 +249,7 @@ def test_a_reminder_whose_last_try_fails_is_re_armed_for_the_next_run(failing_ad
     _remind()
 
     assert _recipients() == [first.email]
-    assert not Schedule.objects.filter(func="registry.mail.mail_send").exists()
+    assert not Schedule.objects.filter(func="common.mail.mail_send").exists()
     assert _reminded_for(projects[failing]) is None
     assert _reminded_for(projects[first]) == in_days(1)
 

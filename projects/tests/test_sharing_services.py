@@ -565,7 +565,7 @@ def test_a_failing_address_does_not_stop_the_others_and_is_re_armed_after_its_la
             raise ConnectionRefusedError("refused")
         return real_send_mail(*args, recipient_list=recipient_list, **kwargs)
 
-    monkeypatch.setattr("registry.mail.send_mail", send_mail)
+    monkeypatch.setattr("common.mail.send_mail", send_mail)
     summary = services.membership_send_expiry_reminders()
     assert summary.recipients == 2
     assert [message.to for message in mail.outbox] == [[working.user.email]]

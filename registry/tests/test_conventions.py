@@ -29,8 +29,8 @@ def test_health_reports_ok_without_authentication(api_client):
 
 def test_health_reports_the_oldest_waiting_task_without_failing(api_client):
     assert api_client.get("/health").json()["queue"] == {"status": "ok", "queued": 0, "oldest_seconds": 0.0}
-    waiting = [async_task("registry.mail.mail_send", sync=False) for _ in range(2)]
-    taken = async_task("registry.mail.mail_send", sync=False)
+    waiting = [async_task("common.mail.mail_send", sync=False) for _ in range(2)]
+    taken = async_task("common.mail.mail_send", sync=False)
     now = timezone.now()
     rows = list(OrmQ.objects.order_by("id"))
     assert len(rows) == len(waiting) + 1 and taken
@@ -52,7 +52,7 @@ def test_health_stays_200_and_says_so_when_the_queue_cannot_be_read(api_client, 
         def queue_size(self):
             raise ConnectionError("Redis unreachable")
 
-    monkeypatch.setattr("registry.queue.queue_broker", UnreachableRedis)
+    monkeypatch.setattr("common.queue.queue_broker", UnreachableRedis)
 
     response = api_client.get("/health")
 

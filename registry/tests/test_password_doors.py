@@ -10,9 +10,9 @@ from django.urls import reverse
 from rest_framework import status
 
 from accounts.tests.factories import PASSWORD, UserFactory
+from common.throttles import LOGIN_THROTTLES, Attempt
 from projects.models import ProjectMembership, ProjectRole
 from projects.tests.factories import ProjectFactory
-from registry.throttles import LOGIN_THROTTLES, Attempt
 
 pytestmark = pytest.mark.django_db
 

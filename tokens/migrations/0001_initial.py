@@ -2,8 +2,8 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import registry.db
-import registry.text
+import common.db
+import common.text
 from django.conf import settings
 from django.db import migrations, models
 
@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             name='PersonalAccessToken',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, validators=[registry.text.NoControlCharactersValidator()])),
+                ('name', models.CharField(max_length=100, validators=[common.text.NoControlCharactersValidator()])),
                 ('name_key', models.TextField(editable=False)),
                 ('scope', models.CharField(choices=[('read', 'Read'), ('write', 'Write')], default='write', max_length=10)),
                 ('token_prefix', models.CharField(editable=False, help_text="The token's first characters.", max_length=20)),
@@ -36,6 +36,6 @@ class Migration(migrations.Migration):
                 'ordering': ['-created_at', '-id'],
                 'constraints': [models.UniqueConstraint(fields=('user', 'name_key'), name='tokens_pat_name_key_per_user_unique', violation_error_message='You already have a token with this name.'), models.CheckConstraint(condition=models.Q(('scope__in', ['read', 'write'])), name='tokens_pat_scope_valid', violation_error_message='The scope must be read or write.')],
             },
-            bases=(registry.db.TrimmedNameMixin, registry.db.NormalizedKeysMixin, registry.db.FieldConstraintErrorsMixin, models.Model),
+            bases=(common.db.TrimmedNameMixin, common.db.NormalizedKeysMixin, common.db.FieldConstraintErrorsMixin, models.Model),
         ),
     ]

@@ -84,13 +84,13 @@ def test_a_failing_mail_server_keeps_the_token_and_the_notice_is_retried(
     def refuse(**kwargs):
         raise ConnectionRefusedError("no mail server")
 
-    monkeypatch.setattr("registry.mail.send_mail", refuse)
+    monkeypatch.setattr("common.mail.send_mail", refuse)
 
     with django_capture_on_commit_callbacks(execute=True):
         token, _ = services.token_create(user=user, name="ci")
 
     assert PersonalAccessToken.objects.filter(pk=token.pk).exists()
-    (retry,) = Schedule.objects.filter(func="registry.mail.mail_send")
+    (retry,) = Schedule.objects.filter(func="common.mail.mail_send")
     assert "'attempt': 2" in retry.kwargs and "A personal access token was created: ci" in retry.kwargs
 
 

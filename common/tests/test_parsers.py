@@ -3,7 +3,7 @@ import io
 import pytest
 from rest_framework.exceptions import ParseError
 
-from registry.parsers import JSONParser
+from common.parsers import JSONParser
 
 
 def parse(text: str):

@@ -16,7 +16,7 @@ def holds_unstorable_text(data) -> bool:
 
     Neither can be stored (PostgreSQL rejects both in text and jsonb) nor printed as UTF-8, so they are refused at the
     door, once for every endpoint, instead of failing deep inside a save: JSON bodies here (JSONParser), query strings
-    and form bodies in registry.middleware.UnstorableTextMiddleware.
+    and form bodies in common.middleware.UnstorableTextMiddleware.
     """
     stack = [data]
     while stack:

@@ -3,7 +3,7 @@ from collections.abc import Iterable
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
 
-from registry.text import fold
+from common.text import fold
 
 
 def validated_save(instance: models.Model, **save_kwargs) -> models.Model:
@@ -74,7 +74,7 @@ class FieldConstraintErrorsMixin:
 
 
 class NormalizedKeysMixin:
-    """Keep the folded form (`registry.text.fold`) of a text field in a column of its own, so that a unique constraint
+    """Keep the folded form (`common.text.fold`) of a text field in a column of its own, so that a unique constraint
     over that column compares names as people do, on every database: SQLite's LOWER() folds ASCII letters only.
 
     `normalized_keys = {key field: field it folds}`. The key is set before validation and before every save, so the

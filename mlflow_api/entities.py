@@ -5,8 +5,8 @@ import json
 from datetime import UTC, datetime
 
 from experiments.models import Experiment, ExperimentStatus
+from mlflow_api.errors import MlflowError
 from projects.models import Project
-from tracking.mlflow_api.errors import MlflowError
 from tracking.models import number_to_json
 
 NOTE_TAG = "mlflow.note.content"

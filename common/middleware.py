@@ -3,7 +3,7 @@ from django.http import JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.utils.cache import add_never_cache_headers
 
-from registry.parsers import UNSTORABLE_TEXT, holds_unstorable_text
+from common.parsers import UNSTORABLE_TEXT, holds_unstorable_text
 
 # Form bodies, which Django parses into request.POST.
 FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -44,7 +44,7 @@ class RequestSizeLimitMiddleware:
 
 class UnstorableTextMiddleware:
     """Answer 400 to a query string or a form body holding a NUL or an unpaired surrogate, by the rule JSON bodies
-    follow (registry.parsers.holds_unstorable_text), for every route: the admin's and the API's logins, MLflow's
+    follow (common.parsers.holds_unstorable_text), for every route: the admin's and the API's logins, MLflow's
     reads and every list filter. The answer names the fields in error, as a serializer's does (MLflow's client reads
     its own shape).
 

@@ -4,9 +4,9 @@ import django_filters
 import pytest
 from django.http import QueryDict
 
+from common.filters import FilterSet
 from experiments.filters import ExperimentFilterSet
 from experiments.models import Experiment
-from registry.filters import FilterSet
 
 
 class RangeFilterSet(FilterSet):

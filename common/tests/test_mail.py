@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.models import Failure, Schedule, Success
 
-from registry import mail as registry_mail
-from registry.mail import MailNotSent, mail_send, mail_send_on_commit
+from common import mail as registry_mail
+from common.mail import MailNotSent, mail_send, mail_send_on_commit
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def remember_release(ids: list[int]) -> None:
     RELEASED.append(ids)
 
 
-ON_FAILURE = ("registry.tests.test_mail.remember_release", [[7, 8]])
+ON_FAILURE = ("common.tests.test_mail.remember_release", [[7, 8]])
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +45,7 @@ def refusing_server(monkeypatch):
 
 
 def _retries() -> list[Schedule]:
-    return list(Schedule.objects.filter(func="registry.mail.mail_send").order_by("id"))
+    return list(Schedule.objects.filter(func="common.mail.mail_send").order_by("id"))
 
 
 def test_a_mail_is_sent_by_a_task_once_the_transaction_commits(django_capture_on_commit_callbacks):
@@ -57,7 +57,7 @@ def test_a_mail_is_sent_by_a_task_once_the_transaction_commits(django_capture_on
     (message,) = mail.outbox
     assert (message.to, message.subject, message.body) == (["a@example.com"], "Hello", "Body")
     (task,) = Success.objects.all()
-    assert task.func == "registry.mail.mail_send"
+    assert task.func == "common.mail.mail_send"
     assert task.name == "mail: Hello (try 1)"
     assert task.result == "sent to 1 recipient(s)"
 
@@ -139,7 +139,7 @@ def test_a_queue_that_refuses_the_mail_runs_the_failure_callback(monkeypatch, dj
 def test_a_body_made_at_send_time_is_sent_and_never_stored(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         mail_send_on_commit(
-            to=["a@example.com"], subject="Code", body_from=("registry.tests.test_mail.secret_body", ["Ada"])
+            to=["a@example.com"], subject="Code", body_from=("common.tests.test_mail.secret_body", ["Ada"])
         )
 
     (message,) = mail.outbox
@@ -150,23 +150,21 @@ def test_a_body_made_at_send_time_is_sent_and_never_stored(django_capture_on_com
 
 def test_a_retried_body_made_at_send_time_keeps_only_its_recipe(refusing_server):
     with pytest.raises(MailNotSent):
-        mail_send(to=["a@example.com"], subject="Code", body_from=("registry.tests.test_mail.secret_body", ["Ada"]))
+        mail_send(to=["a@example.com"], subject="Code", body_from=("common.tests.test_mail.secret_body", ["Ada"]))
 
     (retry,) = _retries()
     assert SECRET not in retry.kwargs
-    assert ast.literal_eval(retry.kwargs)["body_from"] == ("registry.tests.test_mail.secret_body", ["Ada"])
+    assert ast.literal_eval(retry.kwargs)["body_from"] == ("common.tests.test_mail.secret_body", ["Ada"])
 
 
 def test_a_body_that_is_no_longer_wanted_sends_nothing():
-    result = mail_send(
-        to=["a@example.com"], subject="Code", body_from=("registry.tests.test_mail.secret_body", ["gone"])
-    )
+    result = mail_send(to=["a@example.com"], subject="Code", body_from=("common.tests.test_mail.secret_body", ["gone"]))
 
     assert result == "nothing to send"
     assert mail.outbox == []
 
 
-@pytest.mark.parametrize("content", [{}, {"body": "Body", "body_from": ("registry.tests.test_mail.secret_body", [])}])
+@pytest.mark.parametrize("content", [{}, {"body": "Body", "body_from": ("common.tests.test_mail.secret_body", [])}])
 def test_a_mail_needs_exactly_one_of_body_and_body_from(content):
     with pytest.raises(ValueError, match="either a body or body_from"):
         mail_send_on_commit(to=["a@example.com"], subject="Hello", **content)

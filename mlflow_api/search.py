@@ -7,7 +7,7 @@ A small hand-written parser rather than sqlparse (which MLflow uses): the gramma
 import re
 from dataclasses import dataclass
 
-from tracking.mlflow_api.errors import MlflowError
+from mlflow_api.errors import MlflowError
 
 METRIC, PARAM, TAG, ATTRIBUTE = "metric", "param", "tag", "attribute"
 # A search is one query, and each clause or order term adds to it (a comparison, a join or a subquery): past a few

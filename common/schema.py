@@ -11,7 +11,7 @@ ERROR = {
 }
 # Field errors ({"field": ["message", ...]}) or a parse error ({"detail": "..."}).
 VALIDATION_ERROR = {"type": "object", "additionalProperties": {}}
-# What the JSON parser (registry.parsers) takes anywhere in a body: integers within 64 bits, finite numbers, strings
+# What the JSON parser (common.parsers) takes anywhere in a body: integers within 64 bits, finite numbers, strings
 # without NUL or unpaired surrogates. Unknown fields of a body are ignored, but must be such values too.
 JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
 JSON_VALUE = {

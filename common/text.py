@@ -51,7 +51,7 @@ class NoControlCharactersValidator(RegexValidator):
             )
 
     def deconstruct(self):
-        return ("registry.text.NoControlCharactersValidator", (), {"multiline": True} if self.multiline else {})
+        return ("common.text.NoControlCharactersValidator", (), {"multiline": True} if self.multiline else {})
 
     def __eq__(self, other) -> bool:
         return isinstance(other, NoControlCharactersValidator) and other.multiline == self.multiline

@@ -9,13 +9,13 @@ from django.contrib.auth import get_user_model
 from rest_framework import status
 from rest_framework.throttling import SimpleRateThrottle
 
-from registry.text import fold
+from common.text import fold
 
 # OWASP's device cookies (Slow Down Online Guessing Attacks with Device Cookies): a client that has proved an
 # account's password receives a signed cookie naming the account and a random nonce; its later attempts at that account
 # are counted per device, apart from everyone else's, so that strangers' failures do not lock the owner out.
 DEVICE_COOKIE = "registry_device"
-DEVICE_COOKIE_SALT = "registry.throttles.device"
+DEVICE_COOKIE_SALT = "common.throttles.device"
 DEVICE_COOKIE_MAX_AGE = 90 * 24 * 60 * 60
 
 

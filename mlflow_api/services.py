@@ -12,10 +12,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from common.text import fold
 from experiments import services as experiments
 from experiments import statements
 from experiments.access import EXPERIMENT_ACCESS
 from experiments.models import RUN_TAG_VALUE_MAX_LENGTH, Experiment, ExperimentStatus, RunTag
+from mlflow_api.entities import NOTE_TAG, RUN_NAME_TAG, param_text
+from mlflow_api.errors import RESOURCE_ALREADY_EXISTS, MlflowError, does_not_exist
 from projects import services as projects
 from projects.access import PROJECT_ACCESS
 from projects.models import (
@@ -26,10 +29,7 @@ from projects.models import (
     ProjectRole,
     ProjectTag,
 )
-from registry.text import fold
 from tracking import services as tracking
-from tracking.mlflow_api.entities import NOTE_TAG, RUN_NAME_TAG, param_text
-from tracking.mlflow_api.errors import RESOURCE_ALREADY_EXISTS, MlflowError, does_not_exist
 
 DEFAULT_PROJECT_NAME = "Default"
 DEFAULT_PROJECT_DESCRIPTION = "Runs logged without an experiment."

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from registry.prepared import Late, Prepared, PreparedList
+from common.prepared import Late, Prepared, PreparedList
 
 pytestmark = pytest.mark.django_db
 

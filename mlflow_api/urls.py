@@ -1,8 +1,8 @@
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from tracking.mlflow_api import views
-from tracking.mlflow_api.errors import artifacts_not_implemented, endpoint_not_found
+from mlflow_api import views
+from mlflow_api.errors import artifacts_not_implemented, endpoint_not_found
 
 # (path under /api/2.0/mlflow/, handler, method, writes). The MLflow client never sends a trailing slash.
 ROUTES = [

@@ -11,11 +11,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from experiments import services as experiments
+from mlflow_api import entities, queries
+from mlflow_api import services as mlflow
+from mlflow_api.errors import MlflowError, mlflow_exception_handler
+from mlflow_api.fields import integer, pairs, point, run_id, status, strings, text, time
 from projects import services as projects
-from tracking.mlflow_api import entities, queries
-from tracking.mlflow_api import services as mlflow
-from tracking.mlflow_api.errors import MlflowError, mlflow_exception_handler
-from tracking.mlflow_api.fields import integer, pairs, point, run_id, status, strings, text, time
 from tracking.models import MetricPoint
 
 HISTORY_MAX_RESULTS = 25_000

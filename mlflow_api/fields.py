@@ -1,9 +1,9 @@
 """Reading MLflow's fields from a request's body or query: each answers MLflow's INVALID_PARAMETER_VALUE for a
 missing or malformed value, naming the parameter as MLflow's server does."""
 
+from mlflow_api import entities
+from mlflow_api.errors import MlflowError
 from tracking import services as tracking
-from tracking.mlflow_api import entities
-from tracking.mlflow_api.errors import MlflowError
 from tracking.models import NON_FINITE_NAMES
 
 

@@ -24,12 +24,12 @@ from django.db.models.functions import Cast
 from accounts.models import User
 from experiments.display import RowsOf, tag_values
 from experiments.models import Experiment, RunTag
+from mlflow_api import entities, search
+from mlflow_api.entities import TO_MLFLOW_STATUS, from_ms
+from mlflow_api.errors import MlflowError
+from mlflow_api.search import ATTRIBUTE, METRIC, PARAM, TAG, Clause
+from mlflow_api.services import default_project
 from projects.models import LifecycleStage, Project, ProjectTag
-from tracking.mlflow_api import entities, search
-from tracking.mlflow_api.entities import TO_MLFLOW_STATUS, from_ms
-from tracking.mlflow_api.errors import MlflowError
-from tracking.mlflow_api.search import ATTRIBUTE, METRIC, PARAM, TAG, Clause
-from tracking.mlflow_api.services import default_project
 from tracking.models import LatestMetric, number_to_json
 from tracking.services import INT64_MAX
 
