@@ -5,22 +5,16 @@ import unicodedata
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
-from rest_framework_simplejwt.utils import datetime_from_epoch, get_md5_hash_password
 
 from accounts.access import require_grant, require_manage
-from accounts.authentication import JWTAuthentication
 from accounts.models import User
+from accounts.sessions import user_revoke_tokens
 from accounts.signals import user_deleting
 from accounts.tokens import email_change_token
 from common.db import set_fields, validated_save
@@ -180,21 +174,33 @@ def user_request_email_change(*, user: User, actor: User, email: str, current_pa
     return user
 
 
+def _link_message(user: User, *, generator, what: str, url: str, route: str, fields: str = "") -> str:
+    """A mail's body offering `what` through a one-time link to `url` (the user's uid and a token of `generator`), and
+    the same uid and token for API clients to send to `route`."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = generator.make_token(user)
+    hours = settings.PASSWORD_RESET_TIMEOUT // 3600
+    return (
+        f"Hello {one_line(user.get_short_name() or user.username)},\n\n{what} To do so, open\n\n"
+        f"{url}?{urlencode({'uid': uid, 'token': token})}\n\n"
+        f"or send POST {route} with\n\nuid: {uid}\ntoken: {token}\n{fields}\n"
+        f"The link works once, for {hours} hours. If you did not ask for it, ignore this mail.\n"
+    )
+
+
 def email_change_message(user_id: int) -> str | None:
     """The body of an e-mail confirmation mail, made by the task worker when it sends it (so that the token is never
     stored in the queue); None if the account is gone, inactive or has no change pending any more."""
     user = User.objects.filter(pk=user_id, is_active=True).exclude(pending_email="").first()
     if user is None:
         return None
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = email_change_token.make_token(user)
-    hours = settings.PASSWORD_RESET_TIMEOUT // 3600
-    return (
-        f"Hello {one_line(user.get_short_name() or user.username)},\n\n"
-        f"to make {one_line(user.pending_email)} the e-mail of your Registry account ({one_line(user.username)}), "
-        f"open\n\n{settings.EMAIL_CONFIRM_URL}?{urlencode({'uid': uid, 'token': token})}\n\n"
-        f"or send POST /auth/email/confirm with\n\nuid: {uid}\ntoken: {token}\n\n"
-        f"The link works once, for {hours} hours. If you did not ask for it, ignore this mail.\n"
+    return _link_message(
+        user,
+        generator=email_change_token,
+        what=f"someone asked to make {one_line(user.pending_email)} the e-mail of your Registry account "
+        f"({one_line(user.username)}).",
+        url=settings.EMAIL_CONFIRM_URL,
+        route="/auth/email/confirm",
     )
 
 
@@ -239,16 +245,13 @@ def password_reset_message(user_id: int) -> str | None:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return None
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    hours = settings.PASSWORD_RESET_TIMEOUT // 3600
-    return (
-        f"Hello {one_line(user.get_short_name() or user.username)},\n\n"
-        f"someone asked to set a new password for your Registry account ({one_line(user.username)}). To do so, open\n\n"
-        f"{settings.PASSWORD_RESET_URL}?{urlencode({'uid': uid, 'token': token})}\n\n"
-        f"or send POST /auth/password/reset/confirm with\n\nuid: {uid}\ntoken: {token}\n"
-        f"new_password: (your new password)\n\n"
-        f"The link works once, for {hours} hours. If you did not ask for it, ignore this mail.\n"
+    return _link_message(
+        user,
+        generator=default_token_generator,
+        what=f"someone asked to set a new password for your Registry account ({one_line(user.username)}).",
+        url=settings.PASSWORD_RESET_URL,
+        route="/auth/password/reset/confirm",
+        fields="new_password: (your new password)\n",
     )
 
 
@@ -282,83 +285,3 @@ def user_reset_password(*, uid: str, token: str, new_password: str) -> None:
     if user is None or not default_token_generator.check_token(user, token):
         raise ValidationError({"token": ["This password reset link is invalid, used or expired."]})
     _replace_password(user=user, new_password=new_password)
-
-
-def user_revoke_tokens(*, user: User) -> None:
-    """Blacklist every refresh token the user holds; access tokens die with the password digest they carry."""
-    pending = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
-    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=token) for token in pending], ignore_conflicts=True)
-
-
-def _token_pair(*, user: User) -> dict:
-    refresh = RefreshToken.for_user(user)
-    access = str(refresh.access_token)
-    return {
-        "access": access,
-        "refresh": str(refresh),
-        "access_token": access,
-        "token_type": "bearer",
-        "expires_in": int(jwt_settings.ACCESS_TOKEN_LIFETIME.total_seconds()),
-    }
-
-
-def token_obtain(*, user: User) -> dict:
-    """Issue an access and a refresh token to a user who has just proved their password."""
-    update_last_login(None, user)
-    return _token_pair(user=user)
-
-
-def _refresh_token(raw: str) -> RefreshToken:
-    try:
-        return RefreshToken(raw)
-    except TokenError as exc:
-        raise InvalidToken(exc.args[0]) from exc
-
-
-def _refresh_token_user(token: RefreshToken) -> User:
-    """The account a refresh token speaks for, refused as an access token would be: gone, inactive, or its password
-    changed since the token was issued."""
-    user = User.objects.filter(pk=token.get(jwt_settings.USER_ID_CLAIM), is_active=True).first()
-    if user is None:
-        raise InvalidToken("No active account found for the given token.")
-    if token.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
-        raise InvalidToken("The user's password has been changed.")
-    return user
-
-
-def token_verify(*, token: str) -> None:
-    """Raise InvalidToken (401) for any token the service would refuse where it is used.
-
-    An access token is checked as authentication checks it (signature, expiry, account active, password unchanged);
-    a refresh token as the refresh route checks it, the blacklist included.
-    """
-    try:
-        token_type = UntypedToken(token).get(jwt_settings.TOKEN_TYPE_CLAIM)
-    except TokenError as exc:
-        raise InvalidToken(exc.args[0]) from exc
-    if token_type == RefreshToken.token_type:
-        _refresh_token_user(_refresh_token(token))
-    else:
-        authentication = JWTAuthentication()
-        authentication.get_user(authentication.get_validated_token(token))
-
-
-def token_rotate(*, refresh: str) -> dict:
-    """Trade a refresh token for a new pair; the old one is blacklisted, and only one of concurrent uses wins."""
-    token = _refresh_token(refresh)
-    user = _refresh_token_user(token)
-    with transaction.atomic():
-        outstanding, _ = OutstandingToken.objects.get_or_create(
-            jti=token[jwt_settings.JTI_CLAIM],
-            defaults={"user": user, "token": refresh, "expires_at": datetime_from_epoch(token["exp"])},
-        )
-        # The unique row in BlacklistedToken decides the race: whoever inserts it rotates, the others see 401.
-        _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
-    if not created:
-        raise InvalidToken("Token is blacklisted")
-    return _token_pair(user=user)
-
-
-def token_revoke(*, refresh: str) -> None:
-    """Blacklist a refresh token (log out)."""
-    _refresh_token(refresh).blacklist()

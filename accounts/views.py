@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.settings import api_settings
 
-from accounts import services
+from accounts import services, sessions
 from accounts.models import User
 from accounts.permissions import IsPasswordLogin, IsRegistrationOpenOrStaff, IsSelfOrStaff
 from accounts.serializers import (
@@ -157,7 +157,7 @@ class AuthViewSet(AttemptThrottledMixin, viewsets.GenericViewSet):
     )
     def token(self, request):
         serializer = self._validated(request)
-        response = Response(services.token_obtain(user=serializer.user))
+        response = Response(sessions.token_obtain(user=serializer.user))
         remember_device(request, response, serializer.user)
         return response
 
@@ -169,7 +169,7 @@ class AuthViewSet(AttemptThrottledMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="token/refresh")
     def refresh(self, request):
         serializer = self._validated(request)
-        return Response(services.token_rotate(refresh=serializer.validated_data["refresh"]))
+        return Response(sessions.token_rotate(refresh=serializer.validated_data["refresh"]))
 
     @extend_schema(
         summary="Check a token",
@@ -179,14 +179,14 @@ class AuthViewSet(AttemptThrottledMixin, viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"], url_path="token/verify")
     def verify(self, request):
-        services.token_verify(token=self._validated(request).validated_data["token"])
+        sessions.token_verify(token=self._validated(request).validated_data["token"])
         return Response({})
 
     @extend_schema(summary="Log out: revoke a refresh token", responses={204: None, 401: UNAUTHORIZED})
     @action(detail=False, methods=["post"], url_path="logout")
     def logout(self, request):
         serializer = self._validated(request)
-        services.token_revoke(refresh=serializer.validated_data["refresh"])
+        sessions.token_revoke(refresh=serializer.validated_data["refresh"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

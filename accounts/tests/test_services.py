@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts import services
+from accounts import services, sessions
 from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
 
@@ -80,7 +80,7 @@ def test_change_password_checks_the_current_one():
 def test_change_password_blacklists_every_outstanding_refresh_token():
     user = UserFactory()
     for _ in range(3):
-        services.token_obtain(user=user)
+        sessions.token_obtain(user=user)
 
     services.user_change_password(user=user, current_password=PASSWORD, new_password="a-long-enough-passphrase")
 
@@ -90,18 +90,18 @@ def test_change_password_blacklists_every_outstanding_refresh_token():
 
 def test_token_rotate_accepts_a_refresh_token_once():
     user = UserFactory()
-    refresh = services.token_obtain(user=user)["refresh"]
+    refresh = sessions.token_obtain(user=user)["refresh"]
 
-    services.token_rotate(refresh=refresh)
+    sessions.token_rotate(refresh=refresh)
 
     with pytest.raises(InvalidToken):
-        services.token_rotate(refresh=refresh)
+        sessions.token_rotate(refresh=refresh)
 
 
 def test_token_rotate_refuses_a_token_that_lost_the_race_to_the_blacklist(monkeypatch):
     user = UserFactory()
-    refresh = services.token_obtain(user=user)["refresh"]
-    check_user = services._refresh_token_user
+    refresh = sessions.token_obtain(user=user)["refresh"]
+    check_user = sessions._refresh_token_user
 
     def blacklisted_meanwhile(token):
         # Another request blacklists the token after this one's checks have passed and before its own insert.
@@ -109,27 +109,27 @@ def test_token_rotate_refuses_a_token_that_lost_the_race_to_the_blacklist(monkey
         BlacklistedToken.objects.create(token=OutstandingToken.objects.get(token=refresh))
         return found
 
-    monkeypatch.setattr(services, "_refresh_token_user", blacklisted_meanwhile)
+    monkeypatch.setattr(sessions, "_refresh_token_user", blacklisted_meanwhile)
 
     with pytest.raises(InvalidToken):
-        services.token_rotate(refresh=refresh)
+        sessions.token_rotate(refresh=refresh)
     assert BlacklistedToken.objects.filter(token__token=refresh).count() == 1
 
 
 def test_token_rotate_refuses_tokens_issued_before_a_password_change():
     user = UserFactory()
-    refresh = services.token_obtain(user=user)["refresh"]
+    refresh = sessions.token_obtain(user=user)["refresh"]
     user.set_password("a-long-enough-passphrase")
     user.save()
 
     with pytest.raises(InvalidToken):
-        services.token_rotate(refresh=refresh)
+        sessions.token_rotate(refresh=refresh)
 
 
 def test_token_obtain_records_the_login():
     user = UserFactory(last_login=None)
 
-    services.token_obtain(user=user)
+    sessions.token_obtain(user=user)
 
     user.refresh_from_db()
     assert user.last_login is not None
