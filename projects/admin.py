@@ -3,7 +3,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from projects import services
+from projects import services, sharing
 from projects.models import Project, ProjectInvitation, ProjectMembership
 
 
@@ -38,7 +38,7 @@ class MembershipAdminForm(forms.ModelForm):
         cleaned = super().clean()
         if "expires_at" in self.changed_data and "expires_at" in cleaned:
             try:
-                services.membership_expiry_check(expires_at=cleaned["expires_at"], membership=self.instance)
+                sharing.membership_expiry_check(expires_at=cleaned["expires_at"], membership=self.instance)
             except ValidationError as exc:
                 self.add_error(None, exc)
         return cleaned
@@ -105,7 +105,7 @@ class ProjectMembershipAdmin(admin.ModelAdmin):
         membership_save(actor=request.user, membership=obj, changed=form.changed_data)
 
     def delete_model(self, request, obj):
-        services.membership_remove(membership=obj, actor=request.user)
+        sharing.membership_remove(membership=obj, actor=request.user)
 
 
 @admin.register(Project)
@@ -155,17 +155,17 @@ class ProjectAdmin(admin.ModelAdmin):
             return super().save_formset(request, form, formset, change)
         formset.save(commit=False)
         for membership in formset.deleted_objects:
-            services.membership_remove(membership=membership, actor=request.user)
+            sharing.membership_remove(membership=membership, actor=request.user)
         for membership, changed in formset.changed_objects:
             membership_save(actor=request.user, membership=membership, changed=changed)
 
 
 def membership_save(*, actor, membership: ProjectMembership, changed: list[str]) -> None:
     """Save a membership an admin form has changed, through the services, with the admin as the actor."""
-    fields = {name: getattr(membership, name) for name in changed if name in services.MEMBERSHIP_EDITABLE_FIELDS}
+    fields = {name: getattr(membership, name) for name in changed if name in sharing.MEMBERSHIP_EDITABLE_FIELDS}
     # The stored row, so that the services compare the member's role as it was, not as the form set it.
     stored = ProjectMembership.objects.select_related("project").get(pk=membership.pk)
-    services.membership_change(membership=stored, actor=actor, **fields)
+    sharing.membership_change(membership=stored, actor=actor, **fields)
 
 
 @admin.register(ProjectInvitation)
@@ -206,6 +206,6 @@ class ProjectInvitationAdmin(admin.ModelAdmin):
     def cancel_invitations(self, request, queryset):
         cancelled = 0
         for invitation in queryset.pending().select_related("project"):
-            services.invitation_cancel(invitation=invitation, actor=request.user)
+            sharing.invitation_cancel(invitation=invitation, actor=request.user)
             cancelled += 1
         self.message_user(request, f"Cancelled {cancelled} invitation(s).")

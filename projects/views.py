@@ -12,7 +12,7 @@ from accounts.models import User
 from common.access import HasRole
 from common.throttles import LOOKUP_THROTTLES
 from common.viewsets import ServiceModelMixin
-from projects import services
+from projects import services, sharing
 from projects.access import INVITATION_ACCESS, MEMBERSHIP_ACCESS, PROJECT_ACCESS
 from projects.filters import ProjectFilterSet
 from projects.models import Project, ProjectInvitation, ProjectMembership
@@ -85,7 +85,7 @@ class ProjectViewSet(ServiceModelMixin, viewsets.ModelViewSet):
         project = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        invitation = services.project_transfer_invite(
+        invitation = sharing.project_transfer_invite(
             project=project, actor=request.user, new_owner=serializer.validated_data["user"]
         )
         return invitation_response(invitation, request=request, context=self.get_serializer_context())
@@ -190,14 +190,14 @@ class ProjectMembershipViewSet(
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        invitation = services.membership_invite(project=self.project, actor=request.user, **serializer.validated_data)
+        invitation = sharing.membership_invite(project=self.project, actor=request.user, **serializer.validated_data)
         return invitation_response(invitation, request=request, context=self.get_serializer_context())
 
     def service_update(self, instance, data):
-        return services.membership_change(membership=instance, actor=self.request.user, **data)
+        return sharing.membership_change(membership=instance, actor=self.request.user, **data)
 
     def service_destroy(self, instance):
-        services.membership_remove(membership=instance, actor=self.request.user)
+        sharing.membership_remove(membership=instance, actor=self.request.user)
 
 
 @extend_schema_view(
@@ -237,7 +237,7 @@ class ProjectInvitationViewSet(
         return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
 
     def perform_destroy(self, instance):
-        services.invitation_cancel(invitation=instance, actor=self.request.user)
+        sharing.invitation_cancel(invitation=instance, actor=self.request.user)
 
 
 @extend_schema_view(
@@ -270,7 +270,7 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     )
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
-        project = services.invitation_accept(invitation=self.get_object(), actor=request.user)
+        project = sharing.invitation_accept(invitation=self.get_object(), actor=request.user)
         project = (
             Project.objects.select_related("owner").with_experiment_count().with_role(request.user).get(pk=project.pk)
         )
@@ -285,5 +285,5 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     )
     @action(detail=True, methods=["post"])
     def decline(self, request, pk=None):
-        services.invitation_decline(invitation=self.get_object(), actor=request.user)
+        sharing.invitation_decline(invitation=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

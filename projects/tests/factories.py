@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from projects import services
+from projects import sharing
 from projects.models import InvitationKind, Project, ProjectInvitation, ProjectMembership, ProjectRole
 
 
@@ -53,8 +53,8 @@ def accepted_membership(
 ) -> ProjectMembership:
     """A membership made as members are made: `actor` (default: the owner) invites, and the user accepts."""
     user = user or UserFactory()
-    invitation = services.membership_invite(
+    invitation = sharing.membership_invite(
         project=project, actor=actor or project.owner, user=user, role=role, expires_at=expires_at
     )
-    services.invitation_accept(invitation=invitation, actor=user)
+    sharing.invitation_accept(invitation=invitation, actor=user)
     return ProjectMembership.objects.get(project=project, user=user)

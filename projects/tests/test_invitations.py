@@ -9,7 +9,7 @@ from rest_framework import status
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
-from projects import services
+from projects import services, sharing
 from projects.models import InvitationStatus, Project, ProjectInvitation, ProjectMembership, ProjectRole
 from projects.tests.factories import ProjectFactory, ProjectInvitationFactory, ProjectMembershipFactory
 from registry.tests.support import (
@@ -62,12 +62,12 @@ def _grants_nothing(invitee, project: Project) -> None:
 @pytest.mark.parametrize("role", [R.VIEWER, R.EDITOR, R.MAINTAINER])
 def test_an_invitation_grants_nothing_until_accepted_and_then_its_role(user, project, role):
     invitee = UserFactory()
-    invitation = services.membership_invite(project=project, actor=user, user=invitee, role=role)
+    invitation = sharing.membership_invite(project=project, actor=user, user=invitee, role=role)
     assert (invitation.status, invitation.kind, invitation.invited_by) == ("pending", "membership", user)
     _grants_nothing(invitee, project)
     assert not ProjectMembership.objects.exists()
 
-    services.invitation_accept(invitation=invitation, actor=invitee)
+    sharing.invitation_accept(invitation=invitation, actor=invitee)
 
     assert Project.objects.visible_to(invitee).get(pk=project.pk).role == role
     assert bearer_client(invitee).get(project_url(project.pk)).json()["role"] == role
@@ -77,12 +77,12 @@ def test_an_invitation_grants_nothing_until_accepted_and_then_its_role(user, pro
 
 def test_a_declined_invitation_grants_nothing_and_cannot_be_accepted_after(user, project):
     invitee = UserFactory()
-    invitation = services.membership_invite(project=project, actor=user, user=invitee, role=R.EDITOR)
-    services.invitation_decline(invitation=invitation, actor=invitee)
+    invitation = sharing.membership_invite(project=project, actor=user, user=invitee, role=R.EDITOR)
+    sharing.invitation_decline(invitation=invitation, actor=invitee)
     assert ProjectInvitation.objects.get(pk=invitation.pk).status == "declined"
     before = _state()
     with pytest.raises(ValidationError) as excinfo:
-        services.invitation_accept(invitation=invitation, actor=invitee)
+        sharing.invitation_accept(invitation=invitation, actor=invitee)
     assert excinfo.value.messages == ["This invitation is declined."]
     assert _state() == before
     _grants_nothing(invitee, project)
@@ -91,37 +91,37 @@ def test_a_declined_invitation_grants_nothing_and_cannot_be_accepted_after(user,
 def test_an_expired_invitation_cannot_be_accepted_but_may_be_declined(user, project, time_machine, settings):
     settings.INVITATION_DAYS = 3
     invitee = UserFactory()
-    invitation = services.membership_invite(project=project, actor=user, user=invitee, role=R.VIEWER)
+    invitation = sharing.membership_invite(project=project, actor=user, user=invitee, role=R.VIEWER)
     assert invitation.expires_at - invitation.created_at == pytest.approx(timedelta(days=3), abs=timedelta(seconds=5))
     time_machine.move_to(invitation.expires_at, tick=False)
     before = _state()
     with pytest.raises(ValidationError) as excinfo:
-        services.invitation_accept(invitation=invitation, actor=invitee)
+        sharing.invitation_accept(invitation=invitation, actor=invitee)
     assert excinfo.value.messages == ["This invitation has expired. Ask for a new one."]
     assert _state() == before
     _grants_nothing(invitee, project)
-    services.invitation_decline(invitation=invitation, actor=invitee)
+    sharing.invitation_decline(invitation=invitation, actor=invitee)
     assert ProjectInvitation.objects.get(pk=invitation.pk).status == "declined"
 
 
 def test_an_invitation_past_its_deadline_is_replaced_by_a_new_one(user, project, time_machine):
     invitee = UserFactory()
-    first = services.membership_invite(project=project, actor=user, user=invitee, role=R.VIEWER)
+    first = sharing.membership_invite(project=project, actor=user, user=invitee, role=R.VIEWER)
     time_machine.move_to(first.expires_at + timedelta(seconds=1), tick=False)
-    second = services.membership_invite(project=project, actor=user, user=invitee, role=R.EDITOR)
+    second = sharing.membership_invite(project=project, actor=user, user=invitee, role=R.EDITOR)
     assert ProjectInvitation.objects.get(pk=first.pk).status == "expired"
-    services.invitation_accept(invitation=second, actor=invitee)
+    sharing.invitation_accept(invitation=second, actor=invitee)
     assert ProjectMembership.objects.get(user=invitee).role == R.EDITOR
 
 
 def test_accepting_is_refused_when_the_inviter_has_lost_their_role_meanwhile(project):
     inviter = ProjectMembershipFactory(project=project, role=R.MAINTAINER)
     invitee = UserFactory()
-    invitation = services.membership_invite(project=project, actor=inviter.user, user=invitee, role=R.MAINTAINER)
+    invitation = sharing.membership_invite(project=project, actor=inviter.user, user=invitee, role=R.MAINTAINER)
     ProjectMembership.objects.filter(pk=inviter.pk).update(role=R.EDITOR)
     before = _state()
     with pytest.raises(ValidationError) as excinfo:
-        services.invitation_accept(invitation=invitation, actor=invitee)
+        sharing.invitation_accept(invitation=invitation, actor=invitee)
     assert excinfo.value.messages == [NO_LONGER]
     assert _state() == before
     _grants_nothing(invitee, project)
@@ -130,10 +130,10 @@ def test_accepting_is_refused_when_the_inviter_has_lost_their_role_meanwhile(pro
 def test_accepting_is_refused_when_the_inviter_has_left(project):
     inviter = ProjectMembershipFactory(project=project, role=R.MAINTAINER)
     invitee = UserFactory()
-    invitation = services.membership_invite(project=project, actor=inviter.user, user=invitee, role=R.VIEWER)
-    services.membership_remove(membership=inviter, actor=inviter.user)
+    invitation = sharing.membership_invite(project=project, actor=inviter.user, user=invitee, role=R.VIEWER)
+    sharing.membership_remove(membership=inviter, actor=inviter.user)
     with pytest.raises(ValidationError) as excinfo:
-        services.invitation_accept(invitation=invitation, actor=invitee)
+        sharing.invitation_accept(invitation=invitation, actor=invitee)
     assert excinfo.value.messages == [NO_LONGER]
     _grants_nothing(invitee, project)
 
@@ -141,31 +141,31 @@ def test_accepting_is_refused_when_the_inviter_has_left(project):
 def test_accepting_is_refused_when_the_inviters_own_term_now_ends_first(project):
     inviter = ProjectMembershipFactory(project=project, role=R.MAINTAINER)
     invitee = UserFactory()
-    invitation = services.membership_invite(project=project, actor=inviter.user, user=invitee, role=R.VIEWER)
+    invitation = sharing.membership_invite(project=project, actor=inviter.user, user=invitee, role=R.VIEWER)
     ProjectMembership.objects.filter(pk=inviter.pk).update(expires_at=from_now(days=1))
     with pytest.raises(ValidationError) as excinfo:
-        services.invitation_accept(invitation=invitation, actor=invitee)
+        sharing.invitation_accept(invitation=invitation, actor=invitee)
     assert excinfo.value.messages == [NO_LONGER]
     _grants_nothing(invitee, project)
 
 
 def test_accepting_is_refused_once_the_membership_offered_would_already_have_ended(user, project, time_machine):
     invitee = UserFactory()
-    invitation = services.membership_invite(
+    invitation = sharing.membership_invite(
         project=project, actor=user, user=invitee, role=R.VIEWER, expires_at=from_now(hours=1)
     )
     time_machine.move_to(from_now(hours=2), tick=False)
     with pytest.raises(ValidationError) as excinfo:
-        services.invitation_accept(invitation=invitation, actor=invitee)
+        sharing.invitation_accept(invitation=invitation, actor=invitee)
     assert excinfo.value.messages == [NO_LONGER]
     assert not ProjectMembership.objects.exists()
 
 
 def test_nobody_accepts_or_declines_someone_elses_invitation(user, project):
     invitee, other = UserFactory(), UserFactory()
-    invitation = services.membership_invite(project=project, actor=user, user=invitee, role=R.VIEWER)
+    invitation = sharing.membership_invite(project=project, actor=user, user=invitee, role=R.VIEWER)
     before = _state()
-    for service in (services.invitation_accept, services.invitation_decline):
+    for service in (sharing.invitation_accept, sharing.invitation_decline):
         for actor in (other, user, UserFactory(is_superuser=True)):
             with pytest.raises(PermissionDenied):
                 service(invitation=invitation, actor=actor)
@@ -174,17 +174,17 @@ def test_nobody_accepts_or_declines_someone_elses_invitation(user, project):
 
 def test_a_second_pending_invitation_or_one_to_a_member_is_refused(user, project):
     invitee = UserFactory()
-    services.membership_invite(project=project, actor=user, user=invitee, role=R.VIEWER)
+    sharing.membership_invite(project=project, actor=user, user=invitee, role=R.VIEWER)
     member = ProjectMembershipFactory(project=project).user
     before = _state()
     with pytest.raises(ValidationError) as excinfo:
-        services.membership_invite(project=project, actor=user, user=invitee, role=R.EDITOR)
+        sharing.membership_invite(project=project, actor=user, user=invitee, role=R.EDITOR)
     assert excinfo.value.message_dict == {"user": ["This user already has a pending invitation to this project."]}
     with pytest.raises(ValidationError) as excinfo:
-        services.project_transfer_invite(project=project, actor=user, new_owner=invitee)
+        sharing.project_transfer_invite(project=project, actor=user, new_owner=invitee)
     assert excinfo.value.message_dict == {"user": ["This user already has a pending invitation to this project."]}
     with pytest.raises(ValidationError) as excinfo:
-        services.membership_invite(project=project, actor=user, user=member, role=R.EDITOR)
+        sharing.membership_invite(project=project, actor=user, user=member, role=R.EDITOR)
     assert excinfo.value.message_dict == {"user": ["This user is already a member of the project."]}
     assert _state() == before
 
@@ -192,7 +192,7 @@ def test_a_second_pending_invitation_or_one_to_a_member_is_refused(user, project
 @pytest.mark.parametrize("when", [{"seconds": -1}, {"days": -1}], ids=["a second ago", "yesterday"])
 def test_an_invitation_with_a_membership_expiry_in_the_past_is_refused(user, project, when):
     with pytest.raises(ValidationError) as excinfo:
-        services.membership_invite(
+        sharing.membership_invite(
             project=project, actor=user, user=UserFactory(), role=R.VIEWER, expires_at=from_now(**when)
         )
     assert excinfo.value.message_dict == {"expires_at": ["The expiry must be in the future."]}
@@ -204,7 +204,7 @@ def test_membership_change_to_an_expiry_in_the_past_is_refused(user, project, wh
     membership = ProjectMembershipFactory(project=project)
     before = _state()
     with pytest.raises(ValidationError) as excinfo:
-        services.membership_change(membership=membership, actor=user, expires_at=from_now(**when))
+        sharing.membership_change(membership=membership, actor=user, expires_at=from_now(**when))
     assert excinfo.value.message_dict == {"expires_at": ["The expiry must be in the future."]}
     assert _state() == before
 
@@ -213,7 +213,7 @@ def test_membership_change_does_not_renew_an_expired_membership(user, project):
     membership = ProjectMembershipFactory(project=project, expires_at=from_now(days=-1))
     before = _state()
     with pytest.raises(ValidationError) as excinfo:
-        services.membership_change(membership=membership, actor=user, expires_at=from_now(days=5))
+        sharing.membership_change(membership=membership, actor=user, expires_at=from_now(days=5))
     assert excinfo.value.message_dict == {
         "expires_at": ["This membership has expired; invite the user again to renew it."]
     }
@@ -222,11 +222,11 @@ def test_membership_change_does_not_renew_an_expired_membership(user, project):
 
 def test_a_transfer_changes_nothing_until_accepted(user, project):
     recipient = UserFactory()
-    invitation = services.project_transfer_invite(project=project, actor=user, new_owner=recipient)
+    invitation = sharing.project_transfer_invite(project=project, actor=user, new_owner=recipient)
     assert (invitation.kind, invitation.role, invitation.status) == ("transfer", "", "pending")
     assert Project.objects.get(pk=project.pk).owner == user
     _grants_nothing(recipient, project)
-    services.invitation_accept(invitation=invitation, actor=recipient)
+    sharing.invitation_accept(invitation=invitation, actor=recipient)
     assert Project.objects.get(pk=project.pk).owner == recipient
     assert ProjectMembership.objects.get(project=project, user=user).role == R.MAINTAINER
 
@@ -234,14 +234,14 @@ def test_a_transfer_changes_nothing_until_accepted(user, project):
 def test_a_transfers_name_clash_is_settled_by_the_recipient_on_accepting(user, project):
     recipient = UserFactory()
     own = ProjectFactory(owner=recipient, name="Warehouse")
-    invitation = services.project_transfer_invite(project=project, actor=user, new_owner=recipient)
+    invitation = sharing.project_transfer_invite(project=project, actor=user, new_owner=recipient)
     before = _state()
     with pytest.raises(ValidationError) as excinfo:
-        services.invitation_accept(invitation=invitation, actor=recipient)
+        sharing.invitation_accept(invitation=invitation, actor=recipient)
     assert excinfo.value.messages == ["You already own a project named warehouse; rename it first."]
     assert _state() == before
     services.project_update(project=own, actor=recipient, name="warehouse (mine)")
-    services.invitation_accept(invitation=invitation, actor=recipient)
+    sharing.invitation_accept(invitation=invitation, actor=recipient)
     assert Project.objects.get(pk=project.pk).owner == recipient
 
 
@@ -250,8 +250,8 @@ def test_the_sender_gets_the_same_invitation_whether_or_not_the_recipient_owns_t
     ProjectFactory(owner=clashing, name="WAREHOUSE")
     other = ProjectFactory(owner=user, name="warehouse 2")
     ProjectFactory(owner=free, name="lake")
-    to_clashing = services.project_transfer_invite(project=project, actor=user, new_owner=clashing)
-    to_free = services.project_transfer_invite(project=other, actor=user, new_owner=free)
+    to_clashing = sharing.project_transfer_invite(project=project, actor=user, new_owner=clashing)
+    to_free = sharing.project_transfer_invite(project=other, actor=user, new_owner=free)
 
     def seen(invitation):
         return (invitation.status, invitation.kind, invitation.role, invitation.invited_by_id)
@@ -261,19 +261,19 @@ def test_the_sender_gets_the_same_invitation_whether_or_not_the_recipient_owns_t
 
 def test_a_transfer_is_refused_on_accepting_when_the_sender_no_longer_owns_the_project(user, project):
     first, second = UserFactory(), UserFactory()
-    to_first = services.project_transfer_invite(project=project, actor=user, new_owner=first)
-    to_second = services.project_transfer_invite(project=project, actor=user, new_owner=second)
-    services.invitation_accept(invitation=to_first, actor=first)
+    to_first = sharing.project_transfer_invite(project=project, actor=user, new_owner=first)
+    to_second = sharing.project_transfer_invite(project=project, actor=user, new_owner=second)
+    sharing.invitation_accept(invitation=to_first, actor=first)
     before = _state()
     with pytest.raises(ValidationError) as excinfo:
-        services.invitation_accept(invitation=to_second, actor=second)
+        sharing.invitation_accept(invitation=to_second, actor=second)
     assert excinfo.value.messages == [NO_LONGER]
     assert _state() == before
     assert Project.objects.get(pk=project.pk).owner == first
 
 
 def test_a_deleted_project_takes_its_invitations_with_it(user, project):
-    invitation = services.membership_invite(project=project, actor=user, user=UserFactory(), role=R.VIEWER)
+    invitation = sharing.membership_invite(project=project, actor=user, user=UserFactory(), role=R.VIEWER)
     services.project_delete(project=project, actor=user)
     assert not ProjectInvitation.objects.filter(pk=invitation.pk).exists()
 
@@ -283,23 +283,23 @@ def test_cancelling_who_may(user, project, kind):
     maintainer = ProjectMembershipFactory(project=project, role=R.MAINTAINER).user
     editor = ProjectMembershipFactory(project=project, role=R.EDITOR).user
     if kind == "transfer":
-        invitation = services.project_transfer_invite(project=project, actor=user, new_owner=UserFactory())
+        invitation = sharing.project_transfer_invite(project=project, actor=user, new_owner=UserFactory())
     else:
-        invitation = services.membership_invite(project=project, actor=user, user=UserFactory(), role=R.VIEWER)
+        invitation = sharing.membership_invite(project=project, actor=user, user=UserFactory(), role=R.VIEWER)
     refused = [editor, UserFactory(), invitation.invitee] + ([maintainer] if kind == "transfer" else [])
     for actor in refused:
         with pytest.raises(PermissionDenied):
-            services.invitation_cancel(invitation=invitation, actor=actor)
+            sharing.invitation_cancel(invitation=invitation, actor=actor)
     assert ProjectInvitation.objects.get(pk=invitation.pk).status == "pending"
-    services.invitation_cancel(invitation=invitation, actor=maintainer if kind == "membership" else user)
+    sharing.invitation_cancel(invitation=invitation, actor=maintainer if kind == "membership" else user)
     assert ProjectInvitation.objects.get(pk=invitation.pk).status == "cancelled"
     with pytest.raises(ValidationError):
-        services.invitation_accept(invitation=invitation, actor=invitation.invitee)
+        sharing.invitation_accept(invitation=invitation, actor=invitation.invitee)
 
 
 def test_staff_may_cancel_any_invitation(project):
     invitation = ProjectInvitationFactory(project=project)
-    services.invitation_cancel(invitation=invitation, actor=UserFactory(is_staff=True))
+    sharing.invitation_cancel(invitation=invitation, actor=UserFactory(is_staff=True))
     assert ProjectInvitation.objects.get(pk=invitation.pk).status == InvitationStatus.CANCELLED
 
 
@@ -308,9 +308,9 @@ def test_the_invitee_gets_a_mail_once_the_invitation_is_stored(user, project, ki
     invitee = UserFactory(email="bob@example.com")
     with django_capture_on_commit_callbacks(execute=True):
         if kind == "transfer":
-            invitation = services.project_transfer_invite(project=project, actor=user, new_owner=invitee)
+            invitation = sharing.project_transfer_invite(project=project, actor=user, new_owner=invitee)
         else:
-            invitation = services.membership_invite(
+            invitation = sharing.membership_invite(
                 project=project, actor=user, user=invitee, role=R.EDITOR, expires_at=from_now(days=30)
             )
     (message,) = mail.outbox
@@ -327,7 +327,7 @@ def test_the_invitee_gets_a_mail_once_the_invitation_is_stored(user, project, ki
 
 def test_a_refused_invitation_sends_no_mail(user, project, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
-        services.membership_invite(project=project, actor=user, user=user, role=R.VIEWER)
+        sharing.membership_invite(project=project, actor=user, user=user, role=R.VIEWER)
     assert mail.outbox == []
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework import status
 
 from accounts.tests.factories import UserFactory
-from projects import services
+from projects import services, sharing
 from projects.models import Project, ProjectInvitation, ProjectMembership, ProjectRole
 from projects.tests.factories import ProjectFactory, ProjectMembershipFactory, accepted_membership
 from registry.tests.support import from_now, invitation_accept_url, member_url, members_url
@@ -38,7 +38,7 @@ def test_a_temporary_maintainer_cannot_add_a_member_who_outlasts_them(temporary_
     newcomer = UserFactory()
     when = from_now(days=2) if expires_at else None
     with pytest.raises(ValidationError) as caught:
-        services.membership_invite(
+        sharing.membership_invite(
             project=temporary_maintainer.project,
             actor=temporary_maintainer.user,
             user=newcomer,

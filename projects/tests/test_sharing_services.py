@@ -14,7 +14,7 @@ from accounts.models import User
 from accounts.tests.factories import UserFactory
 from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
-from projects import services
+from projects import services, sharing
 from projects.access import PROJECT_ACCESS, projects_allowing
 from projects.models import Project, ProjectInvitation, ProjectMembership, ProjectRole
 from projects.tests.factories import ProjectFactory, ProjectMembershipFactory, accepted_membership
@@ -199,9 +199,9 @@ def test_membership_invite_by_a_maintainer_or_the_owner_grants_the_role_on_accep
     actor = user if actor_role == R.OWNER else _member(project, actor_role)
     newcomer = UserFactory()
     expires = from_now(days=3)
-    invitation = services.membership_invite(project=project, actor=actor, user=newcomer, role=role, expires_at=expires)
+    invitation = sharing.membership_invite(project=project, actor=actor, user=newcomer, role=role, expires_at=expires)
     assert not ProjectMembership.objects.filter(user=newcomer).exists()
-    services.invitation_accept(invitation=invitation, actor=newcomer)
+    sharing.invitation_accept(invitation=invitation, actor=newcomer)
     stored = ProjectMembership.objects.get(user=newcomer)
     assert (stored.project, stored.user, stored.role, stored.added_by, stored.expires_at) == (
         project,
@@ -228,7 +228,7 @@ def test_membership_invite_by_anyone_else_is_refused(project, actor_role):
         actor = _member(project, actor_role)
     before = (_rows(), _invitation_rows())
     with pytest.raises(PermissionDenied):
-        services.membership_invite(project=project, actor=actor, user=UserFactory(), role=R.VIEWER)
+        sharing.membership_invite(project=project, actor=actor, user=UserFactory(), role=R.VIEWER)
     assert (_rows(), _invitation_rows()) == before
 
 
@@ -240,14 +240,14 @@ def test_membership_invite_by_a_superuser_records_them_as_the_adder(project):
 
 def test_membership_invite_of_the_owner_role_is_refused(user, project):
     with pytest.raises(ValidationError) as excinfo:
-        services.membership_invite(project=project, actor=user, user=UserFactory(), role=R.OWNER)
+        sharing.membership_invite(project=project, actor=user, user=UserFactory(), role=R.OWNER)
     assert set(excinfo.value.message_dict) == {"role"}
     assert not ProjectInvitation.objects.exists()
 
 
 def test_membership_invite_of_the_owner_is_refused(user, project):
     with pytest.raises(ValidationError) as excinfo:
-        services.membership_invite(project=project, actor=_member(project, R.MAINTAINER), user=user, role=R.VIEWER)
+        sharing.membership_invite(project=project, actor=_member(project, R.MAINTAINER), user=user, role=R.VIEWER)
     assert excinfo.value.message_dict == {"user": ["The owner of a project cannot also be a member of it."]}
     assert not ProjectInvitation.objects.exists()
 
@@ -255,9 +255,9 @@ def test_membership_invite_of_the_owner_is_refused(user, project):
 def test_renewing_a_member_whose_membership_expired_is_an_invitation_that_renews_the_same_row(user, project):
     expired = _member(project, R.VIEWER, expires_at=ago(days=1))
     before = ProjectMembership.objects.get(user=expired)
-    invitation = services.membership_invite(project=project, actor=user, user=expired, role=R.EDITOR)
+    invitation = sharing.membership_invite(project=project, actor=user, user=expired, role=R.EDITOR)
     assert _role_of(expired, project) is None
-    services.invitation_accept(invitation=invitation, actor=expired)
+    sharing.invitation_accept(invitation=invitation, actor=expired)
     row = ProjectMembership.objects.get(user=expired)
     assert (row.pk, row.role, row.expires_at, row.added_by_id) == (before.pk, R.EDITOR, None, user.pk)
     assert _role_of(expired, project) == R.EDITOR
@@ -273,7 +273,7 @@ def test_membership_change_sets_the_role_and_expiry(user, project, actor_role):
     actor = user if actor_role == R.OWNER else _member(project, actor_role)
     membership = ProjectMembershipFactory(project=project, role=R.VIEWER)
     expires = from_now(days=9)
-    services.membership_change(membership=membership, actor=actor, role=R.MAINTAINER, expires_at=expires)
+    sharing.membership_change(membership=membership, actor=actor, role=R.MAINTAINER, expires_at=expires)
     stored = ProjectMembership.objects.get(pk=membership.pk)
     assert (stored.role, stored.expires_at, stored.added_by) == (R.MAINTAINER, expires, user)
     assert stored.updated_at > stored.created_at
@@ -284,7 +284,7 @@ def test_membership_change_of_ones_own_membership_is_refused(project, role):
     membership = ProjectMembershipFactory(project=project, role=role)
     before = _rows()
     with pytest.raises(PermissionDenied):
-        services.membership_change(membership=membership, actor=membership.user, role=R.VIEWER)
+        sharing.membership_change(membership=membership, actor=membership.user, role=R.VIEWER)
     assert _rows() == before
 
 
@@ -294,14 +294,14 @@ def test_membership_change_by_a_viewer_or_editor_is_refused(project, actor_role)
     actor = _member(project, actor_role)
     before = _rows()
     with pytest.raises(PermissionDenied):
-        services.membership_change(membership=membership, actor=actor, role=R.EDITOR)
+        sharing.membership_change(membership=membership, actor=actor, role=R.EDITOR)
     assert _rows() == before
 
 
 def test_membership_change_to_owner_is_refused(user, project):
     membership = ProjectMembershipFactory(project=project, role=R.MAINTAINER)
     with pytest.raises(ValidationError) as excinfo:
-        services.membership_change(membership=membership, actor=user, role=R.OWNER)
+        sharing.membership_change(membership=membership, actor=user, role=R.OWNER)
     assert set(excinfo.value.message_dict) == {"role"}
     assert ProjectMembership.objects.get(pk=membership.pk).role == R.MAINTAINER
 
@@ -309,7 +309,7 @@ def test_membership_change_to_owner_is_refused(user, project):
 def test_membership_change_of_another_field_is_a_programming_error(user, project):
     membership = ProjectMembershipFactory(project=project)
     with pytest.raises(ValueError, match="user"):
-        services.membership_change(membership=membership, actor=user, user=UserFactory())
+        sharing.membership_change(membership=membership, actor=user, user=UserFactory())
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -321,7 +321,7 @@ def test_membership_change_of_another_field_is_a_programming_error(user, project
 @pytest.mark.parametrize("expired", [False, True], ids=["live", "expired"])
 def test_a_member_may_always_leave(project, role, expired):
     membership = ProjectMembershipFactory(project=project, role=role, expires_at=ago(days=1) if expired else None)
-    services.membership_remove(membership=membership, actor=membership.user)
+    sharing.membership_remove(membership=membership, actor=membership.user)
     assert not ProjectMembership.objects.exists()
 
 
@@ -330,7 +330,7 @@ def test_a_member_may_always_leave(project, role, expired):
 def test_a_maintainer_or_the_owner_removes_members_up_to_maintainer(user, project, actor_role, role):
     actor = user if actor_role == R.OWNER else _member(project, actor_role)
     membership = ProjectMembershipFactory(project=project, role=role)
-    services.membership_remove(membership=membership, actor=actor)
+    sharing.membership_remove(membership=membership, actor=actor)
     assert not ProjectMembership.objects.filter(pk=membership.pk).exists()
 
 
@@ -340,7 +340,7 @@ def test_anyone_else_cannot_remove_a_member(project, actor_role):
     membership = ProjectMembershipFactory(project=project, role=R.VIEWER)
     before = _rows()
     with pytest.raises(PermissionDenied):
-        services.membership_remove(membership=membership, actor=actor)
+        sharing.membership_remove(membership=membership, actor=actor)
     assert _rows() == before
 
 
@@ -350,8 +350,8 @@ def test_anyone_else_cannot_remove_a_member(project, actor_role):
 
 
 def _transfer(project: Project, *, actor: User, new_owner: User) -> None:
-    invitation = services.project_transfer_invite(project=project, actor=actor, new_owner=new_owner)
-    services.invitation_accept(invitation=invitation, actor=new_owner)
+    invitation = sharing.project_transfer_invite(project=project, actor=actor, new_owner=new_owner)
+    sharing.invitation_accept(invitation=invitation, actor=new_owner)
 
 
 @pytest.mark.parametrize("previous_role", [None, R.VIEWER, R.EDITOR, R.MAINTAINER, "expired"])
@@ -386,14 +386,14 @@ def test_transfer_by_anyone_but_the_owner_is_refused(user, project, actor_role):
     actor = _member(project, actor_role) if actor_role else UserFactory()
     before = (_rows(), _invitation_rows())
     with pytest.raises(PermissionDenied):
-        services.project_transfer_invite(project=project, actor=actor, new_owner=actor)
+        sharing.project_transfer_invite(project=project, actor=actor, new_owner=actor)
     assert Project.objects.get(pk=project.pk).owner == user
     assert (_rows(), _invitation_rows()) == before
 
 
 def test_transfer_to_the_current_owner_is_refused(user, project):
     with pytest.raises(ValidationError) as excinfo:
-        services.project_transfer_invite(project=project, actor=user, new_owner=user)
+        sharing.project_transfer_invite(project=project, actor=user, new_owner=user)
     assert set(excinfo.value.message_dict) == {"user"}
     assert not ProjectInvitation.objects.exists()
 
@@ -401,10 +401,10 @@ def test_transfer_to_the_current_owner_is_refused(user, project):
 def test_transfer_to_someone_with_a_project_of_that_name_is_refused_to_them_on_acceptance(user, project):
     new_owner = _member(project, R.EDITOR)
     ProjectFactory(owner=new_owner, name=project.name.title())
-    invitation = services.project_transfer_invite(project=project, actor=user, new_owner=new_owner)
+    invitation = sharing.project_transfer_invite(project=project, actor=user, new_owner=new_owner)
     before = (_rows(), list(Project.objects.order_by("pk").values()), _invitation_rows())
     with pytest.raises(ValidationError) as excinfo:
-        services.invitation_accept(invitation=invitation, actor=new_owner)
+        sharing.invitation_accept(invitation=invitation, actor=new_owner)
     assert excinfo.value.messages == [f"You already own a project named {project.name}; rename it first."]
     assert (_rows(), list(Project.objects.order_by("pk").values()), _invitation_rows()) == before
 
@@ -501,7 +501,7 @@ def test_a_second_run_sends_nothing(frozen, project):
 def test_a_changed_expiry_re_arms_the_reminder(frozen, user, project):
     membership = ProjectMembershipFactory(project=project, expires_at=NOW + timedelta(days=2))
     _remind()
-    services.membership_change(membership=membership, actor=user, expires_at=NOW + timedelta(days=5))
+    sharing.membership_change(membership=membership, actor=user, expires_at=NOW + timedelta(days=5))
     _remind()
     _remind()
     assert len(mail.outbox) == 2
