@@ -12,12 +12,11 @@ from common.access import HasRole
 from common.filters import filtering_asked_for
 from common.pagination import HeaderLimitOffsetPagination
 from common.viewsets import ServiceModelMixin
-from experiments import services
+from experiments import selectors, services
 from experiments.access import EXPERIMENT_ACCESS
 from experiments.filters import ExperimentFilterSet
 from experiments.models import Experiment
 from experiments.serializers import ExperimentSerializer, MetricPointSerializer
-from experiments.statements import experiment_with_access, visible_experiments
 from projects.access import PROJECT_ACCESS
 from projects.models import Project
 from tracking import services as tracking
@@ -63,27 +62,19 @@ class ExperimentViewSet(ServiceModelMixin, viewsets.ModelViewSet):
     lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
-        queryset = Experiment.objects.for_display()
-        if self.detail:
-            # Among all rows, so that an experiment the caller may not see reaches HasRole (403), not a 404.
-            return queryset.with_access(self.request.user)
-        # A row of the list does not show the caller's role, so the list does not compute it.
-        return queryset.where_visible_to(self.request.user)
+        # What the list's filters narrow (experiments.selectors reads the rows); detail reads are get_object's.
+        return Experiment.objects.for_display().where_visible_to(self.request.user)
 
     def list(self, request, *args, **kwargs):
-        if request.user.is_superuser or filtering_asked_for(request, self):
-            return super().list(request, *args, **kwargs)
-        # The plain list, which most requests ask for, runs statements prepared once (experiments.statements) built from
-        # the same visibility rule as get_queryset().
-        page = self.paginate_queryset(visible_experiments(request.user))
+        rows = selectors.experiment_list(
+            user=request.user, narrow=self.filter_queryset, plain=not filtering_asked_for(request, self)
+        )
+        page = self.paginate_queryset(rows)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def get_object(self):
-        if self.action != "retrieve" or self.request.user.is_superuser:
-            return super().get_object()
-        # Reading one experiment, which most detail requests do, runs a statement prepared once (experiments.statements)
-        # built from the same role lookup as get_queryset().
-        experiment = experiment_with_access(self.request.user, int(self.kwargs[self.lookup_url_kwarg or "pk"]))
+        pk = int(self.kwargs[self.lookup_url_kwarg or "pk"])
+        experiment = selectors.experiment_get(user=self.request.user, pk=pk, for_write=self.action != "retrieve")
         if experiment is None:
             raise Http404
         self.check_object_permissions(self.request, experiment)

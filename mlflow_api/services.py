@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from common.text import fold
+from experiments import selectors
 from experiments import services as experiments
-from experiments import statements
 from experiments.access import EXPERIMENT_ACCESS
 from experiments.models import RUN_TAG_VALUE_MAX_LENGTH, Experiment, ExperimentStatus, RunTag
 from mlflow_api.entities import NOTE_TAG, RUN_NAME_TAG, param_text
@@ -111,14 +111,7 @@ def project_by_name(*, user: User, name: str) -> Project:
 def run_for(*, user: User, run_id, operation: str, shown: bool = False) -> Experiment:
     """The experiment MLflow's `run_id` names, if the caller's access allows `operation` (EXPERIMENT_ACCESS) on it;
     `shown` reads with it what a run's answer shows (its owner, latest metrics and tags)."""
-    if shown or user.is_superuser:
-        runs = Experiment.objects.with_access(user)
-        if shown:
-            runs = runs.select_related("owner").prefetch_related("latest_metrics", "run_tags")
-        run = runs.filter(run_uuid=str(run_id)).first()
-    else:
-        # Prepared: building this query through the ORM took as long as a batch's insert of 1000 points (measured).
-        run = statements.run_with_access(user, str(run_id))
+    run = selectors.run_get(user=user, run_id=str(run_id), shown=shown)
     if run is None:
         raise does_not_exist(f"Run with id={run_id} not found.")
     EXPERIMENT_ACCESS.remember(user, run, run.access_role)

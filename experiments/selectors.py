@@ -1,0 +1,41 @@
+"""The reads of experiments that other code uses: the REST API, the MLflow API, the admin and the UI read through here.
+
+Each selector decides how its read is done: a statement prepared once (experiments.statements) for the reads most
+requests make, or the ORM where a superuser (who sees every row) or a list's filters need a query of their own. The
+two forms answer the same rows (the statements are built from the same QuerySet methods, and tested against them).
+"""
+
+from collections.abc import Callable, Iterable
+
+from django.db.models import QuerySet
+
+from experiments import statements
+from experiments.models import Experiment
+
+
+def experiment_list(*, user, narrow: Callable[[QuerySet], QuerySet], plain: bool) -> Iterable[Experiment]:
+    """The experiments `user` may see, with what a list shows. A `plain` list (no filter, the default order) reads the
+    prepared statement; otherwise `narrow` (the list's filters and ordering) applies to the ORM's query."""
+    if plain and not user.is_superuser:
+        return statements.visible_experiments(user)
+    return narrow(Experiment.objects.for_display().where_visible_to(user))
+
+
+def experiment_get(*, user, pk: int, for_write: bool = False) -> Experiment | None:
+    """Experiment `pk` with what a read shows and `user`'s role on it (`access_role`, None: no access), or None, among
+    all rows (so that one the caller may not see is told apart from one that does not exist). `for_write`: an
+    instance to change and save."""
+    if for_write or user.is_superuser:
+        return Experiment.objects.for_display().with_access(user).filter(pk=pk).first()
+    return statements.experiment_with_access(user, pk)
+
+
+def run_get(*, user, run_id: str, shown: bool = False) -> Experiment | None:
+    """The experiment whose MLflow run id is `run_id`, with `user`'s role on it (`access_role`), or None; `shown` reads
+    with it what a run's answer shows (its owner, latest metrics and tags), else its own columns only (for writes)."""
+    if shown or user.is_superuser:
+        runs = Experiment.objects.with_access(user)
+        if shown:
+            runs = runs.select_related("owner").prefetch_related("latest_metrics", "run_tags")
+        return runs.filter(run_uuid=run_id).first()
+    return statements.run_with_access(user, run_id)
