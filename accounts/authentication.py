@@ -1,5 +1,5 @@
 """JWT authentication as simplejwt does it, with the account read by a statement prepared once (common.prepared):
-building and compiling that one-row query was a third of the time of a request that reads one experiment (measured)."""
+building and compiling that one-row query on every request costs more than running it (see the README's Performance)."""
 
 from django.db import models
 from rest_framework_simplejwt import authentication

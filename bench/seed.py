@@ -20,9 +20,9 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
 from accounts.models import User
+from common.text import fold
 from experiments.models import Experiment, ExperimentStatus
 from projects.models import Project, ProjectMembership, ProjectRole
-from registry.text import fold
 
 PASSWORD = "bench-correct-horse-battery"
 CALLER = "bench-caller"

@@ -33,8 +33,8 @@ class FieldConstraintErrorsMixin:
 
     constraint_fields: dict[str, str] = {}
     # Check constraints that the fields' own validation already makes (a choice, a blank value), named here: they stay
-    # in the database as a guard for writes that bypass the model, but validating them again asked the database once
-    # each (a third of the time of creating an experiment, measured). A field that fails its own validation skips its
+    # in the database as a guard for writes that bypass the model, but validating them again would ask the database
+    # once each. A field that fails its own validation skips its
     # constraints anyway, so no message changes.
     constraints_checked_by_fields: frozenset[str] = frozenset()
 

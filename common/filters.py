@@ -99,7 +99,7 @@ class FilterSet(django_filters.FilterSet):
         """Whether the query parameters `data` hold a value, even an empty one, for any of the filters.
 
         When none does, every filter would leave the list as it is, so the list skips building the FilterSet and its
-        form (a tenth of a plain list request's time, measured). Each form field's widget says which parameters it
+        form, a plain list's largest cost after its query. Each form field's widget says which parameters it
         reads, so that a filter of several parameters (a range's `_min` and `_max`) counts too.
         """
         fields = cls.__dict__.get("_form_fields")

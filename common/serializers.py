@@ -7,8 +7,8 @@ def datetime_text(value, zone=None):
     """A datetime as REST framework's DateTimeField writes it: ISO 8601 in the current time zone (or `zone`), `Z` for
     UTC; None stays None.
 
-    For representations written out by hand: calling that field for every value took an eighth of a list request
-    (measured). experiments/tests/test_representation.py holds the two to the same answer.
+    For representations written out by hand, where calling that field for every value would be a list's main cost.
+    experiments/tests/test_representation.py holds the two to the same answer.
     """
     if value is None:
         return None

@@ -14,7 +14,7 @@ class RowsOf(Expression):
     NULL or `[]` for none.
 
     Written as SQL rather than as a Subquery of an aggregate: building and compiling that subquery twice for every
-    list request cost more than its query took to run (measured). PostgreSQL evaluates it after the sort and the limit,
+    list request would cost more than its query takes to run. PostgreSQL evaluates it after the sort and the limit,
     for the rows returned only.
     """
 
@@ -54,8 +54,8 @@ def tag_values(rows: str | None) -> dict[str, str]:
 
 def show(experiment):
     """Set an experiment's `results` and `run_tag_values` (cached properties of Experiment) from the JSON read with it
-    by for_display(), as plain dicts: building model rows and related managers for them cost more than the rest of a
-    list request (measured)."""
+    by for_display(), as plain dicts: building model rows and related managers for them would cost more than the rest
+    of a list request."""
     shown = experiment.__dict__
     metrics = shown.pop("_latest_metrics_json", None)
     tags = shown.pop("_run_tags_json", None)

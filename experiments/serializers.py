@@ -122,8 +122,8 @@ class ExperimentSerializer(strict.ModelSerializer):
         extra_kwargs = {"status": {"initial": Experiment.Status.DRAFT}}
 
     def to_representation(self, instance):
-        # Written out: REST framework's walk over the fields, which it builds anew for every request, took longer than
-        # the rest of a list request (measured). The fields above still define how each value is written, and
+        # Written out: REST framework's walk over the fields, which it builds anew for every request, would cost more
+        # than the rest of a list request. The fields above still define how each value is written, and
         # experiments/tests/test_representation.py holds this to the same answer as that walk.
         zone = timezone.get_current_timezone()
         return {

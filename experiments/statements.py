@@ -1,6 +1,6 @@
 """The statements of the plain list of experiments (no filter, the default order) and of reading one experiment,
 prepared once (see common.prepared), for callers who are not superusers. Most requests run one of them, and building
-them anew each time cost more than running them (measured)."""
+them anew each time would cost more than running them."""
 
 from django.db import models
 from django.db.models import Q

@@ -249,8 +249,8 @@ class LatestValues:
     """The latest value of a metric of each run, NULL where a run lacks it (or its latest value is NaN): a join on the
     latest-values table per metric key that a search names, shared by its filters and its order.
 
-    A join rather than a subquery per run: PostgreSQL ran that subquery once for every run matched, before the sort
-    (measured: the order took half of a search over 10,000 runs). The unique constraint on (run, key) keeps one row per
+    A join rather than a subquery per run: PostgreSQL would run that subquery once for every run matched, before the
+    sort. The unique constraint on (run, key) keeps one row per
     run.
     """
 
@@ -276,7 +276,7 @@ class LatestValues:
         filter compares the value, since every run matched then has one.
 
         Without the clause PostgreSQL can read the runs in the order of the (key, value) index, descending as well, and
-        stop at the end of the page (measured over 10,000 runs: 17 ms to 2 ms). With NULLS LAST a descending order
+        stop at the end of the page. With NULLS LAST a descending order
         matches no index, and every run matched was joined and sorted first.
         """
         return None if key in self.compared else True
@@ -389,9 +389,8 @@ def runs_search(
 def run_data(run: Experiment) -> tuple[list, dict]:
     """A searched run's latest metrics, as MLflow shows them, and its tags, from the JSON runs_search reads with it.
 
-    In the search's own query rather than in two more, each with the page's ids (up to 50,000) to bind: for a page
-    of 100 runs the two queries took over a quarter of the search's time (profiled). Plain dicts, not model
-    instances: those for each metric and tag would cost more than the search itself.
+    In the search's own query rather than in two more, each with the page's ids (up to 50,000) to bind. Plain dicts,
+    not model instances: those for each metric and tag would cost more than the search itself.
     """
     shown = run.__dict__
     metrics, tags = shown.pop("_metrics_json", None), shown.pop("_tags_json", None)

@@ -203,7 +203,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON in; the token endpoint also takes a form (the OAuth2 password flow), see accounts.views.
     "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
-    # orjson renders the same JSON as REST framework's renderer, several times faster.
+    # orjson renders the same JSON as REST framework's renderer, faster.
     "DEFAULT_RENDERER_CLASSES": [
         "drf_orjson_renderer.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

@@ -110,15 +110,15 @@ def _insert(model: type[PointFields], rows: list[tuple], *, conflict: str) -> No
     """One multi-row INSERT of the rows of one experiment, ending with `conflict`, an ON CONFLICT clause in which the
     table is `current`.
 
-    Plain SQL rather than the ORM: profiled on a batch of 1000 points, bulk_create and bulk_update spent most of the
-    request assembling their SQL in Python, and neither can say "only where the new point comes later".
+    Plain SQL rather than the ORM: bulk_create and bulk_update spend most of a large batch's time assembling their SQL
+    in Python, and neither can say "only where the new point comes later".
     """
     quote = connection.ops.quote_name
     head = f"INSERT INTO {quote(model._meta.db_table)} AS current ({', '.join(map(quote, _POINT_COLUMNS))})"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # One array per column, whatever the number of rows: a multi-row VALUES binds six parameters a row, and
-            # executemany sends a statement per row (75 ms for 1000 rows, measured).
+            # executemany sends a statement per row.
             arrays = "%s::varchar[], %s::bigint[], %s::bigint[], %s::float8[], %s::boolean[]"
             sql = f"{head} SELECT %s, * FROM unnest({arrays}) {conflict}"
             cursor.execute(sql, [rows[0][0], *_array_literals(rows)])
@@ -139,8 +139,8 @@ def _insert_history(rows: list[tuple]) -> None:
 
     On PostgreSQL a plain INSERT comes first, in a savepoint, and ON CONFLICT DO NOTHING only if it meets a point
     already stored (a client's replay, which is rare). ON CONFLICT inserts every row speculatively, with a second WAL
-    record for each: for a batch of 1000 points it took 15.3 ms against 10.9 ms for the savepoint and the plain insert
-    (measured). SQLite's ON CONFLICT costs nothing more.
+    record for each, which costs more than the savepoint and the plain insert. SQLite's ON CONFLICT costs nothing
+    more.
     """
     if connection.vendor == "postgresql":
         try:
@@ -210,8 +210,8 @@ def metrics_record(*, experiment: Experiment, points: Iterable[Point]) -> None:
     if not points:
         return
     # By key, in the unique index's order but for NaN (two points differing only by one NaN are rare): each row then
-    # goes next to the one before in the index, which halved the insert's time on PostgreSQL for a batch of 1000
-    # points over 10 keys (measured). And the last row of each key is its latest.
+    # goes next to the one before in the index, which PostgreSQL inserts faster. And the last row of each key is its
+    # latest.
     rows = sorted(_rows(experiment.pk, points), key=_latest_order)
     latest = {row[1]: row for row in rows}
     # No savepoint inside a caller's transaction: a failure here fails that transaction whole (as a failed statement
