@@ -138,3 +138,22 @@ def set_fields(instance: models.Model, fields: dict, *, allowed: Iterable[str]) 
     for name, value in fields.items():
         setattr(instance, name, value)
     return instance
+
+
+class KeyValueTag(models.Model):
+    """A key/value tag as tracking clients (MLflow) set them, one per key on its object: a subclass names the object
+    (`owner_field`, a foreign key it declares) and the longest value it keeps."""
+
+    TAG_KEY_MAX_LENGTH = 250
+
+    key = models.CharField(max_length=TAG_KEY_MAX_LENGTH)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value[:40]}"
+
+    @staticmethod
+    def one_per_key(owner_field: str, *, name: str, message: str) -> models.UniqueConstraint:
+        return models.UniqueConstraint(fields=[owner_field, "key"], name=name, violation_error_message=message)

@@ -14,7 +14,7 @@ from django.db.models import (
 )
 from django.utils.functional import cached_property
 
-from common.db import FieldConstraintErrorsMixin, TrimmedNameMixin
+from common.db import FieldConstraintErrorsMixin, KeyValueTag, TrimmedNameMixin
 from common.text import multi_line, single_line
 from experiments.display import DisplayIterable, RowsOf
 from experiments.validators import (
@@ -242,11 +242,11 @@ class Experiment(TrimmedNameMixin, FieldConstraintErrorsMixin, models.Model):
         getattr(self, "_prefetched_objects_cache", {}).pop("latest_metrics", None)
 
 
-RUN_TAG_KEY_MAX_LENGTH = 250
+RUN_TAG_KEY_MAX_LENGTH = KeyValueTag.TAG_KEY_MAX_LENGTH
 RUN_TAG_VALUE_MAX_LENGTH = 8000
 
 
-class RunTag(models.Model):
+class RunTag(KeyValueTag):
     """A key/value tag of an experiment, as tracking clients (MLflow) set them, their system tags included.
 
     Beside the experiment's `tags`, which are plain labels: a label shows to tracking clients as a tag with an empty
@@ -254,18 +254,14 @@ class RunTag(models.Model):
     """
 
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="run_tags")
-    key = models.CharField(max_length=RUN_TAG_KEY_MAX_LENGTH)
     value = models.TextField(max_length=RUN_TAG_VALUE_MAX_LENGTH, blank=True, default="")
 
     class Meta:
         ordering = ["experiment_id", "key"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["experiment", "key"],
+            KeyValueTag.one_per_key(
+                "experiment",
                 name="experiments_runtag_one_per_key",
-                violation_error_message="This experiment already has a tag with this key.",
+                message="This experiment already has a tag with this key.",
             )
         ]
-
-    def __str__(self) -> str:
-        return f"{self.key}={self.value[:40]}"

@@ -7,27 +7,35 @@ from projects import services, sharing
 from projects.models import Project, ProjectInvitation, ProjectMembership
 
 
-class ExpirationFilter(admin.SimpleListFilter):
-    """Projects that expire within the reminder window, have expired, or never expire."""
+class _EndFilter(admin.SimpleListFilter):
+    """Rows whose end (`end_field`) falls within the reminder window (`within`, a QuerySet method), has passed, or
+    never comes; `labels` words the three choices."""
 
-    title = "expiration"
-    parameter_name = "expiration"
+    end_field: str
+    within: str
+    labels: tuple[str, str, str]
 
     def lookups(self, request, model_admin):
-        return [
-            ("soon", f"Expires within {settings.EXPIRATION_REMINDER_DAYS} days"),
-            ("expired", "Expired"),
-            ("never", "Never expires"),
-        ]
+        soon, expired, never = self.labels
+        return [("soon", soon.format(days=settings.EXPIRATION_REMINDER_DAYS)), ("expired", expired), ("never", never)]
 
     def queryset(self, request, queryset):
-        if self.value() == "soon":
-            return queryset.expiring_within(settings.EXPIRATION_REMINDER_DAYS)
-        if self.value() == "expired":
+        choice = self.value()
+        if choice == "soon":
+            return getattr(queryset, self.within)(settings.EXPIRATION_REMINDER_DAYS)
+        if choice == "expired":
             return queryset.expired()
-        if self.value() == "never":
-            return queryset.filter(expiration_date__isnull=True)
+        if choice == "never":
+            return queryset.filter(**{f"{self.end_field}__isnull": True})
         return queryset
+
+
+class ExpirationFilter(_EndFilter):
+    """Projects that expire within the reminder window, have expired, or never expire."""
+
+    title, parameter_name = "expiration", "expiration"
+    end_field, within = "expiration_date", "expiring_within"
+    labels = ("Expires within {days} days", "Expired", "Never expires")
 
 
 class MembershipAdminForm(forms.ModelForm):
@@ -62,27 +70,12 @@ class MembershipInline(admin.TabularInline):
         return super().get_queryset(request).select_related("user", "added_by")
 
 
-class MembershipExpiryFilter(admin.SimpleListFilter):
+class MembershipExpiryFilter(_EndFilter):
     """Memberships that have expired, end within the reminder window, or never end."""
 
-    title = "expiry"
-    parameter_name = "expiry"
-
-    def lookups(self, request, model_admin):
-        return [
-            ("soon", f"Ends within {settings.EXPIRATION_REMINDER_DAYS} days"),
-            ("expired", "Expired"),
-            ("never", "Never ends"),
-        ]
-
-    def queryset(self, request, queryset):
-        if self.value() == "soon":
-            return queryset.ending_within(settings.EXPIRATION_REMINDER_DAYS)
-        if self.value() == "expired":
-            return queryset.expired()
-        if self.value() == "never":
-            return queryset.filter(expires_at__isnull=True)
-        return queryset
+    title, parameter_name = "expiry", "expiry"
+    end_field, within = "expires_at", "ending_within"
+    labels = ("Ends within {days} days", "Expired", "Never ends")
 
 
 @admin.register(ProjectMembership)

@@ -7,7 +7,7 @@ from django.db.models import Case, CharField, Count, Exists, F, Lookup, OuterRef
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from common.db import FieldConstraintErrorsMixin, NormalizedKeysMixin, TrimmedNameMixin
+from common.db import FieldConstraintErrorsMixin, KeyValueTag, NormalizedKeysMixin, TrimmedNameMixin
 from common.text import multi_line, single_line
 
 NAME_TAKEN = "You already have a project with this name."
@@ -216,29 +216,25 @@ class Project(TrimmedNameMixin, NormalizedKeysMixin, FieldConstraintErrorsMixin,
         return self.expiration_date is not None and self.expiration_date < timezone.localdate()
 
 
-PROJECT_TAG_KEY_MAX_LENGTH = 250
+PROJECT_TAG_KEY_MAX_LENGTH = KeyValueTag.TAG_KEY_MAX_LENGTH
 PROJECT_TAG_VALUE_MAX_LENGTH = 5000
 
 
-class ProjectTag(models.Model):
+class ProjectTag(KeyValueTag):
     """A key/value tag of a project, as tracking clients (MLflow) set them on an experiment."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="key_tags")
-    key = models.CharField(max_length=PROJECT_TAG_KEY_MAX_LENGTH)
     value = models.TextField(max_length=PROJECT_TAG_VALUE_MAX_LENGTH, blank=True, default="")
 
     class Meta:
         ordering = ["project_id", "key"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["project", "key"],
+            KeyValueTag.one_per_key(
+                "project",
                 name="projects_projecttag_one_per_key",
-                violation_error_message="This project already has a tag with this key.",
+                message="This project already has a tag with this key.",
             )
         ]
-
-    def __str__(self) -> str:
-        return f"{self.key}={self.value[:40]}"
 
 
 class ProjectMembershipQuerySet(models.QuerySet):

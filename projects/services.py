@@ -102,12 +102,12 @@ def _project_reminder_message(projects: list[Project]) -> str:
     return "These projects of yours expire soon or have expired:\n\n" + "\n".join(lines) + "\n"
 
 
-def _claim_project(project: Project) -> bool:
-    return bool(
-        Project.objects.filter(pk=project.pk, expiration_date=project.expiration_date)
-        .exclude(reminded_for_date=project.expiration_date)
-        .update(reminded_for_date=project.expiration_date)
-    )
+def _claim(item, *, end: str, reminded: str) -> bool:
+    """Record `item` as reminded of its end (its field `end`) in its field `reminded`, unless it already is. A
+    conditional update, which is the lock: of concurrent runs only one sees the row change."""
+    value = getattr(item, end)
+    rows = type(item).objects.filter(pk=item.pk, **{end: value}).exclude(**{reminded: value})
+    return bool(rows.update(**{reminded: value}))
 
 
 def project_release_reminders(project_ids: list[int]) -> None:
@@ -140,20 +140,12 @@ def project_send_expiration_reminders(
     return _send_reminders(
         due=due,
         recipient=lambda project: project.owner,
-        claim=_claim_project,
+        claim=lambda project: _claim(project, end="expiration_date", reminded="reminded_for_date"),
         release="projects.services.project_release_reminders",
         subject="Registry: projects expiring soon",
         message=_project_reminder_message,
         label=lambda project: one_line(project.name),
         dry_run=dry_run,
-    )
-
-
-def _claim_membership(membership: ProjectMembership) -> bool:
-    return bool(
-        ProjectMembership.objects.filter(pk=membership.pk, expires_at=membership.expires_at)
-        .exclude(reminded_for_expiry=membership.expires_at)
-        .update(reminded_for_expiry=membership.expires_at)
     )
 
 
@@ -180,7 +172,7 @@ def membership_send_expiry_reminders(*, days: int | None = None, dry_run: bool =
     return _send_reminders(
         due=list(due),
         recipient=lambda membership: membership.user,
-        claim=_claim_membership,
+        claim=lambda membership: _claim(membership, end="expires_at", reminded="reminded_for_expiry"),
         release="projects.services.membership_release_reminders",
         subject="Registry: your project access ends soon",
         message=_membership_reminder_message,

@@ -191,13 +191,13 @@ def test_the_reminder_says_which_projects_expire_and_which_have_expired(user):
 def test_a_claimed_project_is_not_reminded_by_a_concurrent_run(user, monkeypatch):
     # Another run records the reminder between this run's read and its claim: this run must not send it again.
     project = ProjectFactory(owner=user, expiration_date=in_days(1))
-    claim = services._claim_project
+    claim = services._claim
 
-    def claimed_elsewhere(candidate):
+    def claimed_elsewhere(candidate, **fields):
         Project.objects.filter(pk=candidate.pk).update(reminded_for_date=candidate.expiration_date)
-        return claim(candidate)
+        return claim(candidate, **fields)
 
-    monkeypatch.setattr(services, "_claim_project", claimed_elsewhere)
+    monkeypatch.setattr(services, "_claim", claimed_elsewhere)
     summary = services.project_send_expiration_reminders()
     assert (summary.recipients, summary.items) == (0, 0)
     assert mail.outbox == []

@@ -579,14 +579,14 @@ def test_a_failing_address_does_not_stop_the_others_and_is_re_armed_after_its_la
 
 def test_a_membership_claimed_by_a_concurrent_run_is_not_sent_twice(frozen, project, monkeypatch):
     membership = ProjectMembershipFactory(project=project, expires_at=NOW + timedelta(days=1))
-    real_claim = services._claim_membership
+    real_claim = services._claim
 
-    def claim_after_another_run(item):
+    def claim_after_another_run(item, **fields):
         # Another run claims the row between this run's listing and its claim.
         ProjectMembership.objects.filter(pk=item.pk).update(reminded_for_expiry=item.expires_at)
-        return real_claim(item)
+        return real_claim(item, **fields)
 
-    monkeypatch.setattr(services, "_claim_membership", claim_after_another_run)
+    monkeypatch.setattr(services, "_claim", claim_after_another_run)
     assert services.membership_send_expiry_reminders().recipients == 0
     assert mail.outbox == []
     assert _reminded_for(membership) == membership.expires_at
