@@ -5,9 +5,10 @@ from django.db import models
 
 from accounts.validators import validate_username
 from common.db import FieldConstraintErrorsMixin, NormalizedKeysMixin
+from common.numbers import INT64_MAX
 from common.text import fold, single_line
 
-MAX_ID = 2**63 - 1
+MAX_ID = INT64_MAX
 
 
 class UserQuerySet(models.QuerySet):

@@ -7,6 +7,8 @@ from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
+from common.numbers import INT64_MAX
+
 UNSTORABLE_TEXT = "strings may not contain NUL characters or unpaired surrogates"
 
 
@@ -36,7 +38,7 @@ def holds_unstorable_text(data) -> bool:
     return False
 
 
-INT64_LIMIT = 2**63
+INT64_LIMIT = INT64_MAX + 1
 
 
 def _parse_int(text: str) -> int:

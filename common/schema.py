@@ -4,6 +4,8 @@ import re
 
 from drf_spectacular.openapi import AutoSchema
 
+from common.numbers import INT64_MAX, INT64_MIN
+
 ERROR = {
     "type": "object",
     "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
@@ -20,7 +22,7 @@ JSON_VALUE = {
     "anyOf": [
         {"type": "string", "pattern": "^[^\\u0000]*$"},
         {"type": "boolean"},
-        {"type": "integer", "format": "int64", "minimum": -(2**63), "maximum": 2**63 - 1},
+        {"type": "integer", "format": "int64", "minimum": INT64_MIN, "maximum": INT64_MAX},
         {"type": "number", "format": "double"},
         {"type": "array", "items": JSON_VALUE_REF},
         {"type": "object", "additionalProperties": JSON_VALUE_REF},

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common import serializers as strict
+from common.numbers import INT64_MAX, INT64_MIN
 from common.serializers import datetime_text
 from common.text import single_line
 from experiments.models import Experiment
@@ -18,7 +19,7 @@ from experiments.validators import (
 from projects.access import projects_allowing
 from projects.models import Project
 from tracking.models import METRIC_KEY_MAX_LENGTH, NON_FINITE_NAMES, number_to_json
-from tracking.services import INT64_MAX, INT64_MIN, KEY_PATTERN, KEY_RULE
+from tracking.services import KEY_PATTERN, KEY_RULE
 
 
 @extend_schema_field({"type": "object", "additionalProperties": {}, "description": "At most 64 KB as JSON."})

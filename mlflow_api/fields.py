@@ -1,6 +1,7 @@
 """Reading MLflow's fields from a request's body or query: each answers MLflow's INVALID_PARAMETER_VALUE for a
 missing or malformed value, naming the parameter as MLflow's server does."""
 
+from common.numbers import INT64_MAX, INT64_MIN
 from mlflow_api import entities
 from mlflow_api.errors import MlflowError
 from tracking import services as tracking
@@ -30,7 +31,7 @@ def integer(data, name: str, *, required: bool = False, default=None):
         return default
     if isinstance(value, str) and value.strip().lstrip("-").isdigit() and value.isascii():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not tracking.INT64_MIN <= value <= tracking.INT64_MAX:
+    if isinstance(value, bool) or not isinstance(value, int) or not INT64_MIN <= value <= INT64_MAX:
         raise MlflowError(f"Invalid value {value!r} for parameter '{name}': a 64-bit integer is required.")
     return value
 

@@ -22,6 +22,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from accounts.models import User
+from common.numbers import INT64_MAX
 from experiments.display import RowsOf, tag_values
 from experiments.models import Experiment, RunTag
 from mlflow_api import entities, search
@@ -31,7 +32,6 @@ from mlflow_api.search import ATTRIBUTE, METRIC, PARAM, TAG, Clause
 from mlflow_api.services import default_project
 from projects.models import LifecycleStage, Project, ProjectTag
 from tracking.models import LatestMetric, number_to_json
-from tracking.services import INT64_MAX
 
 RUNS_MAX_RESULTS = 50_000
 EXPERIMENTS_MAX_RESULTS = 50_000
@@ -396,7 +396,7 @@ def run_data(run: Experiment) -> tuple[list, dict]:
     metrics, tags = shown.pop("_metrics_json", None), shown.pop("_tags_json", None)
     return (
         [
-            {"key": key, "value": "NaN" if is_nan else number_to_json(float(value)), "timestamp": ts, "step": step}
+            {"key": key, "value": number_to_json(float(value), is_nan=is_nan), "timestamp": ts, "step": step}
             for key, value, is_nan, ts, step in (sorted(orjson.loads(metrics)) if metrics else ())
         ],
         tag_values(tags),

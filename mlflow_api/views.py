@@ -1,8 +1,6 @@
 """The endpoints of MLflow's tracking API, each a thin adapter: read MLflow's fields, call a service, answer MLflow's
 shape. Authentication is the project's default (bearer tokens), errors are MLflow's JSON (see errors.py)."""
 
-import math
-
 from django.db import transaction
 from drf_orjson_renderer.renderers import ORJSONRenderer
 from rest_framework.exceptions import MethodNotAllowed
@@ -16,7 +14,7 @@ from mlflow_api import services as mlflow
 from mlflow_api.errors import MlflowError, mlflow_exception_handler
 from mlflow_api.fields import integer, pairs, point, run_id, status, strings, text, time
 from projects import services as projects
-from tracking.models import MetricPoint
+from tracking.models import MetricPoint, number_to_json
 
 HISTORY_MAX_RESULTS = 25_000
 
@@ -239,19 +237,13 @@ def metrics_get_history(request, data):
     )
     answer = {
         "metrics": [
-            {"key": key, "value": "NaN" if is_nan else _finite_or_name(value), "timestamp": ts, "step": step}
+            {"key": key, "value": number_to_json(value, is_nan=is_nan), "timestamp": ts, "step": step}
             for key, value, is_nan, ts, step in rows
         ]
     }
     if token:
         answer["next_page_token"] = token
     return answer
-
-
-def _finite_or_name(value: float):
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
 
 
 def endpoint(handler, method: str = "POST", *, writes: bool = True):

@@ -7,9 +7,10 @@ NON_FINITE_NAMES = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.in
 METRIC_KEY_MAX_LENGTH = 250
 
 
-def number_to_json(value: float) -> float | str:
-    """A metric value as JSON can carry it: finite numbers as numbers, NaN and infinities by name."""
-    if math.isnan(value):
+def number_to_json(value: float, *, is_nan: bool = False) -> float | str:
+    """A metric value as JSON can carry it: finite numbers as numbers, NaN and infinities by name. `is_nan`: a stored
+    point's flag (PointFields), whose value is then 0."""
+    if is_nan or math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"

@@ -12,13 +12,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.http import Http404
 
+from common.numbers import INT64_MAX, INT64_MIN
 from tracking.models import METRIC_KEY_MAX_LENGTH, LatestMetric, MetricPoint, PointFields
 
 if TYPE_CHECKING:  # The history belongs to experiments, a floor above: it knows their table through its foreign key.
     from experiments.models import Experiment
 
 POINTS_MAX_COUNT = 1000
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # A key as MLflow allows it: letters, digits, `_ - . /` and spaces, neither an absolute path nor one with a `..`
 # segment. Written so that the OpenAPI schema can state it as the key's pattern, and matched whole.
 KEY_PATTERN = re.compile(r"^(?!/)(?!(?:.*/)?\.\.(?:/|$))[\w\-. /]+$")
