@@ -67,7 +67,6 @@ class UserSerializer(strict.ModelSerializer):
         ]
         read_only_fields = ["id", "pending_email", "is_active", "is_staff", "date_joined", "updated_at"]
 
-
     def to_representation(self, instance):
         data = super().to_representation(instance)
         request = self.context.get("request")
