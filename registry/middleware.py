@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.http import JsonResponse
 from django.utils.cache import add_never_cache_headers
@@ -7,13 +9,17 @@ class RequestSizeLimitMiddleware:
     """Answer 413 to a request whose declared body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE.
 
     Django enforces that limit only when `request.body` is read, and REST framework's parsers read the stream
-    instead, so the limit is checked here, before anything reads the body.
+    instead, so the limit is checked here, before anything reads the body. Routes that stream their body to storage
+    (STREAMED_BODY_PATHS) have a limit of their own.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self.streamed = [re.compile(pattern) for pattern in settings.STREAMED_BODY_PATHS]
 
     def __call__(self, request):
+        if any(pattern.match(request.path_info) for pattern in self.streamed):
+            return self.get_response(request)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

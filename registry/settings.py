@@ -38,6 +38,8 @@ USE_TZ = True
 
 # Requests larger than this answer 413 (see registry.middleware.RequestSizeLimitMiddleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# Routes that stream their body to storage in chunks, with a limit of their own (ARTIFACT_MAX_BYTES) instead.
+STREAMED_BODY_PATHS = [r"^/api/2\.0/mlflow-artifacts/artifacts/", r"^/experiments/[0-9]+/artifacts/."]
 
 REGISTRATION_OPEN = env.bool("REGISTRATION_OPEN", default=True)
 # send_expiration_reminders: remind owners of projects that expire within this many days.
@@ -83,6 +85,7 @@ INSTALLED_APPS = [
     "experiments",
     "tokens",
     "tracking",
+    "artifacts",
 ]
 
 MIDDLEWARE = [
@@ -122,6 +125,28 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Artifacts
+# ---------------------------------------------------------------------------------------------------------------------
+
+# Files that runs save (MLflow's artifacts), in the "artifacts" storage: by default a folder under DATA_DIR, private to
+# the service's user like the database. Uploads are spooled in ARTIFACTS_SPOOL_DIR (a sibling on the same disk, so
+# that a finished upload is moved into place by a rename) and stored only once complete.
+ARTIFACTS_DIR = private_folder(DATA_DIR / "artifacts")
+ARTIFACTS_SPOOL_DIR = private_folder(DATA_DIR / "artifacts-incoming")
+STORAGES["artifacts"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {
+        "location": ARTIFACTS_DIR,
+        # MLflow's client logs a file again under the same name to replace it.
+        "allow_overwrite": True,
+        "directory_permissions_mode": 0o700,
+        "file_permissions_mode": 0o600,
+    },
+}
+# The largest file one upload may store; larger ones answer 413 and leave nothing behind.
+ARTIFACT_MAX_BYTES = env.int("ARTIFACT_MAX_BYTES", default=5 * 1024**3)
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Database

@@ -40,6 +40,16 @@ def param_text(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def artifact_location(project: Project) -> str:
+    """Where the client stores an experiment's files: the artifact proxy (tracking.mlflow_api.artifacts)."""
+    return f"mlflow-artifacts:/{project.pk}"
+
+
+def artifact_uri(run: Experiment) -> str:
+    """Where the client stores a run's files, under its experiment's location, as MLflow's tracking server says."""
+    return f"mlflow-artifacts:/{run.project_id or 0}/{run.run_uuid}/artifacts"
+
+
 def experiment_json(project: Project) -> dict:
     tags = [{"key": tag.key, "value": tag.value} for tag in project.key_tags.all()]
     if project.description:
@@ -47,7 +57,7 @@ def experiment_json(project: Project) -> dict:
     return {
         "experiment_id": str(project.pk),
         "name": project.name,
-        "artifact_location": f"mlflow-artifacts:/{project.pk}",
+        "artifact_location": artifact_location(project),
         "lifecycle_stage": project.lifecycle_stage,
         "creation_time": to_ms(project.created_at),
         "last_update_time": to_ms(project.updated_at),
@@ -80,7 +90,7 @@ def run_info_json(run: Experiment) -> dict:
         "user_id": run.owner.username,
         "status": TO_MLFLOW_STATUS[run.status],
         "start_time": to_ms(run.started_at),
-        "artifact_uri": f"mlflow-artifacts:/{experiment_id or 0}/{run.run_uuid}/artifacts",
+        "artifact_uri": artifact_uri(run),
         "lifecycle_stage": run.lifecycle_stage,
     }
     if run.finished_at is not None:
