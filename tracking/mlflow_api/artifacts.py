@@ -7,7 +7,6 @@ before anything else, then the run it names, which must belong to the experiment
 the run. Refusals are MLflow's JSON errors, 4xx, which the client does not retry.
 """
 
-import io
 from contextlib import contextmanager
 
 from drf_orjson_renderer.renderers import ORJSONRenderer
@@ -18,6 +17,7 @@ from rest_framework.views import APIView
 from artifacts import services as artifacts
 from artifacts.downloads import artifact_response
 from artifacts.paths import artifact_path_clean
+from artifacts.uploads import drain, request_body
 from experiments.models import Experiment
 from tracking.mlflow_api import entities
 from tracking.mlflow_api import services as mlflow
@@ -25,9 +25,6 @@ from tracking.mlflow_api.errors import MlflowError, does_not_exist, mlflow_excep
 from tracking.mlflow_api.fields import run_id, text
 
 ROOT = "artifacts"
-# After a refused upload, read at most this much more of its body, so that a client which sent a little too much gets
-# the answer instead of a reset connection; a larger rest is left unread and the server closes the connection.
-DRAIN_MAX_BYTES = 1024 * 1024
 
 
 @contextmanager
@@ -56,36 +53,6 @@ def locate(user, proxy_path: str, operation: str, *, allow_root: bool = False) -
     return run, path
 
 
-def body_stream(request) -> tuple[io.RawIOBase, int | None]:
-    """The request body as a stream, and its declared length (None for a chunked body, read to its end)."""
-    django_request = request._request
-    declared = django_request.META.get("CONTENT_LENGTH") or ""
-    if declared:
-        try:
-            length = int(declared)
-        except ValueError as exc:
-            raise MlflowError("Invalid Content-Length header.") from exc
-        if length < 0:
-            raise MlflowError("Invalid Content-Length header.")
-        return django_request, length
-    if django_request.META.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
-        # gunicorn decodes the chunks; Django's own stream would read nothing without a length.
-        return django_request.META["wsgi.input"], None
-    return io.BytesIO(b""), 0
-
-
-def drain(stream, length: int | None) -> None:
-    """Read what is left of a refused upload's body, if that is little (see DRAIN_MAX_BYTES)."""
-    if length is not None and length > DRAIN_MAX_BYTES:
-        return
-    left = DRAIN_MAX_BYTES
-    while left > 0:
-        chunk = stream.read(min(left, 64 * 1024))
-        if not chunk:
-            return
-        left -= len(chunk)
-
-
 class _ProxyEndpoint(APIView):
     permission_classes = [IsAuthenticated]
     renderer_classes = [ORJSONRenderer]
@@ -108,7 +75,7 @@ class ArtifactProxyEndpoint(_ProxyEndpoint):
         return artifact_response(request._request, stored)
 
     def put(self, request, path: str):
-        stream, length = body_stream(request)
+        stream, length = request_body(request._request)
         try:
             run, path = locate(request.user, path, "log")
             with mlflow_errors():
