@@ -6,6 +6,7 @@ delete. Uploads are copied from the request stream in chunks to a spool file and
 ARTIFACT_MAX_BYTES, so that neither a refused nor an interrupted upload leaves a file behind.
 """
 
+import logging
 import os
 import posixpath
 import tempfile
@@ -22,6 +23,8 @@ from accounts.models import User
 from artifacts.paths import artifact_path_clean
 from experiments.access import EXPERIMENT_ACCESS
 from experiments.models import Experiment
+
+logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -231,3 +234,18 @@ def artifact_delete(*, actor: User, experiment: Experiment, path: str) -> None:
 def artifacts_purge(*, run_uuid: str) -> int:
     """Delete every file of the run `run_uuid`, without an access check: for the tasks that follow a deletion."""
     return _delete_tree(artifact_storage(), run_uuid) or 0
+
+
+def artifact_store_status() -> str:
+    """`ok` while the artifact storage answers (a local folder: exists and is writable), else `unavailable`."""
+    storage = artifact_storage()
+    try:
+        if _is_local(storage):
+            answers = os.path.isdir(storage.location) and os.access(storage.location, os.W_OK | os.X_OK)
+        else:
+            storage.exists("health-check")
+            answers = True
+    except Exception as exc:  # Any storage's failure (a network error, a refused credential) is reported alike.
+        logger.warning("Health check: artifact storage unavailable: %s", exc)
+        answers = False
+    return "ok" if answers else "unavailable"

@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ REQUIREMENTS = HERE / "mlflow-full-requirements.txt"
 WORKFLOW_TIMEOUT = 600
 # Small enough to exceed in a test, larger than the workflow's biggest file and than the 1 MiB limit of other bodies.
 MAX_BYTES = 8 * 1024 * 1024
+PURGE_TIMEOUT = 30
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +30,8 @@ def mlflow_full_python() -> Path:
 @pytest.fixture(params=["sqlite", "postgres"])
 def server(request, start_server):
     database = request.getfixturevalue("postgres") if request.param == "postgres" else None
-    return start_server(database, AUTH_THROTTLE_RATE=UNTHROTTLED, ARTIFACT_MAX_BYTES=str(MAX_BYTES))
+    # A task worker beside it deletes the files of deleted experiments.
+    return start_server(database, workers=1, AUTH_THROTTLE_RATE=UNTHROTTLED, ARTIFACT_MAX_BYTES=str(MAX_BYTES))
 
 
 def personal_access_token(port: int, access: str) -> str:
@@ -187,3 +190,13 @@ def test_the_full_mlflow_client_stores_and_reads_artifacts(mlflow_full_python, s
         5,
     )
     connection.close()
+
+    # Deleting the experiment deletes its files, by the task worker, once the deletion has committed.
+    runs = request(server.port, "GET", f"/projects/{experiment_id}/experiments/?limit=100", token=alice).json()
+    rest_id = next(run["id"] for run in runs if run["run_id"] == run_id)
+    assert request(server.port, "DELETE", f"/experiments/{rest_id}/", token=alice).status == 204
+    deadline = time.monotonic() + PURGE_TIMEOUT
+    while (server.data_dir / "artifacts" / run_id).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not (server.data_dir / "artifacts" / run_id).exists()
+    assert request(server.port, "GET", "/health").json()["artifacts"] == "ok"
