@@ -208,10 +208,15 @@ def _delete_tree(storage: Storage, key: str) -> int | None:
     for name in files:
         storage.delete(f"{key}/{name}")
         count += 1
-    try:
-        os.rmdir(storage.path(key))
-    except (NotImplementedError, FileNotFoundError):
-        pass
+    if _is_local(storage):
+        try:
+            os.rmdir(storage.path(key))
+        except FileNotFoundError:
+            pass
+    elif count:
+        # Object stores built on a file system (SeaweedFS) keep the emptied folder as a key of its own; on AWS S3 this
+        # deletes nothing.
+        storage.delete(f"{key}/")
     return count
 
 
@@ -242,6 +247,9 @@ def artifact_store_status() -> str:
     try:
         if _is_local(storage):
             answers = os.path.isdir(storage.location) and os.access(storage.location, os.W_OK | os.X_OK)
+        elif hasattr(storage, "bucket_name"):  # S3: the bucket itself must answer, not only the endpoint.
+            storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
+            answers = True
         else:
             storage.exists("health-check")
             answers = True

@@ -6,6 +6,7 @@ configuration and production differs from a laptop by environment variables alon
 `.env.example` and in the README.
 """
 
+import urllib.parse
 from datetime import timedelta
 
 import orjson
@@ -131,20 +132,44 @@ STORAGES = {
 # ---------------------------------------------------------------------------------------------------------------------
 
 # Files that runs save (MLflow's artifacts), in the "artifacts" storage: by default a folder under DATA_DIR, private to
-# the service's user like the database. Uploads are spooled in ARTIFACTS_SPOOL_DIR (a sibling on the same disk, so
-# that a finished upload is moved into place by a rename) and stored only once complete.
-ARTIFACTS_DIR = private_folder(DATA_DIR / "artifacts")
+# the service's user like the database; with ARTIFACTS_URL=s3://bucket/prefix, an S3-compatible object store that
+# several instances share. Uploads are spooled in ARTIFACTS_SPOOL_DIR (beside the folder, so that a finished upload is
+# moved into place by a rename) and stored only once complete.
+ARTIFACTS_URL = env.str("ARTIFACTS_URL", default="")
 ARTIFACTS_SPOOL_DIR = private_folder(DATA_DIR / "artifacts-incoming")
-STORAGES["artifacts"] = {
-    "BACKEND": "django.core.files.storage.FileSystemStorage",
-    "OPTIONS": {
-        "location": ARTIFACTS_DIR,
-        # MLflow's client logs a file again under the same name to replace it.
-        "allow_overwrite": True,
-        "directory_permissions_mode": 0o700,
-        "file_permissions_mode": 0o600,
-    },
-}
+if ARTIFACTS_URL:
+    _artifacts_url = urllib.parse.urlsplit(ARTIFACTS_URL)
+    if _artifacts_url.scheme != "s3" or not _artifacts_url.netloc:
+        raise ImproperlyConfigured("ARTIFACTS_URL must read s3://bucket or s3://bucket/prefix.")
+    STORAGES["artifacts"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _artifacts_url.netloc,
+            "location": _artifacts_url.path.strip("/"),
+            # Empty: boto3's own chain (AWS_* variables, the instance's role).
+            "endpoint_url": env.str("ARTIFACTS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("ARTIFACTS_S3_REGION", default="") or None,
+            "access_key": env.str("ARTIFACTS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("ARTIFACTS_S3_SECRET_ACCESS_KEY", default="") or None,
+            "addressing_style": env.str("ARTIFACTS_S3_ADDRESSING_STYLE", default="") or None,
+            "file_overwrite": True,
+            "querystring_auth": False,
+            "default_acl": None,
+            # A download is buffered on local disk beyond this, never whole in memory.
+            "max_memory_size": 8 * 1024 * 1024,
+        },
+    }
+else:
+    STORAGES["artifacts"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": private_folder(DATA_DIR / "artifacts"),
+            # MLflow's client logs a file again under the same name to replace it.
+            "allow_overwrite": True,
+            "directory_permissions_mode": 0o700,
+            "file_permissions_mode": 0o600,
+        },
+    }
 # The largest file one upload may store; larger ones answer 413 and leave nothing behind.
 ARTIFACT_MAX_BYTES = env.int("ARTIFACT_MAX_BYTES", default=5 * 1024**3)
 

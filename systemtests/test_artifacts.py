@@ -8,11 +8,13 @@ import os
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from systemtests.harness import HOST, UNTHROTTLED, client_python, register_and_login, request
+from systemtests.seaweedfs import BUCKET, SeaweedFS
 
 HERE = Path(__file__).resolve().parent
 REQUIREMENTS = HERE / "mlflow-full-requirements.txt"
@@ -27,11 +29,46 @@ def mlflow_full_python() -> Path:
     return client_python(REQUIREMENTS, "mlflow-full")
 
 
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory):
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs")).start()
+    yield server
+    server.stop()
+
+
+class Store:
+    """The files a server stored, read where it stores them: its data folder, or its prefix in the S3 bucket."""
+
+    def __init__(self, server, s3: SeaweedFS | None, prefix: str):
+        self.server, self.s3, self.prefix = server, s3, prefix
+
+    def files(self) -> list[str]:
+        if self.s3 is not None:
+            return self.s3.keys(self.prefix)
+        root = self.server.data_dir / "artifacts"
+        return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
+
+    def spooled(self) -> list[Path]:
+        return list((self.server.data_dir / "artifacts-incoming").iterdir())
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-def server(request, start_server):
-    database = request.getfixturevalue("postgres") if request.param == "postgres" else None
+def database(request):
+    return request.getfixturevalue("postgres") if request.param == "postgres" else None
+
+
+@pytest.fixture(params=["filesystem", "s3"])
+def store(request, database, start_server) -> Store:
+    env = {"AUTH_THROTTLE_RATE": UNTHROTTLED, "ARTIFACT_MAX_BYTES": str(MAX_BYTES)}
+    s3 = None
+    prefix = f"artifacts-{uuid.uuid4().hex}"
+    if request.param == "s3":
+        s3 = request.getfixturevalue("seaweedfs")
+        env.update(ARTIFACTS_URL=f"s3://{BUCKET}/{prefix}", ARTIFACTS_S3_ENDPOINT_URL=s3.endpoint)
+        env.update(ARTIFACTS_S3_ACCESS_KEY_ID="x", ARTIFACTS_S3_SECRET_ACCESS_KEY="x", ARTIFACTS_S3_REGION="us-east-1")
+        env.update(ARTIFACTS_S3_ADDRESSING_STYLE="path")
     # A task worker beside it deletes the files of deleted experiments.
-    return start_server(database, workers=1, AUTH_THROTTLE_RATE=UNTHROTTLED, ARTIFACT_MAX_BYTES=str(MAX_BYTES))
+    return Store(start_server(database, workers=1, **env), s3, prefix)
 
 
 def personal_access_token(port: int, access: str) -> str:
@@ -57,12 +94,8 @@ def mlflow_error(answer: tuple[int, dict, bytes]) -> tuple[int, str]:
     return status, json.loads(body)["error_code"]
 
 
-def stored_files(server) -> list[str]:
-    root = server.data_dir / "artifacts"
-    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
-
-
-def test_the_full_mlflow_client_stores_and_reads_artifacts(mlflow_full_python, server, tmp_path):
+def test_the_full_mlflow_client_stores_and_reads_artifacts(mlflow_full_python, store, tmp_path):
+    server = store.server
     alice = personal_access_token(server.port, register_and_login(server.port, "alice")["access"])
     bob = personal_access_token(server.port, register_and_login(server.port, "bob")["access"])
     environment = {
@@ -133,16 +166,16 @@ def test_the_full_mlflow_client_stores_and_reads_artifacts(mlflow_full_python, s
     ]
 
     # What is on disk: the run's files under its own folder, nothing left in the spool.
-    files = stored_files(server)
+    files = store.files()
     assert f"{run_id}/weights.bin" in files and f"{run_id}/tree/sub/deeper/c.json" in files
     assert f"{run_id}/copies/weights.bin" not in files
-    assert list((server.data_dir / "artifacts-incoming").iterdir()) == []
+    assert store.spooled() == []
 
     base = f"/api/2.0/mlflow-artifacts/artifacts/{experiment_id}/{run_id}/artifacts"
     listing = f"/api/2.0/mlflow-artifacts/artifacts?path={experiment_id}/{run_id}/artifacts"
 
     # Another user, without a role, is refused on every route, and nothing changes.
-    before = stored_files(server)
+    before = store.files()
     for method, path, body in [
         ("GET", f"{base}/config.json", None),
         ("PUT", f"{base}/config.json", b"{}"),
@@ -152,13 +185,13 @@ def test_the_full_mlflow_client_stores_and_reads_artifacts(mlflow_full_python, s
         ("GET", f"/api/2.0/mlflow/artifacts/list?run_id={run_id}", None),
     ]:
         assert mlflow_error(raw(server.port, method, path, bob, body)) == (403, "PERMISSION_DENIED"), (method, path)
-    assert stored_files(server) == before
+    assert store.files() == before
 
     # Hostile paths are refused with 400 and store nothing.
     for path in ["../../x", "a/../../../x", "%2E%2E/x", "a%5Cb", "a%00b", "a//b", "a/", "n" * 300]:
         assert mlflow_error(raw(server.port, "PUT", f"{base}/{path}", alice, b"x")) == (400, "INVALID_PARAMETER_VALUE")
         assert mlflow_error(raw(server.port, "GET", f"{base}/{path}", alice)) == (400, "INVALID_PARAMETER_VALUE")
-    assert stored_files(server) == before
+    assert store.files() == before
 
     # A file over ARTIFACT_MAX_BYTES answers 413 and leaves nothing: declared (answered before the body is sent) or
     # sent in chunks.
@@ -170,8 +203,8 @@ def test_the_full_mlflow_client_stores_and_reads_artifacts(mlflow_full_python, s
         assert connection.recv(64).startswith(b"HTTP/1.1 413 ")
     chunks = (b"x" * size for size in [MAX_BYTES, 1])
     assert raw(server.port, "PUT", f"{base}/too-big-chunked.bin", alice, chunks)[0] == 413
-    assert stored_files(server) == before
-    assert list((server.data_dir / "artifacts-incoming").iterdir()) == []
+    assert store.files() == before
+    assert store.spooled() == []
 
     # Downloads: ranges, and a file a browser could run sent as an attachment.
     assert raw(server.port, "PUT", f"{base}/page.html", alice, b"<script>alert(1)</script>")[0] == 200
@@ -196,7 +229,7 @@ def test_the_full_mlflow_client_stores_and_reads_artifacts(mlflow_full_python, s
     rest_id = next(run["id"] for run in runs if run["run_id"] == run_id)
     assert request(server.port, "DELETE", f"/experiments/{rest_id}/", token=alice).status == 204
     deadline = time.monotonic() + PURGE_TIMEOUT
-    while (server.data_dir / "artifacts" / run_id).exists() and time.monotonic() < deadline:
+    while any(name.startswith(f"{run_id}/") for name in store.files()) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not (server.data_dir / "artifacts" / run_id).exists()
+    assert [name for name in store.files() if name.startswith(f"{run_id}/")] == []
     assert request(server.port, "GET", "/health").json()["artifacts"] == "ok"
