@@ -206,6 +206,11 @@ def test_the_full_mlflow_client_stores_and_reads_artifacts(mlflow_full_python, s
     assert store.files() == before
     assert store.spooled() == []
 
+    # A chunked upload (no Content-Length) is read to its end.
+    pieces = [os.urandom(700 * 1024) for _ in range(3)]
+    assert raw(server.port, "PUT", f"{base}/chunked.bin", alice, iter(pieces))[0] == 200
+    assert raw(server.port, "GET", f"{base}/chunked.bin", alice)[2] == b"".join(pieces)
+
     # Downloads: ranges, and a file a browser could run sent as an attachment.
     assert raw(server.port, "PUT", f"{base}/page.html", alice, b"<script>alert(1)</script>")[0] == 200
     status, headers, body = raw(server.port, "GET", f"{base}/page.html", alice)
