@@ -55,7 +55,7 @@ class StoredArtifact:
     """An open stored file: read `file` in chunks and close it."""
 
     path: str
-    file: File
+    file: BinaryIO
     size: int
     modified: datetime | None
 
@@ -154,6 +154,14 @@ def artifact_put(*, actor: User, experiment: Experiment, path: str, stream: Bina
     return size
 
 
+def _open(storage: Storage, key: str):
+    if hasattr(storage, "bucket_name"):
+        from artifacts.s3 import S3Reader  # Only where S3 is configured: the filesystem needs no boto3.
+
+        return S3Reader(storage, key)
+    return storage.open(key, "rb")
+
+
 def artifact_open(*, actor: User, experiment: Experiment, path: str) -> StoredArtifact:
     """The stored file at `path`, open for reading. Viewers and up."""
     EXPERIMENT_ACCESS.require(actor, experiment, "retrieve")
@@ -164,7 +172,7 @@ def artifact_open(*, actor: User, experiment: Experiment, path: str) -> StoredAr
     try:
         if not storage.exists(key):
             raise ArtifactNotFound(f"No artifact at {path}.")
-        handle = storage.open(key, "rb")
+        handle = _open(storage, key)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
         raise ArtifactNotFound(f"No artifact at {path}.") from exc
     try:

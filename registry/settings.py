@@ -155,7 +155,7 @@ if ARTIFACTS_URL:
             "file_overwrite": True,
             "querystring_auth": False,
             "default_acl": None,
-            # A download is buffered on local disk beyond this, never whole in memory.
+            # Reads through django-storages' own files (artifacts.s3 streams downloads) go to local disk beyond this.
             "max_memory_size": 8 * 1024 * 1024,
         },
     }
