@@ -1,6 +1,7 @@
 """Artifacts follow their experiment: deleted with it, once the deletion has committed, by the task worker; kept
 through a soft delete (MLflow's `delete_run` and `delete_experiment`, which can be restored) until `purge_artifacts`
-removes those of what stayed deleted long enough, as `mlflow gc` does.
+removes those of what stayed deleted long enough, as `mlflow gc` does, and the spool files of uploads whose worker was
+killed.
 
 Experiments are deleted by their own app, by a user's deletion (the cascade), and by the admin, none of which knows
 about files: the artifacts app hears of each deleted row through `post_delete` (registered in ArtifactsConfig.ready).
@@ -11,7 +12,9 @@ failed try is a failed task in the admin.
 import datetime
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -63,12 +66,23 @@ def artifacts_purge_run(run_uuid: str, attempt: int = 1) -> str:
     return f"deleted {count} file(s)"
 
 
+# A spool file this old belongs to no upload in progress: its worker was killed (gunicorn's timeout, a restart).
+SPOOL_MAX_AGE = datetime.timedelta(days=1)
+
+
 @dataclass
 class PurgeSummary:
-    """What a purge did (or, in a dry run, would do): runs whose files were deleted, and files deleted."""
+    """What a purge did (or, in a dry run, would do): runs whose files were deleted, files deleted, and spool files
+    left by uploads whose worker was killed."""
 
     runs: int
     files: int
+    spooled: int = 0
+
+
+def _stale_spool_files() -> list[Path]:
+    cutoff = (timezone.now() - SPOOL_MAX_AGE).timestamp()
+    return [path for path in Path(settings.ARTIFACTS_SPOOL_DIR).iterdir() if path.stat().st_mtime < cutoff]
 
 
 def artifacts_purge_deleted(*, older_than: datetime.timedelta, dry_run: bool = False) -> PurgeSummary:
@@ -90,4 +104,8 @@ def artifacts_purge_deleted(*, older_than: datetime.timedelta, dry_run: bool = F
         runs += 1
         if not dry_run:
             files += artifacts_purge(run_uuid=run_uuid)
-    return PurgeSummary(runs=runs, files=files)
+    stale = _stale_spool_files()
+    if not dry_run:
+        for path in stale:
+            path.unlink(missing_ok=True)
+    return PurgeSummary(runs=runs, files=files, spooled=len(stale))

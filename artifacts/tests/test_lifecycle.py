@@ -1,7 +1,9 @@
 import ast
 import io
 import os
+import time
 from datetime import timedelta
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -110,15 +112,21 @@ def test_purge_artifacts_deletes_what_stayed_deleted_and_orphans(user, project):
         project_soft_delete(project=in_old_project.project, actor=user)
     experiment_soft_delete(experiment=recent_run, actor=user)
 
+    spool = Path(settings.ARTIFACTS_SPOOL_DIR)
+    (spool / "upload-killed").write_bytes(b"part")
+    os.utime(spool / "upload-killed", (time.time() - 2 * 86400,) * 2)
+    (spool / "upload-in-progress").write_bytes(b"part")
+
     out = io.StringIO()
     call_command("purge_artifacts", "--older-than-days", "30", "--dry-run", stdout=out)
-    assert out.getvalue() == "Would delete the artifacts of 3 run(s).\n"
+    assert out.getvalue() == "Would delete the artifacts of 3 run(s), and 1 spool file(s).\n"
     assert len(folders()) == 5
 
     out = io.StringIO()
     call_command("purge_artifacts", "--older-than-days", "30", stdout=out)
-    assert out.getvalue() == "Deleted 2 file(s) of 3 run(s).\n"
+    assert out.getvalue() == "Deleted 2 file(s) of 3 run(s), and 1 spool file(s).\n"
     assert sorted(names[name] for name in folders()) == ["active", "recent"]
+    assert sorted(os.listdir(spool)) == ["upload-in-progress"]
 
 
 def test_health_reports_the_artifact_store(api_client, settings, tmp_path):

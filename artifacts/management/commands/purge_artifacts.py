@@ -8,7 +8,8 @@ from artifacts.lifecycle import artifacts_purge_deleted
 class Command(BaseCommand):
     help = (
         "Delete the artifacts of experiments that were soft-deleted (MLflow's delete_run, or delete_experiment of "
-        "their project) and left unchanged for more than N days, and of folders whose experiment no longer exists. "
+        "their project) and left unchanged for more than N days, and of folders whose experiment no longer exists, and "
+        "uploads of killed workers left in the spool for over a day. "
         "The experiments themselves stay, deleted. Safe to run from cron, also twice at once."
     )
 
@@ -26,6 +27,10 @@ class Command(BaseCommand):
             raise CommandError("--older-than-days must be 0 or more.")
         summary = artifacts_purge_deleted(older_than=datetime.timedelta(days=older_than_days), dry_run=dry_run)
         if dry_run:
-            self.stdout.write(f"Would delete the artifacts of {summary.runs} run(s).")
+            self.stdout.write(
+                f"Would delete the artifacts of {summary.runs} run(s), and {summary.spooled} spool file(s)."
+            )
         else:
-            self.stdout.write(f"Deleted {summary.files} file(s) of {summary.runs} run(s).")
+            self.stdout.write(
+                f"Deleted {summary.files} file(s) of {summary.runs} run(s), and {summary.spooled} spool file(s)."
+            )
