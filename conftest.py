@@ -16,6 +16,13 @@ def _test_settings(settings, tmp_path, monkeypatch):
     # Tasks run at once, in the test's own process and transaction (Django Q2's synchronous mode); the system tests
     # run them in a real worker. The queue reads its settings once, at import, hence the patch instead of a setting.
     monkeypatch.setattr(Conf, "SYNC", True)
+    # Artifacts in the test's own folders.
+    (tmp_path / "artifacts").mkdir(mode=0o700)
+    (tmp_path / "artifacts-incoming").mkdir(mode=0o700)
+    artifacts = {**settings.STORAGES["artifacts"]}
+    artifacts["OPTIONS"] = {**artifacts["OPTIONS"], "location": tmp_path / "artifacts"}
+    settings.STORAGES = {**settings.STORAGES, "artifacts": artifacts}
+    settings.ARTIFACTS_SPOOL_DIR = tmp_path / "artifacts-incoming"
 
 
 @pytest.fixture

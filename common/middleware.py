@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.http import JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
@@ -23,13 +25,17 @@ class RequestSizeLimitMiddleware:
     Django enforces that limit only when `request.body` is read, and REST framework's parsers read the stream
     instead, so the limit is checked here, before anything reads the body. Django reads a body only up to its
     Content-Length (none: an empty body), so a chunked one would pass as empty and a write would answer 200 having
-    changed nothing; and not every WSGI server decodes chunked input (Django's development server does not).
+    changed nothing; and not every WSGI server decodes chunked input (Django's development server does not). Routes
+    that stream their body to storage (STREAMED_BODY_PATHS) read it, chunked or not, under a limit of their own.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self.streamed = [re.compile(pattern) for pattern in settings.STREAMED_BODY_PATHS]
 
     def __call__(self, request):
+        if any(pattern.match(request.path_info) for pattern in self.streamed):
+            return self.get_response(request)
         if request.META.get("HTTP_TRANSFER_ENCODING", "identity").strip().lower() != "identity":
             return refusal(request, 411, "Send the request body with a Content-Length header, not chunked.")
         try:

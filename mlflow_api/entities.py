@@ -40,6 +40,17 @@ def param_text(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def artifact_location(project: Project) -> str:
+    """Where the client stores an experiment's files: the artifact proxy (mlflow_api.artifacts). The caller's default
+    project not made yet is experiment "0"."""
+    return f"mlflow-artifacts:/{project.pk if project.pk is not None else 0}"
+
+
+def artifact_uri(run: Experiment) -> str:
+    """Where the client stores a run's files, under its experiment's location, as MLflow's tracking server says."""
+    return f"mlflow-artifacts:/{run.project_id or 0}/{run.run_uuid}/artifacts"
+
+
 def experiment_json(project: Project) -> dict:
     """A project as an MLflow experiment; an unsaved one is the caller's default project, experiment "0", not yet
     made (services.unsaved_default_project)."""
@@ -50,7 +61,7 @@ def experiment_json(project: Project) -> dict:
     return {
         "experiment_id": experiment_id,
         "name": project.name,
-        "artifact_location": f"mlflow-artifacts:/{experiment_id}",
+        "artifact_location": artifact_location(project),
         "lifecycle_stage": project.lifecycle_stage,
         "creation_time": to_ms(project.created_at),
         "last_update_time": to_ms(project.updated_at),
@@ -83,7 +94,7 @@ def run_info_json(run: Experiment) -> dict:
         "user_id": run.owner.username,
         "status": TO_MLFLOW_STATUS[run.status],
         "start_time": to_ms(run.started_at),
-        "artifact_uri": f"mlflow-artifacts:/{experiment_id or 0}/{run.run_uuid}/artifacts",
+        "artifact_uri": artifact_uri(run),
         "lifecycle_stage": run.lifecycle_stage,
     }
     if run.finished_at is not None:

@@ -94,8 +94,6 @@ def endpoint_not_found(request, *args, **kwargs):
 
 
 def artifacts_not_implemented(request, *args, **kwargs):
-    """Artifact storage is not offered yet: a clear 501 (which the client does not retry), never a silent fallback
-    to the user's own disk."""
-    return JsonResponse(
-        error_body(NOT_IMPLEMENTED, "Artifact storage is not supported by this server yet."), status=501
-    )
+    """A route of MLflow's artifact proxy that is not offered (multipart uploads): a clear 501, which the client
+    does not retry."""
+    return JsonResponse(error_body(NOT_IMPLEMENTED, "This artifact route is not supported by this server."), status=501)

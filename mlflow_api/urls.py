@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from mlflow_api import views
+from mlflow_api import artifacts, views
 from mlflow_api.errors import artifacts_not_implemented, endpoint_not_found
 
 # (path under /api/2.0/mlflow/, handler, method, writes). The MLflow client never sends a trailing slash.
@@ -27,6 +27,8 @@ ROUTES = [
     ("runs/delete-tag", views.runs_delete_tag, "POST", True),
     ("runs/log-batch", views.runs_log_batch, "POST", True),
     ("metrics/get-history", views.metrics_get_history, "GET", False),
+    ("artifacts/list", artifacts.artifacts_list, "GET", False),
+    ("logged-models/search", views.logged_models_search, "POST", False),
 ]
 
 endpoints = [
@@ -41,6 +43,18 @@ urlpatterns = [
     path("api/2.0/mlflow/", include(endpoints)),
     path(
         "api/2.0/mlflow-artifacts/",
-        include([re_path(r"^(?P<path>.*)$", csrf_exempt(artifacts_not_implemented))]),
+        include(
+            [
+                re_path(r"^artifacts/?$", artifacts.ArtifactProxyListEndpoint.as_view(), name="mlflow-artifacts-list"),
+                # Any character, newlines too: the path rule, not the route, refuses what a path must not hold.
+                re_path(
+                    r"^artifacts/(?P<path>[\s\S]+)$",
+                    artifacts.ArtifactProxyEndpoint.as_view(),
+                    name="mlflow-artifacts-file",
+                ),
+                # Multipart uploads (mpu/*), which the client uses only when told to.
+                re_path(r"^(?P<path>.*)$", csrf_exempt(artifacts_not_implemented)),
+            ]
+        ),
     ),
 ]

@@ -246,6 +246,15 @@ def metrics_get_history(request, data):
     return answer
 
 
+def logged_models_search(request, data):
+    """No logged models are stored here: an empty page. MLflow's client searches them by name whenever it lists or
+    downloads a folder of a run (`runs:/` URIs, `log_table`), so the search must answer rather than fail."""
+    experiment_ids = strings(data, "experiment_ids")
+    for experiment_id in experiment_ids:
+        mlflow.project_for(user=request.user, experiment_id=experiment_id, operation="retrieve")
+    return {"models": []}
+
+
 def endpoint(handler, method: str = "POST", *, writes: bool = True):
     """The view of one RPC; a write runs in one transaction (a read does not: on SQLite that would take the lock)."""
     if method == "POST" and writes:

@@ -6,6 +6,7 @@ configuration and production differs from a laptop by environment variables alon
 `.env.example` and in the README.
 """
 
+import urllib.parse
 from datetime import timedelta
 
 import orjson
@@ -38,6 +39,8 @@ USE_TZ = True
 
 # Requests larger than this answer 413 (see common.middleware.RequestSizeLimitMiddleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# Routes that stream their body to storage in chunks, with a limit of their own (ARTIFACT_MAX_BYTES) instead.
+STREAMED_BODY_PATHS = [r"^/api/2\.0/mlflow-artifacts/artifacts/", r"^/experiments/[0-9]+/artifacts/."]
 
 REGISTRATION_OPEN = env.bool("REGISTRATION_OPEN", default=True)
 # An invitation to a project (a share or a transfer) may be accepted for this many days.
@@ -85,6 +88,7 @@ INSTALLED_APPS = [
     "experiments",
     "tokens",
     "tracking",
+    "artifacts",
 ]
 
 MIDDLEWARE = [
@@ -126,6 +130,52 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Artifacts
+# ---------------------------------------------------------------------------------------------------------------------
+
+# Files that runs save (MLflow's artifacts), in the "artifacts" storage: by default a folder under DATA_DIR, private to
+# the service's user like the database; with ARTIFACTS_URL=s3://bucket/prefix, an S3-compatible object store that
+# several instances share. Uploads are spooled in ARTIFACTS_SPOOL_DIR (beside the folder, so that a finished upload is
+# moved into place by a rename) and stored only once complete.
+ARTIFACTS_URL = env.str("ARTIFACTS_URL", default="")
+ARTIFACTS_SPOOL_DIR = private_folder(DATA_DIR / "artifacts-incoming")
+if ARTIFACTS_URL:
+    _artifacts_url = urllib.parse.urlsplit(ARTIFACTS_URL)
+    if _artifacts_url.scheme != "s3" or not _artifacts_url.netloc:
+        raise ImproperlyConfigured("ARTIFACTS_URL must read s3://bucket or s3://bucket/prefix.")
+    STORAGES["artifacts"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _artifacts_url.netloc,
+            "location": _artifacts_url.path.strip("/"),
+            # Empty: boto3's own chain (AWS_* variables, the instance's role).
+            "endpoint_url": env.str("ARTIFACTS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("ARTIFACTS_S3_REGION", default="") or None,
+            "access_key": env.str("ARTIFACTS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("ARTIFACTS_S3_SECRET_ACCESS_KEY", default="") or None,
+            "addressing_style": env.str("ARTIFACTS_S3_ADDRESSING_STYLE", default="") or None,
+            "file_overwrite": True,
+            "querystring_auth": False,
+            "default_acl": None,
+            # Reads through django-storages' own files (artifacts.s3 streams downloads) go to local disk beyond this.
+            "max_memory_size": 8 * 1024 * 1024,
+        },
+    }
+else:
+    STORAGES["artifacts"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": private_folder(DATA_DIR / "artifacts"),
+            # MLflow's client logs a file again under the same name to replace it.
+            "allow_overwrite": True,
+            "directory_permissions_mode": 0o700,
+            "file_permissions_mode": 0o600,
+        },
+    }
+# The largest file one upload may store; larger ones answer 413 and leave nothing behind.
+ARTIFACT_MAX_BYTES = env.int("ARTIFACT_MAX_BYTES", default=5 * 1024**3)
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Database

@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.views import AuthViewSet, UserViewSet
+from artifacts.views import ExperimentArtifactViewSet
 from common.routers import OptionalSlashRouter
 from experiments.views import ExperimentViewSet, MetricViewSet, ProjectExperimentViewSet
 from projects.views import InvitationViewSet, ProjectInvitationViewSet, ProjectMembershipViewSet, ProjectViewSet
@@ -42,6 +43,18 @@ urlpatterns = [
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     re_path(r"^redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
+    # An experiment's files: paths hold `/`, so these are routed here rather than by the router, whose optional trailing
+    # slash would make `a/` and `a` one path.
+    re_path(
+        r"^experiments/(?P<experiment_pk>[0-9]+)/artifacts/?$",
+        ExperimentArtifactViewSet.as_view({"get": "list"}),
+        name="experiment-artifact-list",
+    ),
+    re_path(
+        r"^experiments/(?P<experiment_pk>[0-9]+)/artifacts/(?P<path>[\s\S]+)$",
+        ExperimentArtifactViewSet.as_view({"get": "retrieve", "put": "update", "delete": "destroy"}),
+        name="experiment-artifact-detail",
+    ),
     # MLflow's tracking API, for MLflow's own client (see mlflow_api).
     path("", include("mlflow_api.urls")),
     path("", include(router.urls)),

@@ -14,6 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from artifacts.services import artifact_store_status
 from common.queue import queue_status
 from common.throttles import LOGIN_THROTTLES, Attempt, remember_device
 from registry import __version__
@@ -64,7 +65,8 @@ _queue_fields = {
     summary="Health check",
     description=(
         "Also at `/healthcheck`. 200 while the database answers, else 503. `queue` reports the task queue: a long "
-        "wait means busy or stopped workers and is reported, never a 503."
+        "wait means busy or stopped workers and is reported, never a 503. `artifacts` reports whether the artifact "
+        "storage answers (`ok` or `unavailable`), also never a 503."
     ),
     auth=[],
     responses={
@@ -74,6 +76,7 @@ _queue_fields = {
                 "status": serializers.CharField(),
                 "database": serializers.CharField(),
                 "queue": inline_serializer("HealthQueue", _queue_fields),
+                "artifacts": serializers.CharField(),
                 "version": serializers.CharField(),
             },
         ),
@@ -98,7 +101,15 @@ def health(request):
         logger.warning("Health check: database unavailable: %s", exc)
         body = {"status": "unavailable", "database": "unavailable", "version": __version__}
         return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
-    return Response({"status": "ok", "database": "ok", "queue": queue_status(), "version": __version__})
+    return Response(
+        {
+            "status": "ok",
+            "database": "ok",
+            "queue": queue_status(),
+            "artifacts": artifact_store_status(),
+            "version": __version__,
+        }
+    )
 
 
 def throttled_password_form(

@@ -10,6 +10,7 @@ what it receives, a `HangingMailServer` one that accepts connections and never a
 import base64
 import email
 import email.policy
+import hashlib
 import http.client
 import http.cookies
 import json
@@ -49,6 +50,13 @@ SERVICE_VARIABLES = frozenset(
     {
         "DATABASE_URL",
         "DATA_DIR",
+        "ARTIFACT_MAX_BYTES",
+        "ARTIFACTS_URL",
+        "ARTIFACTS_S3_ENDPOINT_URL",
+        "ARTIFACTS_S3_REGION",
+        "ARTIFACTS_S3_ACCESS_KEY_ID",
+        "ARTIFACTS_S3_SECRET_ACCESS_KEY",
+        "ARTIFACTS_S3_ADDRESSING_STYLE",
         "SECRET_KEY",
         "DEBUG",
         "ALLOWED_HOSTS",
@@ -93,6 +101,35 @@ def unavailable(reason: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI is set, so this fails instead of skipping)", pytrace=False)
     pytest.skip(reason)
+
+
+CLIENT_INSTALL_TIMEOUT = 900
+
+
+def client_python(requirements: Path, name: str) -> Path:
+    """The interpreter of a virtualenv outside the repository holding exactly `requirements` (a client such as
+    MLflow's), made once per version of that file and kept between runs."""
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "registry-systemtests"
+    venv = cache / f"{name}-{digest}"
+    python = venv / "bin" / "python"
+    if (venv / ".installed").exists():
+        return python
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, timeout=120)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(requirements)],
+            check=True,
+            timeout=CLIENT_INSTALL_TIMEOUT,
+            capture_output=True,
+            text=True,
+        )
+    except subprocess.CalledProcessError as exc:
+        unavailable(f"could not install {requirements.name}: {exc.stderr[-2000:] if exc.stderr else exc}")
+    except subprocess.TimeoutExpired:
+        unavailable(f"installing {requirements.name} took too long")
+    (venv / ".installed").touch()
+    return python
 
 
 def report(title: str, **figures) -> None:

@@ -37,6 +37,11 @@ DEPENDS_ON_STORED_STATE = {
     "auth_password_reset_confirm_create": "a reset token that was mailed and not used yet",
     "auth_email_create": "the caller's current password, and an e-mail not already taken",
     "auth_email_confirm_create": "a confirmation token that was mailed and not used yet",
+    # The path rule refuses more than a schema pattern can state (`..` and empty segments, names over 255 bytes).
+    "experiments_artifacts_list": "a path the path rule refuses",
+    "experiments_artifacts_retrieve": "a file that exists, at a path the path rule accepts",
+    "experiments_artifacts_update": "a path the path rule accepts, with no folder in the way, a file within the limit",
+    "experiments_artifacts_destroy": "a file that exists, at a path the path rule accepts",
 }
 CONFIG = f"""
 [generation]

@@ -2,48 +2,25 @@
 and on PostgreSQL: a training script's worth of calls (mlflow_workflow.py), then what it logged read back through the
 MLflow client and through the REST API."""
 
-import hashlib
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from systemtests.harness import UNTHROTTLED, register_and_login, report, request, unavailable
+from systemtests.harness import UNTHROTTLED, client_python, register_and_login, report, request
 
 HERE = Path(__file__).resolve().parent
 REQUIREMENTS = HERE / "mlflow-client-requirements.txt"
-INSTALL_TIMEOUT = 900
 WORKFLOW_TIMEOUT = 300
 
 
 @pytest.fixture(scope="session")
 def mlflow_python() -> Path:
     """A virtualenv outside the repository holding only the pinned MLflow client, kept between runs."""
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:12]
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "registry-systemtests"
-    venv = cache / f"mlflow-client-{digest}"
-    python = venv / "bin" / "python"
-    if (venv / ".installed").exists():
-        return python
-    try:
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, timeout=120)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(REQUIREMENTS)],
-            check=True,
-            timeout=INSTALL_TIMEOUT,
-            capture_output=True,
-            text=True,
-        )
-    except subprocess.CalledProcessError as exc:
-        unavailable(f"could not install the MLflow client: {exc.stderr[-2000:] if exc.stderr else exc}")
-    except subprocess.TimeoutExpired:
-        unavailable("installing the MLflow client took too long")
-    (venv / ".installed").touch()
-    return python
+    return client_python(REQUIREMENTS, "mlflow-client")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -578,8 +578,8 @@ def test_wrong_method_is_a_json_error(user_client):
     assert response.json()["error_code"] == "ENDPOINT_NOT_FOUND"
 
 
-def test_artifacts_answer_501_not_implemented(user_client):
-    response = user_client.put("/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/x.txt", b"hello")
+def test_multipart_artifact_uploads_answer_501_not_implemented(user_client):
+    response = user_client.post("/api/2.0/mlflow-artifacts/mpu/create/1/abc/artifacts/x.txt", {}, format="json")
     assert response.status_code == 501
     assert response.json()["error_code"] == "NOT_IMPLEMENTED"
 
@@ -783,6 +783,8 @@ SCOPE_TABLE = [
     ("runs/delete-tag", "POST", {"run_id": "{run}", "key": "team"}, 403, 200),
     ("runs/log-batch", "POST", {"run_id": "{run}", "params": [{"key": "bs", "value": "8"}]}, 403, 200),
     ("metrics/get-history", "GET", {"run_id": "{run}", "metric_key": "m"}, 200, 200),
+    ("artifacts/list", "GET", {"run_id": "{run}"}, 200, 200),
+    ("logged-models/search", "POST", {"experiment_ids": ["{project}"]}, 200, 200),
 ]
 
 

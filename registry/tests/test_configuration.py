@@ -92,7 +92,7 @@ def _readme_variables() -> dict[str, str]:
     for line in table.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) >= 3 and cells[0].startswith("`"):
-            for name in re.findall(r"`([A-Z_]+)`", cells[0]):
+            for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", cells[0]):
                 variables[name] = cells[1]
     return variables
 

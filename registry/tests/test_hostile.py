@@ -55,6 +55,16 @@ def _experiment_metrics(owner):
     return {"experiment_pk": experiment.pk}, Experiment, experiment.pk
 
 
+def _experiment_artifact(owner):
+    experiment = ExperimentFactory(owner=owner, project=ProjectFactory(owner=owner))
+    return {"experiment_pk": experiment.pk, "path": "a.txt"}, Experiment, experiment.pk
+
+
+def _run_artifact(owner):
+    experiment = ExperimentFactory(owner=owner, project=ProjectFactory(owner=owner))
+    return {"path": f"{experiment.project_id}/{experiment.run_uuid}/artifacts/a.txt"}, Experiment, experiment.pk
+
+
 def _project_experiments(owner):
     project = ProjectFactory(owner=owner)
     return {"project_pk": project.pk}, Project, project.pk
@@ -96,6 +106,9 @@ FORBIDDEN = [
     ("experiment-rerun", "post", _experiment),
     ("experiment-restore", "post", _experiment),
     *[("experiment-metric-list", method, _experiment_metrics) for method in ["get", "post"]],
+    ("experiment-artifact-list", "get", _experiment_metrics),
+    *[("experiment-artifact-detail", method, _experiment_artifact) for method in ["get", "put", "delete"]],
+    *[("mlflow-artifacts-file", method, _run_artifact) for method in ["get", "put", "delete"]],
 ]
 
 

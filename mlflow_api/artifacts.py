@@ -1,0 +1,123 @@
+"""MLflow's artifact proxy (`mlflow server --serve-artifacts`), as MLflow's client calls it, on artifacts.services.
+
+A run's `artifact_uri` is `mlflow-artifacts:/<experiment_id>/<run_id>/artifacts`, which the client turns into
+`/api/2.0/mlflow-artifacts/artifacts/<experiment_id>/<run_id>/artifacts/<path>`: PUT uploads the request body, GET
+downloads, DELETE deletes, and `GET /api/2.0/mlflow-artifacts/artifacts?path=...` lists a folder. The path is checked
+before anything else, then the run it names, which must belong to the experiment it names; then the caller's role on
+the run. Refusals are MLflow's JSON errors, 4xx, which the client does not retry.
+"""
+
+from contextlib import contextmanager
+
+from drf_orjson_renderer.renderers import ORJSONRenderer
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from artifacts import services as artifacts
+from artifacts.downloads import artifact_response
+from artifacts.paths import artifact_path_clean
+from artifacts.uploads import drain, request_body
+from experiments.models import Experiment
+from mlflow_api import entities
+from mlflow_api import services as mlflow
+from mlflow_api.errors import MlflowError, does_not_exist, mlflow_exception_handler
+from mlflow_api.fields import run_id, text
+
+ROOT = "artifacts"
+
+
+@contextmanager
+def mlflow_errors():
+    """The artifact services' refusals as MLflow's errors."""
+    try:
+        yield
+    except artifacts.ArtifactNotFound as exc:
+        raise does_not_exist(str(exc)) from exc
+    except artifacts.ArtifactTooLarge as exc:
+        raise MlflowError(str(exc), status=413) from exc
+    except artifacts.ArtifactIncomplete as exc:
+        raise MlflowError(str(exc)) from exc
+
+
+def locate(user, proxy_path: str, operation: str, *, allow_root: bool = False) -> tuple[Experiment, str]:
+    """The run and the path within it that a proxy path `<experiment_id>/<run_id>/artifacts/<path>` names."""
+    parts = proxy_path.split("/", 3)
+    if len(parts) < 3 or parts[2] != ROOT:
+        raise MlflowError(f"An artifact path must read '<experiment_id>/<run_id>/{ROOT}/<path>', not {proxy_path!r}.")
+    experiment_id, run_uuid = parts[0], parts[1]
+    path = artifact_path_clean(parts[3] if len(parts) == 4 else "", allow_root=allow_root)
+    run = mlflow.run_for(user=user, run_id=run_uuid, operation=operation)
+    if str(run.project_id or 0) != experiment_id:
+        raise does_not_exist(f"Run with id={run_uuid} not found in experiment {experiment_id}.")
+    return run, path
+
+
+class _ProxyEndpoint(APIView):
+    permission_classes = [IsAuthenticated]
+    renderer_classes = [ORJSONRenderer]
+    # The body is never parsed: an upload is streamed to storage.
+    parser_classes = []
+    # Not in the OpenAPI schema: MLflow's documentation describes these routes.
+    schema = None
+
+    def get_exception_handler(self):
+        return mlflow_exception_handler
+
+
+class ArtifactProxyEndpoint(_ProxyEndpoint):
+    """One file of a run: PUT uploads it (editors), GET downloads it (viewers), DELETE deletes it (maintainers)."""
+
+    def get(self, request, path: str):
+        run, path = locate(request.user, path, "retrieve")
+        with mlflow_errors():
+            stored = artifacts.artifact_open(actor=request.user, experiment=run, path=path)
+        return artifact_response(request._request, stored)
+
+    def put(self, request, path: str):
+        stream, length = request_body(request._request)
+        try:
+            run, path = locate(request.user, path, "log")
+            with mlflow_errors():
+                artifacts.artifact_put(actor=request.user, experiment=run, path=path, stream=stream, length=length)
+        except Exception:
+            drain(stream, length)
+            raise
+        return Response({})
+
+    def delete(self, request, path: str):
+        run, path = locate(request.user, path, "destroy")
+        with mlflow_errors():
+            artifacts.artifact_delete(actor=request.user, experiment=run, path=path)
+        return Response({})
+
+
+def _file_json(entry: artifacts.ArtifactEntry, path: str) -> dict:
+    answer = {"path": path, "is_dir": entry.is_dir}
+    if not entry.is_dir:
+        answer["file_size"] = entry.size
+    return answer
+
+
+class ArtifactProxyListEndpoint(_ProxyEndpoint):
+    """The files and folders in one folder of a run, named relative to that folder. Viewers and up."""
+
+    def get(self, request):
+        proxy_path = text(request.query_params, "path")
+        run, path = locate(request.user, proxy_path, "retrieve", allow_root=True)
+        with mlflow_errors():
+            entries = artifacts.artifact_list(actor=request.user, experiment=run, path=path)
+        prefix = f"{path}/" if path else ""
+        return Response({"files": [_file_json(entry, entry.path.removeprefix(prefix)) for entry in entries]})
+
+
+def artifacts_list(request, data):
+    """`GET /api/2.0/mlflow/artifacts/list`: the files and folders in one folder of a run, named from its root."""
+    run = mlflow.run_for(user=request.user, run_id=run_id(data), operation="retrieve")
+    path = text(data, "path", required=False, default="")
+    with mlflow_errors():
+        entries = artifacts.artifact_list(actor=request.user, experiment=run, path=path)
+    return {
+        "root_uri": entities.artifact_uri(run),
+        "files": [_file_json(entry, entry.path) for entry in entries],
+    }
