@@ -15,15 +15,15 @@ from django.db.models import (
 from django.utils.functional import cached_property
 
 from common.db import FieldConstraintErrorsMixin, KeyValueTag, TrimmedNameMixin
+from common.sql import InSubquery, RowsOf
 from common.text import multi_line, single_line
-from experiments.display import DisplayIterable, RowsOf
+from experiments.display import DisplayIterable
 from experiments.validators import (
     TAGS_MAX_COUNT,
     validate_parameters,
     validate_tags,
 )
 from projects.models import (
-    InSubquery,
     LifecycleStage,
     ProjectRole,
     member_role_expression,

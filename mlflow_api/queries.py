@@ -5,7 +5,6 @@ import binascii
 import json
 import math
 
-import orjson
 from django.db.models import (
     BooleanField,
     Exists,
@@ -23,7 +22,8 @@ from django.db.models.functions import Cast
 
 from accounts.models import User
 from common.numbers import INT64_MAX
-from experiments.display import RowsOf, tag_values
+from common.sql import RowsOf, rows_of
+from experiments.display import tag_values
 from experiments.models import Experiment, RunTag
 from mlflow_api import entities, search
 from mlflow_api.entities import TO_MLFLOW_STATUS, from_ms
@@ -397,7 +397,7 @@ def run_data(run: Experiment) -> tuple[list, dict]:
     return (
         [
             {"key": key, "value": number_to_json(float(value), is_nan=is_nan), "timestamp": ts, "step": step}
-            for key, value, is_nan, ts, step in (sorted(orjson.loads(metrics)) if metrics else ())
+            for key, value, is_nan, ts, step in rows_of(metrics)
         ],
         tag_values(tags),
     )

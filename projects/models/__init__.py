@@ -1,54 +1,45 @@
+"""Projects, their tags and memberships; the roles (projects.models.roles) and invitations
+(projects.models.invitations) live beside them and are named here too, so that `projects.models` offers them all."""
+
 import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Case, CharField, Count, Exists, F, Lookup, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from common.db import FieldConstraintErrorsMixin, KeyValueTag, NormalizedKeysMixin, TrimmedNameMixin
+from common.sql import InSubquery, union_all
 from common.text import multi_line, single_line
+from projects.models.invitations import InvitationKind, InvitationStatus, ProjectInvitation, ProjectInvitationQuerySet
+from projects.models.roles import MEMBER_ROLES, ROLE_RANK, LifecycleStage, ProjectRole
+
+# What `projects.models` offers, its neighbours' models and roles included.
+__all__ = [
+    "MEMBER_ROLES",
+    "NAME_TAKEN",
+    "PROJECT_TAG_KEY_MAX_LENGTH",
+    "PROJECT_TAG_VALUE_MAX_LENGTH",
+    "ROLE_RANK",
+    "InvitationKind",
+    "InvitationStatus",
+    "LifecycleStage",
+    "Project",
+    "ProjectInvitation",
+    "ProjectInvitationQuerySet",
+    "ProjectMembership",
+    "ProjectMembershipQuerySet",
+    "ProjectQuerySet",
+    "ProjectRole",
+    "ProjectTag",
+    "member_role_expression",
+    "project_ids_of",
+    "role_expression",
+]
 
 NAME_TAKEN = "You already have a project with this name."
-
-
-class ProjectRole(models.TextChoices):
-    """What a user may do in a project, each role including the ones before it."""
-
-    VIEWER = "viewer", "Viewer"
-    EDITOR = "editor", "Editor"
-    MAINTAINER = "maintainer", "Maintainer"
-    OWNER = "owner", "Owner"
-
-
-ROLE_RANK = {ProjectRole.VIEWER: 1, ProjectRole.EDITOR: 2, ProjectRole.MAINTAINER: 3, ProjectRole.OWNER: 4}
-MEMBER_ROLES = [(role.value, role.label) for role in ProjectRole if role != ProjectRole.OWNER]
-
-
-class InSubquery(Lookup):
-    """`column IN (subquery)`, written on PostgreSQL as `column = ANY(ARRAY(subquery))`.
-
-    PostgreSQL runs `ARRAY(subquery)` once, before the scan, and can then look the ids up in an index, also beside an
-    OR (a bitmap OR of two index scans); `IN (subquery)` under an OR becomes a hashed subplan tested on every row of
-    the table, which at a million rows is a scan of all of them. SQLite plans `IN (subquery)` through its indexes.
-    """
-
-    prepare_rhs = False
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        if not rhs.startswith("("):
-            rhs = f"({rhs})"
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(ARRAY{rhs})", (*lhs_params, *rhs_params)
-        return f"{lhs} IN {rhs}", (*lhs_params, *rhs_params)
-
-
-def _union_all(*querysets: models.QuerySet) -> models.QuerySet:
-    first, *rest = querysets
-    return first.union(*rest, all=True) if rest else first
 
 
 def _member_project_ids(user_id, roles: list[str] | None = None, *, now=None) -> models.QuerySet:
@@ -66,7 +57,7 @@ def project_ids_of(user_id, *, now=None) -> models.QuerySet:
     may be values or expressions (common.prepared.Late); `now` defaults to the current time.
     """
     owned = Project.objects.filter(owner_id=user_id).order_by().values("pk")
-    return _union_all(owned, _member_project_ids(user_id, now=now))
+    return union_all(owned, _member_project_ids(user_id, now=now))
 
 
 def role_expression(user, project: str = "pk", *, owner_role: str = ProjectRole.OWNER):
@@ -101,13 +92,6 @@ def member_role_expression(user_id, project: str = "pk", *, owner_role: str = Pr
         default=Subquery(membership.order_by().values("role")[:1]),
         output_field=CharField(),
     )
-
-
-class LifecycleStage(models.TextChoices):
-    """Whether a project or an experiment is in use or softly deleted (kept, hidden from tracking clients' lists)."""
-
-    ACTIVE = "active", "Active"
-    DELETED = "deleted", "Deleted"
 
 
 class ProjectQuerySet(models.QuerySet):
@@ -298,93 +282,3 @@ class ProjectMembership(FieldConstraintErrorsMixin, models.Model):
         super().clean()
         if self.project_id is not None and self.user_id is not None and self.project.owner_id == self.user_id:
             raise ValidationError({"user": "The owner of a project cannot also be a member of it."})
-
-
-class InvitationKind(models.TextChoices):
-    """What accepting an invitation gives: a membership in the project, or the project itself."""
-
-    MEMBERSHIP = "membership", "Membership"
-    TRANSFER = "transfer", "Transfer"
-
-
-class InvitationStatus(models.TextChoices):
-    """Where an invitation stands; a pending one past its `expires_at` can no longer be accepted."""
-
-    PENDING = "pending", "Pending"
-    ACCEPTED = "accepted", "Accepted"
-    DECLINED = "declined", "Declined"
-    CANCELLED = "cancelled", "Cancelled"
-    # Closed when its deadline had passed and a new invitation of the same user to the same project replaced it.
-    EXPIRED = "expired", "Expired"
-
-
-class ProjectInvitationQuerySet(models.QuerySet):
-    def addressed_to(self, user) -> "ProjectInvitationQuerySet":
-        """The invitations whose invitee is `user`: theirs alone to read, accept or decline."""
-        if not user.is_authenticated:
-            return self.none()
-        return self.filter(invitee_id=user.pk)
-
-    def pending(self) -> "ProjectInvitationQuerySet":
-        """Invitations still waiting for their invitee's answer, expired or not."""
-        return self.filter(status=InvitationStatus.PENDING)
-
-    def open(self) -> "ProjectInvitationQuerySet":
-        """Pending invitations that have not expired: those the invitee may still accept."""
-        return self.pending().filter(expires_at__gt=timezone.now())
-
-
-class ProjectInvitation(models.Model):
-    """An offer of a role in a project (`membership`) or of the project itself (`transfer`) to one user.
-
-    Nothing is granted until the invitee accepts: the membership or the new owner comes into being then, so that every
-    query of who may see what reads memberships and owners alone. The invitation records the terms offered (`role` and
-    `membership_expires_at` for a membership) and its own deadline (`expires_at`).
-    """
-
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
-    invitee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_invitations")
-    kind = models.CharField(max_length=20, choices=InvitationKind.choices)
-    # The role offered: a member role for a membership, empty for a transfer.
-    role = models.CharField(max_length=20, choices=MEMBER_ROLES, blank=True, default="")
-    membership_expires_at = models.DateTimeField(null=True, blank=True)
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    status = models.CharField(max_length=20, choices=InvitationStatus.choices, default=InvitationStatus.PENDING)
-    created_at = models.DateTimeField(auto_now_add=True)
-    # The last moment the invitee may accept.
-    expires_at = models.DateTimeField()
-    # When the invitee accepted or declined, or someone cancelled.
-    answered_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ProjectInvitationQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["project", "invitee"],
-                condition=Q(status="pending"),
-                name="projects_invitation_one_pending_per_user",
-                violation_error_message="This user already has a pending invitation to this project.",
-            ),
-            models.CheckConstraint(
-                condition=(
-                    Q(kind="membership", role__in=[role for role, _ in MEMBER_ROLES])
-                    | Q(kind="transfer", role="", membership_expires_at__isnull=True)
-                ),
-                name="projects_invitation_role_fits_kind",
-                violation_error_message="A membership invitation offers a member role; a transfer offers none.",
-            ),
-        ]
-        indexes = [models.Index(fields=["invitee", "status"], name="projects_invite_invitee_idx")]
-
-    def __str__(self) -> str:
-        offer = "ownership" if self.kind == InvitationKind.TRANSFER else self.role
-        return f"{self.invitee} invited to {self.project} ({offer}, {self.status})"
-
-    @property
-    def is_expired(self) -> bool:
-        """Past its deadline: a pending invitation can then only be declined or cancelled."""
-        return self.expires_at <= timezone.now()
