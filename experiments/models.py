@@ -60,6 +60,10 @@ EDITABLE_FIELDS = ("name", "description", "status", "parameters", "tags", "proje
 
 FINAL_STATUSES = frozenset({ExperimentStatus.COMPLETED, ExperimentStatus.FAILED, ExperimentStatus.CANCELLED})
 
+# A project's owner acts as maintainer on the experiments in it (experiments.access): they change and delete others'
+# experiments there, and only an experiment's owner moves it elsewhere.
+PROJECT_OWNER_ROLE = ProjectRole.MAINTAINER
+
 
 def visibility(user_id, *, now=None) -> tuple[Q, Q]:
     """Who sees an experiment, in two parts: its owner, and whoever may see its project (those who own it and its live
@@ -79,12 +83,12 @@ class ExperimentQuerySet(models.QuerySet):
         """
         if not user.is_authenticated:
             return self.annotate(access_role=Value(None, output_field=CharField()))
-        return self._with_role(user.pk, role_expression(user, "project", owner_role=ProjectRole.MAINTAINER))
+        return self._with_role(user.pk, role_expression(user, "project", owner_role=PROJECT_OWNER_ROLE))
 
     def with_member_access(self, user_id, *, now=None) -> "ExperimentQuerySet":
         """with_access() for a user who is not a superuser, by id; `user_id` and `now` (default: the current time) may
         be values or expressions (see common.prepared)."""
-        project_role = member_role_expression(user_id, "project", owner_role=ProjectRole.MAINTAINER, now=now)
+        project_role = member_role_expression(user_id, "project", owner_role=PROJECT_OWNER_ROLE, now=now)
         return self._with_role(user_id, project_role)
 
     def _with_role(self, user_id, project_role) -> "ExperimentQuerySet":
