@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "tokens",
     "tracking",
     "artifacts",
+    "loggedmodels",
 ]
 
 MIDDLEWARE = [
