@@ -92,3 +92,23 @@ class LoggedModelOutput(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_id} at step {self.step}"
+
+
+class LoggedModelInput(models.Model):
+    """A run's input: a model it used (MLflow's ModelInput), as the client records one whose metrics the run logs."""
+
+    run = models.ForeignKey("experiments.Experiment", on_delete=models.CASCADE, related_name="model_inputs")
+    model = models.ForeignKey(LoggedModel, on_delete=models.CASCADE, related_name="inputs")
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "model"],
+                name="loggedmodelinput_unique",
+                violation_error_message="This model is already an input of the run.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_id} into {self.run_id}"

@@ -1,7 +1,7 @@
 """Reads of logged models that other code uses."""
 
 from accounts.models import User
-from loggedmodels.models import LoggedModel, LoggedModelOutput, LoggedModelQuerySet
+from loggedmodels.models import LoggedModel, LoggedModelInput, LoggedModelOutput, LoggedModelQuerySet
 from projects.models import LifecycleStage
 
 
@@ -34,3 +34,16 @@ def run_outputs(*, run_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
     for run_id, model_id, step in rows:
         outputs.setdefault(run_id, []).append((model_id, step))
     return outputs
+
+
+def run_model_inputs(*, run_ids: list[int]) -> dict[int, list[str]]:
+    """The ids of the input models of each of these runs, deleted models left out."""
+    inputs: dict[int, list[str]] = {}
+    rows = (
+        LoggedModelInput.objects.filter(run_id__in=run_ids, model__lifecycle_stage=LifecycleStage.ACTIVE)
+        .order_by("pk")
+        .values_list("run_id", "model__model_id")
+    )
+    for run_id, model_id in rows:
+        inputs.setdefault(run_id, []).append(model_id)
+    return inputs

@@ -15,7 +15,7 @@ from artifacts import services as artifacts
 from experiments import services as experiments
 from experiments.models import RUN_TAG_VALUE_MAX_LENGTH, Experiment
 from loggedmodels.access import LOGGED_MODEL_ACCESS
-from loggedmodels.models import LoggedModel, LoggedModelOutput, LoggedModelStatus
+from loggedmodels.models import LoggedModel, LoggedModelInput, LoggedModelOutput, LoggedModelStatus
 from projects.access import PROJECT_ACCESS
 from projects.models import LifecycleStage, Project
 from tracking import services as tracking
@@ -152,6 +152,17 @@ def run_log_outputs(*, actor: User, run: Experiment, outputs: list[tuple[LoggedM
     new = {(model.pk, step): model for model, step in outputs if (model.pk, step) not in known}
     LoggedModelOutput.objects.bulk_create(
         [LoggedModelOutput(run=run, model=model, step=step) for (_pk, step), model in new.items()],
+        ignore_conflicts=True,
+    )
+
+
+def run_log_model_inputs(*, actor: User, run: Experiment, models: list[LoggedModel]) -> None:
+    """Record models as inputs of an active run the actor may log to; each model must be one the actor may read."""
+    experiments.experiment_require_log(experiment=run, actor=actor)
+    for model in models:
+        LOGGED_MODEL_ACCESS.require(actor, model, "retrieve")
+    LoggedModelInput.objects.bulk_create(
+        [LoggedModelInput(run=run, model=model) for model in {model.pk: model for model in models}.values()],
         ignore_conflicts=True,
     )
 

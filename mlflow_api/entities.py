@@ -8,6 +8,7 @@ from experiments.models import Experiment, ExperimentStatus
 from loggedmodels.models import LoggedModel, LoggedModelStatus
 from mlflow_api.errors import MlflowError
 from projects.models import Project
+from runinputs.models import DatasetInput
 from tracking.models import number_to_json
 
 NOTE_TAG = "mlflow.note.content"
@@ -151,11 +152,38 @@ def run_tags_json(run: Experiment, tags: dict[str, str] | None = None) -> list[d
     return [{"key": key, "value": value} for key, value in tags.items()]
 
 
+def dataset_input_json(link: DatasetInput) -> dict:
+    dataset = link.dataset
+    shown = {
+        "name": dataset.name,
+        "digest": dataset.digest,
+        "source_type": dataset.source_type,
+        "source": dataset.source,
+    }
+    if dataset.schema:
+        shown["schema"] = dataset.schema
+    if dataset.profile:
+        shown["profile"] = dataset.profile
+    return {"tags": [{"key": key, "value": value} for key, value in link.tags.items()], "dataset": shown}
+
+
+def run_inputs_json(datasets: list[DatasetInput] | None, models: list[str] | None) -> dict:
+    inputs = {}
+    if datasets:
+        inputs["dataset_inputs"] = [dataset_input_json(link) for link in datasets]
+    if models:
+        inputs["model_inputs"] = [{"model_id": model_id} for model_id in models]
+    return inputs
+
+
 def run_json(
-    run: Experiment, data: tuple[list, dict] | None = None, outputs: list[tuple[str, int]] | None = None
+    run: Experiment,
+    data: tuple[list, dict] | None = None,
+    outputs: list[tuple[str, int]] | None = None,
+    inputs: dict | None = None,
 ) -> dict:
     """A run; `data` (its metrics as MLflow JSON and its tags), when the caller fetched them in bulk; `outputs` (the
-    ids and steps of the models it logged)."""
+    ids and steps of the models it logged) and `inputs` (run_inputs_json)."""
     if data is None:
         metrics = [
             {"key": m.key, "value": number_to_json(m.number), "timestamp": m.timestamp, "step": m.step}
@@ -171,7 +199,7 @@ def run_json(
             "params": [{"key": key, "value": param_text(value)} for key, value in run.parameters.items()],
             "tags": run_tags_json(run, tags),
         },
-        "inputs": {},
+        "inputs": inputs or {},
         "outputs": {"model_outputs": [{"model_id": model_id, "step": step} for model_id, step in outputs]}
         if outputs
         else {},

@@ -23,7 +23,7 @@ SEARCH_MAX_RESULTS_DEFAULT = 100
 SEARCH_MAX_RESULTS = 1000
 
 
-def _model(request, model_id: str, operation: str, *, allow_deleted: bool = False) -> LoggedModel:
+def model_for(request, model_id: str, operation: str, *, allow_deleted: bool = False) -> LoggedModel:
     model = selectors.logged_model_get(user=request.user, model_id=model_id, allow_deleted=allow_deleted)
     if model is None:
         raise does_not_exist(f"Logged model with ID '{model_id}' not found.")
@@ -60,11 +60,11 @@ def create(request, data):
 
 def get(request, data, model_id):
     allow_deleted = str(data.get("allow_deleted", "")).lower() == "true"
-    return _answer(_model(request, model_id, "retrieve", allow_deleted=allow_deleted))
+    return _answer(model_for(request, model_id, "retrieve", allow_deleted=allow_deleted))
 
 
 def finalize(request, data, model_id):
-    model = _model(request, model_id, "log")
+    model = model_for(request, model_id, "log")
     value = data.get("status")
     value = entities.MODEL_STATUS_NUMBERS.get(value, value)
     if value not in entities.FROM_MLFLOW_MODEL_STATUS:
@@ -79,22 +79,22 @@ def finalize(request, data, model_id):
 
 
 def delete(request, data, model_id):
-    models.logged_model_delete(actor=request.user, model=_model(request, model_id, "destroy"))
+    models.logged_model_delete(actor=request.user, model=model_for(request, model_id, "destroy"))
 
 
 def set_tags(request, data, model_id):
     models.logged_model_set_tags(
-        actor=request.user, model=_model(request, model_id, "log"), tags=_key_values(data, "tags")
+        actor=request.user, model=model_for(request, model_id, "log"), tags=_key_values(data, "tags")
     )
 
 
 def delete_tag(request, data, model_id, tag_key):
-    models.logged_model_delete_tag(actor=request.user, model=_model(request, model_id, "log"), key=tag_key)
+    models.logged_model_delete_tag(actor=request.user, model=model_for(request, model_id, "log"), key=tag_key)
 
 
 def log_params(request, data, model_id):
     models.logged_model_log_params(
-        actor=request.user, model=_model(request, model_id, "log"), params=_key_values(data, "params")
+        actor=request.user, model=model_for(request, model_id, "log"), params=_key_values(data, "params")
     )
 
 
@@ -104,7 +104,7 @@ def runs_outputs(request, data):
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise MlflowError("Invalid value for parameter 'models': a list of {model_id, step} objects is required.")
     outputs = [
-        (_model(request, text(item, "model_id"), "retrieve"), integer(item, "step", default=0)) for item in items
+        (model_for(request, text(item, "model_id"), "retrieve"), integer(item, "step", default=0)) for item in items
     ]
     models.run_log_outputs(actor=request.user, run=run, outputs=outputs)
 

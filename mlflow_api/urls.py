@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from mlflow_api import artifacts, logged_models, views
+from mlflow_api import artifacts, inputs, logged_models, views
 from mlflow_api.errors import artifacts_not_implemented, endpoint_not_found
 
 # (path under /api/2.0/mlflow/, handler, method, writes). The MLflow client never sends a trailing slash. A path may
@@ -30,6 +30,8 @@ ROUTES = [
     ("metrics/get-history", views.metrics_get_history, "GET", False),
     ("artifacts/list", artifacts.artifacts_list, "GET", False),
     ("runs/outputs", logged_models.runs_outputs, "POST", True),
+    ("runs/log-inputs", inputs.runs_log_inputs, "POST", True),
+    ("experiments/search-datasets", inputs.experiments_search_datasets, "POST", False),
     ("logged-models", logged_models.create, "POST", True),
     ("logged-models/search", logged_models.search, "POST", False),
     ("logged-models/{model_id}", logged_models.get, "GET", False),

@@ -10,11 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from experiments import services as experiments
-from loggedmodels import selectors as loggedmodels
 from mlflow_api import entities, queries
 from mlflow_api import services as mlflow
 from mlflow_api.errors import MlflowError, mlflow_exception_handler
 from mlflow_api.fields import integer, pairs, point, run_id, status, strings, text, time
+from mlflow_api.inputs import run_extras
 from projects import services as projects
 from tracking.models import MetricPoint, number_to_json
 
@@ -137,8 +137,8 @@ def _run(request, data, operation: str):
 
 def _run_answer(request, run_uuid: str) -> dict:
     run = mlflow.run_for(user=request.user, run_id=run_uuid, operation="retrieve", shown=True)
-    outputs = loggedmodels.run_outputs(run_ids=[run.pk]).get(run.pk)
-    return {"run": entities.run_json(run, outputs=outputs)}
+    outputs, inputs = run_extras([run.pk])[run.pk]
+    return {"run": entities.run_json(run, outputs=outputs, inputs=inputs)}
 
 
 def runs_create(request, data):
@@ -226,8 +226,8 @@ def runs_search(request, data):
         max_results=integer(data, "max_results", default=1000),
         page_token=text(data, "page_token", required=False),
     )
-    outputs = loggedmodels.run_outputs(run_ids=[run.pk for run in found])
-    answer = {"runs": [entities.run_json(run, queries.run_data(run), outputs.get(run.pk)) for run in found]}
+    extras = run_extras([run.pk for run in found])
+    answer = {"runs": [entities.run_json(run, queries.run_data(run), *extras[run.pk]) for run in found]}
     if token:
         answer["next_page_token"] = token
     return answer

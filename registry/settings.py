@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "tracking",
     "artifacts",
     "loggedmodels",
+    "runinputs",
 ]
 
 MIDDLEWARE = [

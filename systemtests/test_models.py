@@ -1,6 +1,6 @@
-"""Logged models with the full MLflow client (mlflow-full-requirements.txt) against a live Registry, on SQLite and on
-PostgreSQL: `log_model`, `load_model` by `runs:/` and `models:/` URIs, autologging with its model, and another user
-refused on every route of a model."""
+"""Logged models and datasets with the full MLflow client (mlflow-full-requirements.txt) against a live Registry, on
+SQLite and on PostgreSQL: `log_model`, `load_model` by `runs:/` and `models:/` URIs, autologging with its defaults,
+`log_input` and a metric on a dataset, and another user refused on every route of a model and of a run's inputs."""
 
 import json
 import os
@@ -90,6 +90,11 @@ def test_the_full_mlflow_client_logs_and_loads_models(mlflow_full_python, databa
     ]
     assert out["autolog_models"] == [["model", "READY"]]
     assert out["autolog_outputs"] == 1
+    assert out["autolog_datasets"] == [["code", [["mlflow.data.context", "train"]]]]
+
+    assert out["inputs"] == [["tiny", True, "code", [["mlflow.data.context", "training"]]]]
+    assert out["inputs_metrics"] == {"loss": 0.25}
+    assert out["dataset_schema"] is True
 
     # Another user, without a role, is refused on every route of the model, and it stays as it was.
     api = f"/api/2.0/mlflow/logged-models/{model_id}"
@@ -105,6 +110,8 @@ def test_the_full_mlflow_client_logs_and_loads_models(mlflow_full_python, databa
         ("POST", "/api/2.0/mlflow/logged-models", {"experiment_id": experiment_id}),
         ("POST", "/api/2.0/mlflow/logged-models/search", {"experiment_ids": [experiment_id]}),
         ("POST", "/api/2.0/mlflow/runs/outputs", {"run_id": run_id, "models": [{"model_id": model_id}]}),
+        ("POST", "/api/2.0/mlflow/runs/log-inputs", {"run_id": run_id, "models": [{"model_id": model_id}]}),
+        ("POST", "/api/2.0/mlflow/experiments/search-datasets", {"experiment_ids": [experiment_id]}),
     ]:
         response = request(server.port, method, path, data=body, token=bob)
         assert (response.status, response.json()["error_code"]) == (403, "PERMISSION_DENIED"), (method, path)

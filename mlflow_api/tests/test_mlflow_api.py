@@ -784,6 +784,8 @@ SCOPE_TABLE = [
     ("runs/log-batch", "POST", {"run_id": "{run}", "params": [{"key": "bs", "value": "8"}]}, 403, 200),
     ("metrics/get-history", "GET", {"run_id": "{run}", "metric_key": "m"}, 200, 200),
     ("artifacts/list", "GET", {"run_id": "{run}"}, 200, 200),
+    ("runs/log-inputs", "POST", {"run_id": "{run}", "datasets": []}, 403, 200),
+    ("experiments/search-datasets", "POST", {"experiment_ids": ["{project}"]}, 200, 200),
 ]
 
 
