@@ -67,6 +67,8 @@ out["inputs"] = [
 ]
 out["inputs_metrics"] = inputs.data.metrics
 out["dataset_schema"] = bool(inputs.inputs.dataset_inputs[0].dataset.schema)
+training = client.search_runs([experiment_id], filter_string="datasets.context = 'training' and datasets.name = 'tiny'")
+out["found_by_dataset"] = [r.info.run_id == inputs_run.info.run_id for r in training]
 out.update(experiment_id=experiment_id, run_id=run_id, model_id=model_id)
 
 json.dump(out, sys.stdout)

@@ -1,6 +1,7 @@
 """Logged models and datasets with the full MLflow client (mlflow-full-requirements.txt) against a live Registry, on
 SQLite and on PostgreSQL: `log_model`, `load_model` by `runs:/` and `models:/` URIs, autologging with its defaults,
-`log_input` and a metric on a dataset, and another user refused on every route of a model and of a run's inputs."""
+`log_input`, a search by dataset and a metric on a dataset, and another user refused on every route of a model and
+of a run's inputs."""
 
 import json
 import os
@@ -95,6 +96,7 @@ def test_the_full_mlflow_client_logs_and_loads_models(mlflow_full_python, databa
     assert out["inputs"] == [["tiny", True, "code", [["mlflow.data.context", "training"]]]]
     assert out["inputs_metrics"] == {"loss": 0.25}
     assert out["dataset_schema"] is True
+    assert out["found_by_dataset"] == [True]
 
     # Another user, without a role, is refused on every route of the model, and it stays as it was.
     api = f"/api/2.0/mlflow/logged-models/{model_id}"

@@ -497,7 +497,8 @@ def test_runs_search_pages(user_client, project, searchable):
         "foo.bar = 1",
         "attributes.nothing = 'x'",
         "metrics.loss <",
-        "datasets.name = 'x'",
+        "datasets.size = 'x'",
+        "datasets.name > 'x'",
     ],
 )
 def test_bad_filters_are_invalid_parameter_value(user_client, project, filter_string):

@@ -152,3 +152,34 @@ def test_the_permission_table_of_run_inputs(kind, route, expected):
     assert response.status_code == expected, response.content
     if expected != 200 or route != "log-inputs":
         assert snapshot() == before
+
+
+def test_runs_are_searched_by_their_datasets(user_client, user, run):
+    evaluated = ExperimentFactory(owner=user, project=run.project, status=ExperimentStatus.RUNNING, name="evaluated")
+    ExperimentFactory(owner=user, project=run.project, status=ExperimentStatus.RUNNING, name="none")
+    run.name = "trained"
+    run.save()
+    ok(log_inputs(user_client, run, datasets=[{"tags": TRAINING, "dataset": DATASET}]))
+    other = {**DATASET, "name": "wine", "digest": "d2"}
+    ok(
+        log_inputs(
+            user_client,
+            evaluated,
+            datasets=[{"tags": [{"key": "mlflow.data.context", "value": "eval"}], "dataset": other}],
+        )
+    )
+
+    def names(filter_string: str) -> list[str]:
+        body = {"experiment_ids": [str(run.project_id)], "filter": filter_string, "order_by": ["attributes.run_name"]}
+        return [r["info"]["run_name"] for r in ok(user_client.post(f"{API}runs/search", body, format="json"))["runs"]]
+
+    assert names("datasets.context = 'training'") == ["trained"]
+    assert names("datasets.name = 'wine'") == ["evaluated"]
+    assert names("datasets.digest IN ('abc123', 'd2')") == ["evaluated", "trained"]
+    assert names("dataset.name LIKE 'w%' and datasets.context = 'eval'") == ["evaluated"]
+    assert names("datasets.context != 'training'") == ["evaluated"]
+    error(
+        user_client.post(f"{API}runs/search", {"order_by": ["datasets.name"]}, format="json"),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    )
