@@ -109,6 +109,12 @@ def runs_outputs(request, data):
     models.run_log_outputs(actor=request.user, run=run, outputs=outputs)
 
 
+def runs_log_model(request, data):
+    """The MLmodel metadata of a model the run logged, kept in its `mlflow.log-model.history` tag."""
+    run = mlflow.run_for(user=request.user, run_id=run_id(data), operation="log")
+    mlflow.run_record_model(run=run, actor=request.user, model_json=data.get("model_json"))
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Search
 # ---------------------------------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ ROUTES = [
     ("metrics/get-history", views.metrics_get_history, "GET", False),
     ("artifacts/list", artifacts.artifacts_list, "GET", False),
     ("runs/outputs", logged_models.runs_outputs, "POST", True),
+    ("runs/log-model", logged_models.runs_log_model, "POST", True),
     ("runs/log-inputs", inputs.runs_log_inputs, "POST", True),
     ("experiments/search-datasets", inputs.experiments_search_datasets, "POST", False),
     ("logged-models", logged_models.create, "POST", True),

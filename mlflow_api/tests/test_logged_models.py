@@ -2,6 +2,7 @@
 calls them."""
 
 import io
+import json
 import os
 
 import pytest
@@ -451,3 +452,28 @@ def test_a_read_token_may_search_and_read_models_only(user, scope, route, method
     assert response.status_code == (read if scope == "read" else write), response.content
     if scope == "read":
         assert snapshot() == before
+
+
+def test_log_model_keeps_the_models_metadata_in_the_runs_history_tag(user_client, run):
+    for path in ["model", "other"]:
+        body = {"run_id": run.run_uuid, "model_json": json.dumps({"artifact_path": path, "flavors": {}})}
+        assert ok(user_client.post(f"{API}runs/log-model", body, format="json")) == {}
+    tags = ok(user_client.get(f"{API}runs/get", {"run_id": run.run_uuid}))["run"]["data"]["tags"]
+    history = next(tag["value"] for tag in tags if tag["key"] == "mlflow.log-model.history")
+    assert json.loads(history) == [{"artifact_path": "model", "flavors": {}}, {"artifact_path": "other", "flavors": {}}]
+
+
+@pytest.mark.parametrize("model_json", [None, "not json", "[1]", json.dumps({"x": "y" * 9000})])
+def test_log_model_refuses_what_is_no_model_and_changes_nothing(user_client, run, model_json):
+    before = snapshot()
+    body = {"run_id": run.run_uuid, "model_json": model_json}
+    error(user_client.post(f"{API}runs/log-model", body, format="json"), 400, "INVALID_PARAMETER_VALUE")
+    assert snapshot() == before
+
+
+def test_a_viewer_may_not_record_a_model_on_a_run(run):
+    viewer = ProjectMembershipFactory(project=run.project, role="viewer").user
+    before = snapshot()
+    body = {"run_id": run.run_uuid, "model_json": "{}"}
+    error(bearer_client(viewer).post(f"{API}runs/log-model", body, format="json"), 403, "PERMISSION_DENIED")
+    assert snapshot() == before

@@ -786,6 +786,7 @@ SCOPE_TABLE = [
     ("metrics/get-history", "GET", {"run_id": "{run}", "metric_key": "m"}, 200, 200),
     ("artifacts/list", "GET", {"run_id": "{run}"}, 200, 200),
     ("runs/log-inputs", "POST", {"run_id": "{run}", "datasets": []}, 403, 200),
+    ("runs/log-model", "POST", {"run_id": "{run}", "model_json": '{{"artifact_path": "model"}}'}, 403, 200),
     ("experiments/search-datasets", "POST", {"experiment_ids": ["{project}"]}, 200, 200),
 ]
 
