@@ -70,8 +70,14 @@ endpoints = [
     re_path(r"^(?P<path>.*)$", csrf_exempt(endpoint_not_found)),
 ]
 
+# MLflow's other API roots, where nothing is offered yet (tracing is under /api/3.0/mlflow/traces): MLflow's JSON 404,
+# which the client reports as ENDPOINT_NOT_FOUND rather than as a server error.
+not_offered = [re_path(r"^(?P<path>.*)$", csrf_exempt(endpoint_not_found))]
+
 urlpatterns = [
     path("api/2.0/mlflow/", include(endpoints)),
+    path("api/3.0/mlflow/", include(not_offered)),
+    path("ajax-api/", include(not_offered)),
     path(
         "api/2.0/mlflow-artifacts/",
         include(

@@ -477,3 +477,24 @@ def test_a_viewer_may_not_record_a_model_on_a_run(run):
     body = {"run_id": run.run_uuid, "model_json": "{}"}
     error(bearer_client(viewer).post(f"{API}runs/log-model", body, format="json"), 403, "PERMISSION_DENIED")
     assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/3.0/mlflow/traces"),
+        ("GET", "/api/3.0/mlflow/traces/tr-1"),
+        ("POST", "/ajax-api/2.0/mlflow/runs/search"),
+    ],
+)
+def test_mlflows_other_api_roots_answer_endpoint_not_found_as_json(user_client, method, path):
+    response = user_client.generic(method, path, "{}", content_type="application/json")
+    assert response.status_code == 404
+    assert response.json() == {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API endpoint at {path}."}
+
+
+def test_the_admin_lists_logged_models(admin_client):
+    model = LoggedModelFactory(name="listed")
+    response = admin_client.get("/admin/loggedmodels/loggedmodel/")
+    assert response.status_code == 200 and model.model_id in response.content.decode()
+    assert admin_client.get(f"/admin/loggedmodels/loggedmodel/{model.pk}/change/").status_code == 200
