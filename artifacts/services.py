@@ -1,8 +1,11 @@
 """Files that runs save (MLflow's artifacts): the rules every surface shares (the REST API, the MLflow adapter, tasks).
 
 Each experiment (an MLflow run) owns one namespace in the "artifacts" storage, `<run_uuid>/`, that no path can leave
-(artifacts.paths). The experiment's access table decides: viewers list and download, editors upload, maintainers
-delete. Uploads are copied from the request stream in chunks to a spool file and stored only once complete and within
+(artifacts.paths), and so does each logged model, `models/<model_id>/` (loggedmodels.services, which checks its own
+access table before calling the `files_*` functions here). The experiment's access table decides: viewers list and
+download, editors upload, maintainers delete.
+
+Uploads are copied from the request stream in chunks to a spool file and stored only once complete and within
 ARTIFACT_MAX_BYTES, so that neither a refused nor an interrupted upload leaves a file behind.
 """
 
@@ -64,8 +67,8 @@ def artifact_storage() -> Storage:
     return storages["artifacts"]
 
 
-def _key(experiment: Experiment, path: str) -> str:
-    return f"{experiment.run_uuid}/{path}" if path else experiment.run_uuid
+def _key(root: str, path: str) -> str:
+    return f"{root}/{path}" if path else root
 
 
 def _is_local(storage: Storage) -> bool:
@@ -76,9 +79,10 @@ def _is_local(storage: Storage) -> bool:
     return True
 
 
-def _check_on_disk(storage: Storage, key: str, *, is_file: bool = False) -> None:
+def _check_on_disk(storage: Storage, key: str, *, is_file: bool = False, skip: int = 1) -> None:
     """On a file system: no link on the way (it could lead out of the storage), and, where a file is to be written, no
-    file in the way of a folder nor a folder where the file goes. Storages without a local path have neither."""
+    file in the way of a folder nor a folder where the file goes (named without the first `skip` segments, the
+    namespace). Storages without a local path have neither."""
     if not _is_local(storage):
         return
     current = os.path.realpath(storage.location)
@@ -91,9 +95,9 @@ def _check_on_disk(storage: Storage, key: str, *, is_file: bool = False) -> None
             return
         last = index == len(parts) - 1
         if is_file and not last and not os.path.isdir(current):
-            raise ValidationError(f"'{'/'.join(parts[1 : index + 1])}' is a file, not a folder.")
+            raise ValidationError(f"'{'/'.join(parts[skip : index + 1])}' is a file, not a folder.")
         if is_file and last and os.path.isdir(current):
-            raise ValidationError(f"'{'/'.join(parts[1:])}' is a folder.")
+            raise ValidationError(f"'{'/'.join(parts[skip:])}' is a folder.")
 
 
 class _Spool(File):
@@ -141,10 +145,15 @@ def artifact_put(*, actor: User, experiment: Experiment, path: str, stream: Bina
     """Store the file read from `stream` (`length` bytes, or up to its end when None) at `path`, replacing one there;
     answer its size. Editors and up."""
     EXPERIMENT_ACCESS.require(actor, experiment, "log")
+    return files_put(root=experiment.run_uuid, path=path, stream=stream, length=length)
+
+
+def files_put(*, root: str, path: str, stream: BinaryIO, length: int | None) -> int:
+    """artifact_put in the namespace `root`, for the service that owns it and has checked the caller's access."""
     path = artifact_path_clean(path)
     storage = artifact_storage()
-    key = _key(experiment, path)
-    _check_on_disk(storage, key, is_file=True)
+    key = _key(root, path)
+    _check_on_disk(storage, key, is_file=True, skip=root.count("/") + 1)
     spool = _Spool()
     try:
         size = _spool(stream, length=length, spool=spool)
@@ -165,9 +174,14 @@ def _open(storage: Storage, key: str):
 def artifact_open(*, actor: User, experiment: Experiment, path: str) -> StoredArtifact:
     """The stored file at `path`, open for reading. Viewers and up."""
     EXPERIMENT_ACCESS.require(actor, experiment, "retrieve")
+    return files_open(root=experiment.run_uuid, path=path)
+
+
+def files_open(*, root: str, path: str) -> StoredArtifact:
+    """artifact_open in the namespace `root`, for the service that owns it and has checked the caller's access."""
     path = artifact_path_clean(path)
     storage = artifact_storage()
-    key = _key(experiment, path)
+    key = _key(root, path)
     _check_on_disk(storage, key)
     try:
         if not storage.exists(key):
@@ -196,9 +210,14 @@ def artifact_list(*, actor: User, experiment: Experiment, path: str = "") -> lis
     """The files and folders directly in the folder `path` (the run's root when empty), by path; none for a file or a
     path that does not exist, as MLflow's server answers. Viewers and up."""
     EXPERIMENT_ACCESS.require(actor, experiment, "retrieve")
+    return files_list(root=experiment.run_uuid, path=path)
+
+
+def files_list(*, root: str, path: str = "") -> list[ArtifactEntry]:
+    """artifact_list in the namespace `root`, for the service that owns it and has checked the caller's access."""
     path = artifact_path_clean(path, allow_root=True)
     storage = artifact_storage()
-    key = _key(experiment, path)
+    key = _key(root, path)
     _check_on_disk(storage, key)
     return _listing(storage, key, path)
 
@@ -231,9 +250,14 @@ def _delete_tree(storage: Storage, key: str) -> int | None:
 def artifact_delete(*, actor: User, experiment: Experiment, path: str) -> None:
     """Delete the file at `path`, or the folder and everything in it. Maintainers and up."""
     EXPERIMENT_ACCESS.require(actor, experiment, "destroy")
+    files_delete(root=experiment.run_uuid, path=path)
+
+
+def files_delete(*, root: str, path: str) -> None:
+    """artifact_delete in the namespace `root`, for the service that owns it and has checked the caller's access."""
     path = artifact_path_clean(path)
     storage = artifact_storage()
-    key = _key(experiment, path)
+    key = _key(root, path)
     _check_on_disk(storage, key)
     deleted = _delete_tree(storage, key)
     # A storage of keys (S3) lists any prefix, even one with nothing under it: there, nothing deleted is no folder.
@@ -246,7 +270,12 @@ def artifact_delete(*, actor: User, experiment: Experiment, path: str) -> None:
 
 def artifacts_purge(*, run_uuid: str) -> int:
     """Delete every file of the run `run_uuid`, without an access check: for the tasks that follow a deletion."""
-    return _delete_tree(artifact_storage(), run_uuid) or 0
+    return files_purge(root=run_uuid)
+
+
+def files_purge(*, root: str) -> int:
+    """Delete every file of the namespace `root`, without an access check; answer how many."""
+    return _delete_tree(artifact_storage(), root) or 0
 
 
 def artifact_store_status() -> str:

@@ -5,8 +5,10 @@ import json
 from datetime import UTC, datetime
 
 from experiments.models import Experiment, ExperimentStatus
+from loggedmodels.models import LoggedModel, LoggedModelStatus
 from mlflow_api.errors import MlflowError
 from projects.models import Project
+from runinputs.models import DatasetInput
 from tracking.models import number_to_json
 
 NOTE_TAG = "mlflow.note.content"
@@ -49,6 +51,46 @@ def artifact_location(project: Project) -> str:
 def artifact_uri(run: Experiment) -> str:
     """Where the client stores a run's files, under its experiment's location, as MLflow's tracking server says."""
     return f"mlflow-artifacts:/{run.project_id or 0}/{run.run_uuid}/artifacts"
+
+
+TO_MLFLOW_MODEL_STATUS = {
+    LoggedModelStatus.PENDING: "LOGGED_MODEL_PENDING",
+    LoggedModelStatus.READY: "LOGGED_MODEL_READY",
+    LoggedModelStatus.FAILED: "LOGGED_MODEL_UPLOAD_FAILED",
+}
+FROM_MLFLOW_MODEL_STATUS = {mlflow: ours for ours, mlflow in TO_MLFLOW_MODEL_STATUS.items()}
+# The client may also send the protobuf enum's number, and searches name the status without its prefix.
+MODEL_STATUS_NUMBERS = {1: "LOGGED_MODEL_PENDING", 2: "LOGGED_MODEL_READY", 3: "LOGGED_MODEL_UPLOAD_FAILED"}
+MODEL_STATUS_WORDS = {"PENDING": LoggedModelStatus.PENDING, "READY": LoggedModelStatus.READY}
+MODEL_STATUS_WORDS["FAILED"] = MODEL_STATUS_WORDS["UPLOAD_FAILED"] = LoggedModelStatus.FAILED
+
+
+def logged_model_artifact_uri(model: LoggedModel) -> str:
+    """Where the client stores a model's files, under its experiment's location, as MLflow's tracking server says."""
+    return f"mlflow-artifacts:/{model.project_id}/models/{model.model_id}/artifacts"
+
+
+def logged_model_json(model: LoggedModel) -> dict:
+    info = {
+        "model_id": model.model_id,
+        "experiment_id": str(model.project_id),
+        "name": model.name,
+        "artifact_uri": logged_model_artifact_uri(model),
+        "creation_timestamp_ms": to_ms(model.created_at),
+        "last_updated_timestamp_ms": to_ms(model.updated_at),
+        "status": TO_MLFLOW_MODEL_STATUS[model.status],
+        "tags": [{"key": key, "value": value} for key, value in model.tags.items()],
+    }
+    if model.model_type:
+        info["model_type"] = model.model_type
+    if model.source_run is not None:
+        info["source_run_id"] = model.source_run.run_uuid
+    if model.status_message:
+        info["status_message"] = model.status_message
+    return {
+        "info": info,
+        "data": {"params": [{"key": key, "value": value} for key, value in model.params.items()], "metrics": []},
+    }
 
 
 def experiment_json(project: Project) -> dict:
@@ -110,8 +152,38 @@ def run_tags_json(run: Experiment, tags: dict[str, str] | None = None) -> list[d
     return [{"key": key, "value": value} for key, value in tags.items()]
 
 
-def run_json(run: Experiment, data: tuple[list, dict] | None = None) -> dict:
-    """A run; `data` (its metrics as MLflow JSON and its tags), when the caller fetched them in bulk."""
+def dataset_input_json(link: DatasetInput) -> dict:
+    dataset = link.dataset
+    shown = {
+        "name": dataset.name,
+        "digest": dataset.digest,
+        "source_type": dataset.source_type,
+        "source": dataset.source,
+    }
+    if dataset.schema:
+        shown["schema"] = dataset.schema
+    if dataset.profile:
+        shown["profile"] = dataset.profile
+    return {"tags": [{"key": key, "value": value} for key, value in link.tags.items()], "dataset": shown}
+
+
+def run_inputs_json(datasets: list[DatasetInput] | None, models: list[str] | None) -> dict:
+    inputs = {}
+    if datasets:
+        inputs["dataset_inputs"] = [dataset_input_json(link) for link in datasets]
+    if models:
+        inputs["model_inputs"] = [{"model_id": model_id} for model_id in models]
+    return inputs
+
+
+def run_json(
+    run: Experiment,
+    data: tuple[list, dict] | None = None,
+    outputs: list[tuple[str, int]] | None = None,
+    inputs: dict | None = None,
+) -> dict:
+    """A run; `data` (its metrics as MLflow JSON and its tags), when the caller fetched them in bulk; `outputs` (the
+    ids and steps of the models it logged) and `inputs` (run_inputs_json)."""
     if data is None:
         metrics = [
             {"key": m.key, "value": number_to_json(m.number), "timestamp": m.timestamp, "step": m.step}
@@ -127,5 +199,8 @@ def run_json(run: Experiment, data: tuple[list, dict] | None = None) -> dict:
             "params": [{"key": key, "value": param_text(value)} for key, value in run.parameters.items()],
             "tags": run_tags_json(run, tags),
         },
-        "inputs": {},
+        "inputs": inputs or {},
+        "outputs": {"model_outputs": [{"model_id": model_id, "step": step} for model_id, step in outputs]}
+        if outputs
+        else {},
     }

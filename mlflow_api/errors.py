@@ -1,5 +1,6 @@
 import logging
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
@@ -64,7 +65,7 @@ def mlflow_exception_handler(exc, context):
             headers["WWW-Authenticate"] = authenticate_header
     elif isinstance(exc, (exceptions.PermissionDenied, DjangoPermissionDenied)):
         status, code, message = 403, PERMISSION_DENIED, str(exc) or "Permission denied."
-    elif isinstance(exc, (Http404, exceptions.NotFound)):
+    elif isinstance(exc, (Http404, exceptions.NotFound, ObjectDoesNotExist)):
         status, code, message = 404, RESOURCE_DOES_NOT_EXIST, str(exc) or "Not found."
     elif isinstance(exc, exceptions.Throttled):
         # Not deterministic: waiting and retrying is the right thing, and the client honours Retry-After.

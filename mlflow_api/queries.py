@@ -28,9 +28,10 @@ from experiments.models import Experiment, RunTag
 from mlflow_api import entities, search
 from mlflow_api.entities import TO_MLFLOW_STATUS, from_ms
 from mlflow_api.errors import MlflowError
-from mlflow_api.search import ATTRIBUTE, METRIC, PARAM, TAG, Clause
+from mlflow_api.search import ATTRIBUTE, DATASET, METRIC, PARAM, TAG, Clause
 from mlflow_api.services import default_project
 from projects.models import LifecycleStage, Project, ProjectTag
+from runinputs.models import CONTEXT_TAG, DatasetInput
 from tracking.models import LatestMetric, number_to_json
 
 RUNS_MAX_RESULTS = 50_000
@@ -282,8 +283,25 @@ class LatestValues:
         return None if key in self.compared else True
 
 
+DATASET_FIELDS = {"name": "dataset__name", "digest": "dataset__digest", "context": "_context"}
+
+
+def _dataset_q(clause: Clause) -> Q:
+    """Runs with a dataset input whose name, digest or context (its `mlflow.data.context` tag) matches."""
+    if clause.key not in DATASET_FIELDS:
+        raise MlflowError(f"Invalid dataset key {clause.key!r}: one of {', '.join(DATASET_FIELDS)}.")
+    if clause.comparator not in search.STRING_COMPARATORS | search.LIST_COMPARATORS:
+        raise MlflowError(f"Invalid comparator {clause.comparator!r} for dataset {clause.key!r}.")
+    inputs = DatasetInput.objects.filter(run=OuterRef("pk")).alias(
+        _context=Cast(KeyTextTransform(CONTEXT_TAG, "tags"), output_field=TextField())
+    )
+    return Exists(inputs.filter(_string_q(DATASET_FIELDS[clause.key], clause)))
+
+
 def _run_clause(queryset: QuerySet, clause: Clause, index: int, metrics: LatestValues) -> QuerySet:
     key = clause.key
+    if clause.kind == DATASET:
+        return queryset.filter(_dataset_q(clause))
     if clause.kind == METRIC:
         value = _numeric(clause)
         if clause.comparator == "!=":

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from mlflow_api.errors import MlflowError
 
-METRIC, PARAM, TAG, ATTRIBUTE = "metric", "param", "tag", "attribute"
+METRIC, PARAM, TAG, ATTRIBUTE, DATASET = "metric", "param", "tag", "attribute", "dataset"
 # A search is one query, and each clause or order term adds to it (a comparison, a join or a subquery): past a few
 # hundred, SQLite refuses the query, which would answer as an outage that MLflow's client retries for minutes.
 FILTER_MAX_LENGTH = 10_000
@@ -28,6 +28,8 @@ PREFIXES = {
     "attributes": ATTRIBUTE,
     "attr": ATTRIBUTE,
     "run": ATTRIBUTE,
+    "dataset": DATASET,
+    "datasets": DATASET,
 }
 NUMERIC_COMPARATORS = {"=", "!=", ">", ">=", "<", "<="}
 STRING_COMPARATORS = {"=", "!=", "LIKE", "ILIKE"}
@@ -102,8 +104,6 @@ def _identifier(scanner: _Scanner, *, default_kind: str) -> tuple[str, str]:
         return default_kind, key
     kind = PREFIXES.get(prefix.lower())
     if kind is None:
-        if prefix.lower() in {"dataset", "datasets"}:
-            raise _invalid("Searching by datasets is not supported.")
         raise _invalid(f"Invalid entity type {prefix!r}. Valid values are ['metric', 'parameter', 'tag', 'attribute'].")
     return kind, key
 
@@ -173,6 +173,8 @@ def parse_order_by(terms: list | None, *, default_kind: str = ATTRIBUTE) -> list
             raise _invalid(f"Invalid order_by clause {term!r}.")
         scanner = _Scanner(term)
         kind, key = _identifier(scanner, default_kind=default_kind)
+        if kind == DATASET:
+            raise _invalid(f"Invalid order_by clause {term!r}: runs are not ordered by their datasets.")
         direction = scanner.take(_DIRECTION)
         if not scanner.at_end():
             raise _invalid(f"Invalid order_by clause {term!r}.")

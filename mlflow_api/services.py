@@ -5,6 +5,7 @@ experiments.access), and every write goes through those apps' own services, so t
 too. Operations are named as in those tables.
 """
 
+import json
 import random
 from datetime import datetime
 
@@ -310,6 +311,32 @@ def run_log_batch(
             _set_tags(run, actor, pairs)
         if metrics:
             tracking.metrics_record(experiment=run, points=metrics)
+
+
+LOGGED_MODELS_TAG = "mlflow.log-model.history"
+
+
+def run_record_model(*, run: Experiment, actor: User, model_json) -> None:
+    """Append a model's MLmodel metadata to the run's `mlflow.log-model.history` tag, as MLflow's server does for
+    `runs/log-model`; the `log` operation on an active run."""
+    experiments.experiment_require_log(experiment=run, actor=actor)
+    try:
+        model = json.loads(model_json) if isinstance(model_json, str) else None
+    except ValueError:
+        model = None
+    if not isinstance(model, dict):
+        raise MlflowError("Invalid value for parameter 'model_json': a JSON object is required.")
+    with transaction.atomic():
+        _lock(run)
+        stored = RunTag.objects.filter(experiment=run, key=LOGGED_MODELS_TAG).values_list("value", flat=True).first()
+        try:
+            history = json.loads(stored) if stored else []
+        except ValueError:
+            history = []
+        value = json.dumps([*(history if isinstance(history, list) else []), model])
+        if len(value) > RUN_TAG_VALUE_MAX_LENGTH:
+            raise MlflowError(f"The run's model history would exceed {RUN_TAG_VALUE_MAX_LENGTH} characters.")
+        _set_tags(run, actor, {LOGGED_MODELS_TAG: value})
 
 
 def run_delete_tag(*, run: Experiment, actor: User, key) -> None:

@@ -1,10 +1,11 @@
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from mlflow_api import artifacts, views
+from mlflow_api import artifacts, inputs, logged_models, views
 from mlflow_api.errors import artifacts_not_implemented, endpoint_not_found
 
-# (path under /api/2.0/mlflow/, handler, method, writes). The MLflow client never sends a trailing slash.
+# (path under /api/2.0/mlflow/, handler, method, writes). The MLflow client never sends a trailing slash. A path may
+# name parameters as MLflow's spells them (`{model_id}`), and several methods on one path are several rows.
 ROUTES = [
     ("experiments/create", views.experiments_create, "POST", True),
     ("experiments/get", views.experiments_get, "GET", False),
@@ -28,19 +29,55 @@ ROUTES = [
     ("runs/log-batch", views.runs_log_batch, "POST", True),
     ("metrics/get-history", views.metrics_get_history, "GET", False),
     ("artifacts/list", artifacts.artifacts_list, "GET", False),
-    ("logged-models/search", views.logged_models_search, "POST", False),
+    ("runs/outputs", logged_models.runs_outputs, "POST", True),
+    ("runs/log-model", logged_models.runs_log_model, "POST", True),
+    ("runs/log-inputs", inputs.runs_log_inputs, "POST", True),
+    ("experiments/search-datasets", inputs.experiments_search_datasets, "POST", False),
+    ("logged-models", logged_models.create, "POST", True),
+    ("logged-models/search", logged_models.search, "POST", False),
+    ("logged-models/{model_id}", logged_models.get, "GET", False),
+    ("logged-models/{model_id}", logged_models.finalize, "PATCH", True),
+    ("logged-models/{model_id}", logged_models.delete, "DELETE", True),
+    ("logged-models/{model_id}/tags", logged_models.set_tags, "PATCH", True),
+    ("logged-models/{model_id}/tags/{tag_key}", logged_models.delete_tag, "DELETE", True),
+    ("logged-models/{model_id}/params", logged_models.log_params, "POST", True),
 ]
 
+# What each parameter of a path matches: a model's id is one segment, a tag's key may hold '/'.
+PARAMETERS = {"{model_id}": r"(?P<model_id>[^/]+)", "{tag_key}": r"(?P<tag_key>.+)"}
+
+
+def _pattern(path: str) -> str:
+    for name, pattern in PARAMETERS.items():
+        path = path.replace(name, pattern)
+    return rf"^{path}/?$"
+
+
+def _name(path: str) -> str:
+    return "mlflow-" + path.replace("/", "-").replace("{", "").replace("}", "")
+
+
+def _routes() -> list:
+    """One URL per path: the RPC of the request's method, or (any other method) the first, which answers 405."""
+    by_path: dict[str, dict] = {}
+    for route, handler, method, writes in ROUTES:
+        by_path.setdefault(route, {})[method] = views.endpoint(handler, method, writes=writes)
+    return [re_path(_pattern(route), views.by_method(methods), name=_name(route)) for route, methods in by_path.items()]
+
+
 endpoints = [
-    *[
-        re_path(rf"^{path}/?$", views.endpoint(handler, method, writes=writes), name=f"mlflow-{path.replace('/', '-')}")
-        for path, handler, method, writes in ROUTES
-    ],
+    *_routes(),
     re_path(r"^(?P<path>.*)$", csrf_exempt(endpoint_not_found)),
 ]
 
+# MLflow's other API roots, where nothing is offered yet (tracing is under /api/3.0/mlflow/traces): MLflow's JSON 404,
+# which the client reports as ENDPOINT_NOT_FOUND rather than as a server error.
+not_offered = [re_path(r"^(?P<path>.*)$", csrf_exempt(endpoint_not_found))]
+
 urlpatterns = [
     path("api/2.0/mlflow/", include(endpoints)),
+    path("api/3.0/mlflow/", include(not_offered)),
+    path("ajax-api/", include(not_offered)),
     path(
         "api/2.0/mlflow-artifacts/",
         include(

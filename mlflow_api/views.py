@@ -2,6 +2,7 @@
 shape. Authentication is the project's default (bearer tokens), errors are MLflow's JSON (see errors.py)."""
 
 from django.db import transaction
+from django.views.decorators.csrf import csrf_exempt
 from drf_orjson_renderer.renderers import ORJSONRenderer
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import IsAuthenticated
@@ -13,6 +14,7 @@ from mlflow_api import entities, queries
 from mlflow_api import services as mlflow
 from mlflow_api.errors import MlflowError, mlflow_exception_handler
 from mlflow_api.fields import integer, pairs, point, run_id, status, strings, text, time
+from mlflow_api.inputs import run_extras
 from projects import services as projects
 from tracking.models import MetricPoint, number_to_json
 
@@ -37,7 +39,7 @@ class MlflowEndpoint(APIView):
     def get_exception_handler(self):
         return mlflow_exception_handler
 
-    def answer(self, request):
+    def answer(self, request, **kwargs):
         if request.method != self.method:
             raise MethodNotAllowed(request.method)
         if request.method == "GET":
@@ -46,13 +48,20 @@ class MlflowEndpoint(APIView):
             data = request.data if request.data is not None else {}
             if not isinstance(data, dict):
                 raise MlflowError("The request body must be a JSON object.")
-        return Response(self.handler(request, data) or {})
+        # Path parameters (`logged-models/{model_id}`) come beside the body's fields.
+        return Response(self.handler(request, data, **kwargs) or {})
 
     def get(self, request, *args, **kwargs):
-        return self.answer(request)
+        return self.answer(request, **kwargs)
 
     def post(self, request, *args, **kwargs):
-        return self.answer(request)
+        return self.answer(request, **kwargs)
+
+    def patch(self, request, *args, **kwargs):
+        return self.answer(request, **kwargs)
+
+    def delete(self, request, *args, **kwargs):
+        return self.answer(request, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -128,7 +137,8 @@ def _run(request, data, operation: str):
 
 def _run_answer(request, run_uuid: str) -> dict:
     run = mlflow.run_for(user=request.user, run_id=run_uuid, operation="retrieve", shown=True)
-    return {"run": entities.run_json(run)}
+    outputs, inputs = run_extras([run.pk])[run.pk]
+    return {"run": entities.run_json(run, outputs=outputs, inputs=inputs)}
 
 
 def runs_create(request, data):
@@ -216,7 +226,8 @@ def runs_search(request, data):
         max_results=integer(data, "max_results", default=1000),
         page_token=text(data, "page_token", required=False),
     )
-    answer = {"runs": [entities.run_json(run, queries.run_data(run)) for run in found]}
+    extras = run_extras([run.pk for run in found])
+    answer = {"runs": [entities.run_json(run, queries.run_data(run), *extras[run.pk]) for run in found]}
     if token:
         answer["next_page_token"] = token
     return answer
@@ -246,18 +257,22 @@ def metrics_get_history(request, data):
     return answer
 
 
-def logged_models_search(request, data):
-    """No logged models are stored here: an empty page. MLflow's client searches them by name whenever it lists or
-    downloads a folder of a run (`runs:/` URIs, `log_table`), so the search must answer rather than fail."""
-    experiment_ids = strings(data, "experiment_ids")
-    for experiment_id in experiment_ids:
-        mlflow.project_for(user=request.user, experiment_id=experiment_id, operation="retrieve")
-    return {"models": []}
-
-
 def endpoint(handler, method: str = "POST", *, writes: bool = True):
     """The view of one RPC; a write runs in one transaction (a read does not: on SQLite that would take the lock)."""
-    if method == "POST" and writes:
+    if method != "GET" and writes:
         handler = transaction.atomic(handler)
     attributes = {"handler": staticmethod(handler), "method": method, "writes": writes}
     return type(handler.__name__, (MlflowEndpoint,), attributes).as_view()
+
+
+def by_method(views: dict):
+    """One view for several RPCs on the same path, each picked by the request's method."""
+    if len(views) == 1:
+        return next(iter(views.values()))
+    first = next(iter(views.values()))
+
+    @csrf_exempt
+    def view(request, *args, **kwargs):
+        return views.get(request.method, first)(request, *args, **kwargs)
+
+    return view

@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "tokens",
     "tracking",
     "artifacts",
+    "loggedmodels",
+    "runinputs",
 ]
 
 MIDDLEWARE = [

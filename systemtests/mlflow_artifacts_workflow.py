@@ -71,8 +71,9 @@ out["single_file"] = Path(single).read_text()
 out["loaded_dict"] = mlflow.artifacts.load_dict(f"runs:/{run_id}/config.json")
 out["loaded_text"] = mlflow.artifacts.load_text(f"runs:/{run_id}/notes/hello.txt")
 
-# scikit-learn's autologging: metrics, params and its plots. Models and datasets go to routes outside this scope.
-mlflow.sklearn.autolog(log_models=False, log_datasets=False)
+# scikit-learn's autologging with its defaults: metrics, params and its plots (its model and datasets are checked by
+# test_models.py).
+mlflow.sklearn.autolog()
 features, labels = load_breast_cancer(return_X_y=True)
 with mlflow.start_run(run_name="autolog") as run:
     LogisticRegression(max_iter=5000).fit(features, labels)

@@ -497,7 +497,8 @@ def test_runs_search_pages(user_client, project, searchable):
         "foo.bar = 1",
         "attributes.nothing = 'x'",
         "metrics.loss <",
-        "datasets.name = 'x'",
+        "datasets.size = 'x'",
+        "datasets.name > 'x'",
     ],
 )
 def test_bad_filters_are_invalid_parameter_value(user_client, project, filter_string):
@@ -784,7 +785,9 @@ SCOPE_TABLE = [
     ("runs/log-batch", "POST", {"run_id": "{run}", "params": [{"key": "bs", "value": "8"}]}, 403, 200),
     ("metrics/get-history", "GET", {"run_id": "{run}", "metric_key": "m"}, 200, 200),
     ("artifacts/list", "GET", {"run_id": "{run}"}, 200, 200),
-    ("logged-models/search", "POST", {"experiment_ids": ["{project}"]}, 200, 200),
+    ("runs/log-inputs", "POST", {"run_id": "{run}", "datasets": []}, 403, 200),
+    ("runs/log-model", "POST", {"run_id": "{run}", "model_json": '{{"artifact_path": "model"}}'}, 403, 200),
+    ("experiments/search-datasets", "POST", {"experiment_ids": ["{project}"]}, 200, 200),
 ]
 
 
@@ -797,7 +800,10 @@ def _filled(value, names: dict):
 
 
 def test_the_scope_table_names_every_route():
-    assert sorted(route for route, *_ in SCOPE_TABLE) == sorted(path for path, *_ in ROUTES)
+    from mlflow_api.tests.test_logged_models import MODEL_SCOPE_TABLE
+
+    named = [(route, method) for route, method, *_ in SCOPE_TABLE + MODEL_SCOPE_TABLE]
+    assert sorted(named) == sorted((path, method) for path, _, method, _ in ROUTES)
 
 
 @pytest.mark.parametrize("scope", ["read", "write"])

@@ -19,6 +19,8 @@ from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
 from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
+from loggedmodels.models import LoggedModel
+from loggedmodels.tests.factories import LoggedModelFactory
 from projects.models import Project, ProjectInvitation, ProjectMembership
 from projects.tests.factories import ProjectFactory, ProjectInvitationFactory, ProjectMembershipFactory
 from registry.tests.support import snapshot
@@ -65,6 +67,16 @@ def _run_artifact(owner):
     return {"path": f"{experiment.project_id}/{experiment.run_uuid}/artifacts/a.txt"}, Experiment, experiment.pk
 
 
+def _logged_model(owner):
+    model = LoggedModelFactory(project=ProjectFactory(owner=owner), tags={"k": "v"})
+    return {"model_id": model.model_id}, LoggedModel, model.pk
+
+
+def _logged_model_tag(owner):
+    kwargs, model, pk = _logged_model(owner)
+    return {**kwargs, "tag_key": "k"}, model, pk
+
+
 def _project_experiments(owner):
     project = ProjectFactory(owner=owner)
     return {"project_pk": project.pk}, Project, project.pk
@@ -109,6 +121,10 @@ FORBIDDEN = [
     ("experiment-artifact-list", "get", _experiment_metrics),
     *[("experiment-artifact-detail", method, _experiment_artifact) for method in ["get", "put", "delete"]],
     *[("mlflow-artifacts-file", method, _run_artifact) for method in ["get", "put", "delete"]],
+    *[("mlflow-logged-models-model_id", method, _logged_model) for method in ["get", "patch", "delete"]],
+    ("mlflow-logged-models-model_id-tags", "patch", _logged_model),
+    ("mlflow-logged-models-model_id-tags-tag_key", "delete", _logged_model_tag),
+    ("mlflow-logged-models-model_id-params", "post", _logged_model),
 ]
 
 

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LoggedModelsConfig(AppConfig):
+    name = "loggedmodels"
+    verbose_name = "Logged models"
