@@ -90,7 +90,11 @@ class Client:
         return (json.loads(data) if data else {}), elapsed
 
 
-def start_mlflow(venv: Path, backend_uri: str, workdir: Path) -> tuple[subprocess.Popen, int]:
+def start_mlflow(
+    venv: Path, backend_uri: str, workdir: Path, artifacts: list[str] | None = None
+) -> tuple[subprocess.Popen, int]:
+    """MLflow's server on a free port; `artifacts` replaces its default artifact options (a local root), as
+    `["--serve-artifacts", "--artifacts-destination", folder]` does for its artifact proxy."""
     port = free_port()
     log = open(workdir / "mlflow.log", "w")  # noqa: SIM115 - kept open for the server's life
     process = subprocess.Popen(
@@ -99,8 +103,7 @@ def start_mlflow(venv: Path, backend_uri: str, workdir: Path) -> tuple[subproces
             "server",
             "--backend-store-uri",
             backend_uri,
-            "--default-artifact-root",
-            str(workdir / "artifacts"),
+            *(artifacts if artifacts is not None else ["--default-artifact-root", str(workdir / "artifacts")]),
             "--host",
             "127.0.0.1",
             "--port",
