@@ -126,6 +126,9 @@ def start_mlflow(
                 return process, port
         except OSError:
             time.sleep(0.5)
+    # Not left running: the caller has no process to stop yet.
+    os.killpg(process.pid, 9)
+    process.wait(timeout=10)
     raise RuntimeError(f"MLflow did not start; see {workdir / 'mlflow.log'}")
 
 
