@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test system-test bench bench-mlflow bootstrap lint format check clean
+.PHONY: run test system-test bench bench-mlflow bench-artifacts bootstrap lint format check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ bench: $(STAMP)
 # backend (SQLite, then PostgreSQL on 127.0.0.1 if it answers), one worker each; prints the figures and the ratios.
 bench-mlflow: bootstrap
 	$(BIN)/python bench/mlflow_bench.py
+
+# Artifact uploads and downloads (1 MiB, 100 MiB, 1 GiB) through MLflow's full client: Registry beside MLflow's server
+# with --serve-artifacts, and a plain copy on the same disk; the servers' memory growth. Writes several GiB in TMPDIR.
+# A quick run: make bench-artifacts BENCH_ARTIFACT_SIZES=1,100
+bench-artifacts: bootstrap
+	$(BIN)/python bench/artifacts_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

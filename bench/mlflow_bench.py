@@ -90,7 +90,11 @@ class Client:
         return (json.loads(data) if data else {}), elapsed
 
 
-def start_mlflow(venv: Path, backend_uri: str, workdir: Path) -> tuple[subprocess.Popen, int]:
+def start_mlflow(
+    venv: Path, backend_uri: str, workdir: Path, artifacts: list[str] | None = None
+) -> tuple[subprocess.Popen, int]:
+    """MLflow's server on a free port; `artifacts` replaces its default artifact options (a local root), as
+    `["--serve-artifacts", "--artifacts-destination", folder]` does for its artifact proxy."""
     port = free_port()
     log = open(workdir / "mlflow.log", "w")  # noqa: SIM115 - kept open for the server's life
     process = subprocess.Popen(
@@ -99,8 +103,7 @@ def start_mlflow(venv: Path, backend_uri: str, workdir: Path) -> tuple[subproces
             "server",
             "--backend-store-uri",
             backend_uri,
-            "--default-artifact-root",
-            str(workdir / "artifacts"),
+            *(artifacts if artifacts is not None else ["--default-artifact-root", str(workdir / "artifacts")]),
             "--host",
             "127.0.0.1",
             "--port",
@@ -123,6 +126,9 @@ def start_mlflow(venv: Path, backend_uri: str, workdir: Path) -> tuple[subproces
                 return process, port
         except OSError:
             time.sleep(0.5)
+    # Not left running: the caller has no process to stop yet.
+    os.killpg(process.pid, 9)
+    process.wait(timeout=10)
     raise RuntimeError(f"MLflow did not start; see {workdir / 'mlflow.log'}")
 
 
