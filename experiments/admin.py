@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from common.admin import ServiceAdminMixin
 from experiments import services
 from experiments.models import EDITABLE_FIELDS, Experiment, ExperimentStatus
 from projects.admin import ProjectAdmin
@@ -47,10 +48,11 @@ class ExperimentAdminForm(forms.ModelForm):
 
 
 @admin.register(Experiment)
-class ExperimentAdmin(admin.ModelAdmin):
+class ExperimentAdmin(ServiceAdminMixin, admin.ModelAdmin):
     """Experiments of every user; status changes go through the same service as the API's."""
 
     form = ExperimentAdminForm
+    editable_fields = EDITABLE_FIELDS
     list_display = ["name", "owner", "project", "status", "started_at", "finished_at", "created_at", "updated_at"]
     list_filter = ["status", "created_at", "started_at", "finished_at"]
     search_fields = ["name", "description", "owner__username", "owner__email"]
@@ -68,24 +70,22 @@ class ExperimentAdmin(admin.ModelAdmin):
     def latest_results(self, obj: Experiment) -> str:
         return ", ".join(f"{key}={value}" for key, value in obj.results.items()) or "-"
 
-    def save_model(self, request, obj, form, change):
-        # The form has already set every field on `obj`; the status is put back to the stored one so that the
-        # service checks the move (and stamps the times) as it does for the API.
-        changed = {name: getattr(obj, name) for name in form.changed_data if name in EDITABLE_FIELDS}
+    def changed_fields(self, obj, form):
+        changed = super().changed_fields(obj, form)
         changed.setdefault("status", obj.status)
+        # The status goes back to the stored one, so that the service checks the move (and stamps the times) as it
+        # does for the API.
         obj.status = form.initial.get("status", ExperimentStatus.DRAFT)
-        if change:
-            services.experiment_update(experiment=obj, actor=request.user, **changed)
-        else:
-            services.experiment_create(owner=request.user, experiment=obj, **changed)
+        return changed
 
-    def delete_model(self, request, obj):
+    def service_create(self, request, obj, changed):
+        services.experiment_create(owner=request.user, experiment=obj, **changed)
+
+    def service_update(self, request, obj, changed):
+        services.experiment_update(experiment=obj, actor=request.user, **changed)
+
+    def service_destroy(self, request, obj):
         services.experiment_delete(experiment=obj, actor=request.user)
-
-    def delete_queryset(self, request, queryset):
-        # The "delete selected" action, one experiment at a time through the service, as the API deletes.
-        for experiment in queryset:
-            services.experiment_delete(experiment=experiment, actor=request.user)
 
 
 class ExperimentInline(admin.TabularInline):

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from common.admin import ServiceAdminMixin
 from projects import services, sharing
 from projects.models import Project, ProjectInvitation, ProjectMembership
 
@@ -102,7 +103,7 @@ class ProjectMembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(ServiceAdminMixin, admin.ModelAdmin):
     """Projects of every user; saves and deletes go through the same services as the API's."""
 
     list_display = ["name", "owner", "expiration_date", "experiment_count", "created_at"]
@@ -113,6 +114,7 @@ class ProjectAdmin(admin.ModelAdmin):
     readonly_fields = ["reminded_for_date", "lifecycle_stage", "created_at", "updated_at"]
     # The experiments app adds its inline of the project's experiments (experiments.admin).
     inlines = [MembershipInline]
+    editable_fields = services.PROJECT_EDITABLE_FIELDS
     actions = ["send_reminders_now"]
 
     def get_queryset(self, request):
@@ -122,15 +124,13 @@ class ProjectAdmin(admin.ModelAdmin):
         # A change of owner is a transfer (the previous owner stays on as maintainer): POST /projects/{id}/transfer.
         return [*self.readonly_fields, "owner"] if obj is not None else self.readonly_fields
 
-    def save_model(self, request, obj, form, change):
-        # The form has already set every field on `obj` (the owner included); the service validates and saves it.
-        changed = {name: getattr(obj, name) for name in form.changed_data if name in services.PROJECT_EDITABLE_FIELDS}
-        if change:
-            services.project_update(project=obj, actor=request.user, **changed)
-        else:
-            services.project_create(owner=obj.owner, project=obj, **changed)
+    def service_create(self, request, obj, changed):
+        services.project_create(owner=obj.owner, project=obj, **changed)
 
-    def delete_model(self, request, obj):
+    def service_update(self, request, obj, changed):
+        services.project_update(project=obj, actor=request.user, **changed)
+
+    def service_destroy(self, request, obj):
         services.project_delete(project=obj, actor=request.user)
 
     @admin.display(ordering="experiment_count", description="experiments")

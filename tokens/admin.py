@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from common.admin import ServiceAdminMixin
 from tokens import services
 from tokens.models import PersonalAccessToken
 
@@ -22,7 +23,7 @@ class ExpiryFilter(admin.SimpleListFilter):
 
 
 @admin.register(PersonalAccessToken)
-class PersonalAccessTokenAdmin(admin.ModelAdmin):
+class PersonalAccessTokenAdmin(ServiceAdminMixin, admin.ModelAdmin):
     """Every user's personal access tokens, grouped by user, to find and revoke them. Read-only otherwise: tokens are
     created through the API, which shows the secret once; neither the secret nor its digest is ever displayed."""
 
@@ -53,9 +54,5 @@ class PersonalAccessTokenAdmin(admin.ModelAdmin):
             count += 1
         self.message_user(request, f"Revoked {count} token(s).")
 
-    def delete_model(self, request, obj):
+    def service_destroy(self, request, obj):
         services.token_revoke(token=obj)
-
-    def delete_queryset(self, request, queryset):
-        for token in queryset:
-            services.token_revoke(token=token)

@@ -1,10 +1,12 @@
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.urls import reverse
 from django_q.models import Schedule
 from rest_framework import status
 
+from accounts.tests.factories import UserFactory
 from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
 from projects.models import Project
@@ -246,3 +248,27 @@ def test_send_reminders_now_queues_a_retry_for_a_failing_address(admin_client, u
     (retry,) = Schedule.objects.filter(func="common.mail.mail_send")
     assert repr([user.email]) in retry.kwargs
     assert Project.objects.get(pk=failing.pk).reminded_for_date == failing.expiration_date
+
+
+def test_staff_bulk_delete_goes_through_the_service_and_keeps_projects_they_do_not_own(client, user):
+    # Staff with the model's delete permission, but no role in the project: project_delete refuses them, and the
+    # changelist's "delete selected" action must not skip that rule.
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_project", "delete_project"]))
+    theirs, others = ProjectFactory(owner=staff), ProjectFactory(owner=user)
+    client.force_login(staff)
+    response = client.post(
+        CHANGELIST_URL, {"action": "delete_selected", "_selected_action": [theirs.pk, others.pk], "post": "yes"}
+    )
+    assert response.status_code == status.HTTP_403_FORBIDDEN
+    # All or none: their own project is kept too.
+    assert set(Project.objects.values_list("pk", flat=True)) == {theirs.pk, others.pk}
+
+
+def test_superuser_bulk_delete_deletes_the_selected_projects(admin_client, user):
+    doomed, kept = ProjectFactory.create_batch(2, owner=user)
+    response = admin_client.post(
+        CHANGELIST_URL, {"action": "delete_selected", "_selected_action": [doomed.pk], "post": "yes"}
+    )
+    assert response.status_code == status.HTTP_302_FOUND
+    assert list(Project.objects.values_list("pk", flat=True)) == [kept.pk]
