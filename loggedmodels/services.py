@@ -37,20 +37,12 @@ def _validate_name(name: str) -> None:
         )
 
 
-def _validate_tags(tags: dict) -> None:
-    for key, value in tags.items():
-        tracking.validate_key(key, what="tag")
-        if not isinstance(value, str) or len(value) > RUN_TAG_VALUE_MAX_LENGTH:
-            raise ValidationError(f"The value of tag {key!r} must be a string of at most {RUN_TAG_VALUE_MAX_LENGTH}.")
-
-
-def _validate_params(params: dict) -> None:
-    for key, value in params.items():
-        tracking.validate_key(key, what="parameter")
-        if not isinstance(value, str) or len(value) > PARAM_VALUE_MAX_LENGTH:
-            raise ValidationError(
-                f"The value of parameter {key!r} must be a string of at most {PARAM_VALUE_MAX_LENGTH} characters."
-            )
+def _validate_entries(entries: dict, *, what: str, max_length: int) -> None:
+    """Tags and parameters alike: valid keys, string values of at most `max_length` characters."""
+    for key, value in entries.items():
+        tracking.validate_key(key, what=what)
+        if not isinstance(value, str) or len(value) > max_length:
+            raise ValidationError(f"The value of {what} {key!r} must be a string of at most {max_length} characters.")
 
 
 def logged_model_create(
@@ -72,8 +64,8 @@ def logged_model_create(
     if source_run is not None and source_run.project_id != project.pk:
         raise ValidationError(f"The run {source_run.run_uuid} is not in the experiment {project.pk}.")
     tags, params = dict(tags or {}), dict(params or {})
-    _validate_tags(tags)
-    _validate_params(params)
+    _validate_entries(tags, what="tag", max_length=RUN_TAG_VALUE_MAX_LENGTH)
+    _validate_entries(params, what="parameter", max_length=PARAM_VALUE_MAX_LENGTH)
     model = LoggedModel(
         project=project,
         creator=actor,
@@ -104,14 +96,19 @@ def logged_model_finalize(*, actor: User, model: LoggedModel, status: str, messa
     return model
 
 
-def logged_model_set_tags(*, actor: User, model: LoggedModel, tags: dict[str, str]) -> LoggedModel:
-    _writable(actor, model)
-    _validate_tags(tags)
+def _merge(model: LoggedModel, field: str, entries: dict[str, str]) -> LoggedModel:
+    """Add `entries` to the model's `field` (tags or params) under a row lock, so that concurrent writers both land."""
     with transaction.atomic():
         model = LoggedModel.objects.select_for_update().get(pk=model.pk)
-        model.tags = {**model.tags, **tags}
-        model.save(update_fields=["tags", "updated_at"])
+        setattr(model, field, {**getattr(model, field), **entries})
+        model.save(update_fields=[field, "updated_at"])
     return model
+
+
+def logged_model_set_tags(*, actor: User, model: LoggedModel, tags: dict[str, str]) -> LoggedModel:
+    _writable(actor, model)
+    _validate_entries(tags, what="tag", max_length=RUN_TAG_VALUE_MAX_LENGTH)
+    return _merge(model, "tags", tags)
 
 
 def logged_model_delete_tag(*, actor: User, model: LoggedModel, key: str) -> LoggedModel:
@@ -128,12 +125,8 @@ def logged_model_delete_tag(*, actor: User, model: LoggedModel, key: str) -> Log
 def logged_model_log_params(*, actor: User, model: LoggedModel, params: dict[str, str]) -> LoggedModel:
     """Add parameters; one logged again takes its new value, as MLflow's server does for models."""
     _writable(actor, model)
-    _validate_params(params)
-    with transaction.atomic():
-        model = LoggedModel.objects.select_for_update().get(pk=model.pk)
-        model.params = {**model.params, **params}
-        model.save(update_fields=["params", "updated_at"])
-    return model
+    _validate_entries(params, what="parameter", max_length=PARAM_VALUE_MAX_LENGTH)
+    return _merge(model, "params", params)
 
 
 def logged_model_delete(*, actor: User, model: LoggedModel) -> None:

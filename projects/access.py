@@ -3,28 +3,38 @@
 Roles rank viewer < editor < maintainer < owner (projects.models.ROLE_RANK); a superuser acts as owner everywhere.
 """
 
+from collections.abc import Callable
+from operator import attrgetter
+from typing import Any
+
 from common.access import ANYONE, Access
 from projects.models import ROLE_RANK, Project, ProjectRole
 
 R = ProjectRole
 
 
-def _project_role(user, project: Project) -> str | None:
-    return Project.objects.with_role(user).values_list("role", flat=True).get(pk=project.pk)
+def _role_in_project(user, project_id: int) -> str | None:
+    return Project.objects.with_role(user).values_list("role", flat=True).get(pk=project_id)
 
 
-def _on_the_project(minimums: dict) -> Access:
-    """A table checked against the actor's role in the project (projects and their members alike)."""
+def on_the_project(
+    minimums: dict,
+    *,
+    project_of: Callable[[Any], int] = attrgetter("pk"),
+    refusal: str = "Your role in this project does not allow this.",
+) -> Access:
+    """A table checked against the actor's role in a project: the object's own (`project_of` gives its id; by
+    default the object is the project) for projects, their members and what else takes its roles from a project."""
     return Access(
         minimums,
         rank=ROLE_RANK,
-        lookup=_project_role,
+        lookup=lambda user, obj: _role_in_project(user, project_of(obj)),
         annotation="role",
-        refusal="Your role in this project does not allow this.",
+        refusal=refusal,
     )
 
 
-PROJECT_ACCESS = _on_the_project(
+PROJECT_ACCESS = on_the_project(
     {
         "retrieve": R.VIEWER,
         "update": R.MAINTAINER,
@@ -39,7 +49,7 @@ PROJECT_ACCESS = _on_the_project(
 )
 
 # A project's members, checked on the project: the role is the actor's role in it.
-MEMBERSHIP_ACCESS = _on_the_project(
+MEMBERSHIP_ACCESS = on_the_project(
     {
         "list": R.VIEWER,
         "retrieve": R.VIEWER,
@@ -54,7 +64,7 @@ MEMBERSHIP_ACCESS = _on_the_project(
 # A project's pending invitations, checked on the project: those who may invite see and cancel them. Cancelling a
 # transfer also needs what sending one needs (PROJECT_ACCESS "transfer"). The invitee's own routes need no role: an
 # invitation is theirs alone (projects.views.InvitationViewSet).
-INVITATION_ACCESS = _on_the_project(
+INVITATION_ACCESS = on_the_project(
     {
         "list": R.MAINTAINER,
         "retrieve": R.MAINTAINER,

@@ -181,22 +181,21 @@ def membership_send_expiry_reminders(*, days: int | None = None, dry_run: bool =
     )
 
 
+def _project_set_stage(*, project: Project, actor: User, stage: str, operation: str) -> Project:
+    PROJECT_ACCESS.require(actor, project, operation)
+    with transaction.atomic():
+        project.lifecycle_stage = stage
+        validated_save(project)
+        project_stage_changed.send(sender=Project, project=project, stage=stage)
+    return project
+
+
 def project_soft_delete(*, project: Project, actor: User) -> Project:
     """Mark a project deleted, as tracking clients delete experiments: it and its experiments stay readable, its
     experiments are marked deleted too, and project_restore brings all of them back."""
-    PROJECT_ACCESS.require(actor, project, "soft_delete")
-    with transaction.atomic():
-        project.lifecycle_stage = LifecycleStage.DELETED
-        validated_save(project)
-        project_stage_changed.send(sender=Project, project=project, stage=project.lifecycle_stage)
-    return project
+    return _project_set_stage(project=project, actor=actor, stage=LifecycleStage.DELETED, operation="soft_delete")
 
 
 def project_restore(*, project: Project, actor: User) -> Project:
     """Undo project_soft_delete: the project and all its experiments become active again."""
-    PROJECT_ACCESS.require(actor, project, "restore")
-    with transaction.atomic():
-        project.lifecycle_stage = LifecycleStage.ACTIVE
-        validated_save(project)
-        project_stage_changed.send(sender=Project, project=project, stage=project.lifecycle_stage)
-    return project
+    return _project_set_stage(project=project, actor=actor, stage=LifecycleStage.ACTIVE, operation="restore")
