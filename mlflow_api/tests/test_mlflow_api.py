@@ -526,36 +526,7 @@ def test_search_returns_only_what_the_caller_may_read(user_client, user, other_u
 # Access and errors
 # ---------------------------------------------------------------------------------------------------------------------
 
-# (role in the project, may read, may log, may delete runs); None is no access.
-MATRIX = [
-    ("viewer", 200, 403, 403),
-    ("editor", 200, 200, 403),
-    ("maintainer", 200, 200, 200),
-    (None, 403, 403, 403),
-]
-
-
-@pytest.mark.parametrize(("role", "read", "write", "delete"), MATRIX)
-def test_roles(client_for, user, other_user, role, read, write, delete):
-    project = ProjectFactory(owner=user)
-    run = ExperimentFactory(owner=user, project=project, status=ExperimentStatus.RUNNING)
-    if role is not None:
-        ProjectMembership.objects.create(project=project, user=other_user, role=role)
-    client = client_for(other_user)
-    run_id = run.run_uuid
-    assert call(client, "runs/get", {"run_id": run_id}, "GET").status_code == read
-    assert call(client, "experiments/get", {"experiment_id": str(project.pk)}, "GET").status_code == read
-    body = {"run_id": run_id, "key": "m", "value": 1.0, "timestamp": 1, "step": 0}
-    response = call(client, "runs/log-metric", body)
-    assert response.status_code == write
-    if write == 403:
-        assert response.json()["error_code"] == "PERMISSION_DENIED"
-    assert MetricPoint.objects.count() == (1 if write == 200 else 0)
-    assert call(client, "runs/create", {"experiment_id": str(project.pk)}).status_code == write
-    assert call(client, "runs/delete", {"run_id": run_id}).status_code == delete
-    assert call(client, "experiments/delete", {"experiment_id": str(project.pk)}).status_code == delete
-    run.refresh_from_db()
-    assert run.lifecycle_stage == ("deleted" if delete == 200 else "active")
+# Who may make which call: test_access_table.
 
 
 def test_no_token_is_401_unauthenticated(api_client):
@@ -643,48 +614,6 @@ def test_a_deleted_run_takes_no_writes_and_a_deleted_experiment_no_runs(user_cli
 # ---------------------------------------------------------------------------------------------------------------------
 # What a client logs on a run: the `log` operation
 # ---------------------------------------------------------------------------------------------------------------------
-
-# (role on the run, HTTP status, MLflow error code or None): the run's owner, a role in its project, or none.
-LOG_ROLES = [
-    ("owner", 200, None),
-    ("viewer", 403, "PERMISSION_DENIED"),
-    ("editor", 200, None),
-    ("maintainer", 200, None),
-    ("stranger", 403, "PERMISSION_DENIED"),
-]
-
-
-def _log_body(route: str, run_id: str) -> dict:
-    return {
-        "runs/log-batch": {
-            "run_id": run_id,
-            "metrics": [{"key": "m", "value": 1.0, "timestamp": 1, "step": 0}],
-            "params": [{"key": "lr", "value": "0.1"}],
-            "tags": [{"key": "stage", "value": "dev"}],
-        },
-        "runs/log-parameter": {"run_id": run_id, "key": "lr", "value": "0.1"},
-        "runs/set-tag": {"run_id": run_id, "key": "stage", "value": "dev"},
-        "runs/delete-tag": {"run_id": run_id, "key": "team"},
-    }[route]
-
-
-@pytest.mark.parametrize("route", ["runs/log-batch", "runs/log-parameter", "runs/set-tag", "runs/delete-tag"])
-@pytest.mark.parametrize(("role", "http_status", "code"), LOG_ROLES)
-def test_who_may_log_on_a_run(client_for, user, other_user, route, role, http_status, code):
-    project = ProjectFactory(owner=user)
-    run = ExperimentFactory(owner=user, project=project, status=ExperimentStatus.RUNNING)
-    RunTag.objects.create(experiment=run, key="team", value="cv")
-    if role in ("viewer", "editor", "maintainer"):
-        ProjectMembership.objects.create(project=project, user=other_user, role=role)
-    client = client_for(user if role == "owner" else other_user)
-    before = snapshot()
-    response = call(client, route, _log_body(route, run.run_uuid))
-    assert response.status_code == http_status, response.content
-    if code is not None:
-        assert response.json()["error_code"] == code
-        assert snapshot() == before
-    else:
-        assert snapshot() != before
 
 
 def test_parameters_tags_and_names_are_logged_as_log_not_as_update(client_for, user, other_user, monkeypatch):
