@@ -1,60 +1,74 @@
 # `make run` serves Registry on http://127.0.0.1:8000 (SQLite by default) with its task worker; `make test` runs the
 # test suite.
-# Both create the virtualenv and install the pinned requirements on first use.
+# Both create the virtualenv on first use: `make run` installs what running needs (requirements.txt), `make test` adds
+# the test and lint tools (requirements-dev.txt).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+RUN_STAMP := $(VENV)/.installed-run-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test system-test bench bench-mlflow bench-artifacts bootstrap lint format check clean
+.PHONY: run test system-test bench bench-mlflow bench-artifacts bootstrap install-dev lint format check clean
 
-$(STAMP): requirements.txt requirements-dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	rm -f $(VENV)/.installed-*
-	touch $@
+$(RUN_STAMP): requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "install: requirements.txt into $(VENV)"
+	@$(PIP) -r requirements.txt
+	@rm -f $(VENV)/.installed-run-*
+	@touch $@
 
-bootstrap: $(STAMP)
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+$(DEV_STAMP): $(RUN_STAMP) requirements-dev.txt
+	@echo "install: requirements-dev.txt (test and lint tools) into $(VENV)"
+	@$(PIP) -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-dev-*
+	@touch $@
+
+install-dev: $(DEV_STAMP)
+
+# The database schema and the static files, quietly: one line unless something goes wrong.
+bootstrap: $(RUN_STAMP)
+	@$(BIN)/python manage.py migrate --noinput --verbosity 0
+	@$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@echo "bootstrap: database migrated, static files collected"
 
 # gunicorn and the task worker together (bin/serve); Ctrl-C stops both. migrate (in bootstrap) keeps the schedules.
-run: $(STAMP)
+run: $(RUN_STAMP)
 	@$(BIN)/python bin/serve --check
 	@$(MAKE) --no-print-directory bootstrap
 	$(BIN)/python bin/serve
 
-test: bootstrap
+test: install-dev bootstrap
 	$(BIN)/python -m pytest
 
 # Real gunicorn servers under races and faults (needs PostgreSQL and Redis on 127.0.0.1; restarts PostgreSQL as root).
-system-test: bootstrap
+system-test: install-dev bootstrap
 	$(BIN)/python -m pytest -c systemtests/pytest.ini systemtests
 
 # Registry's throughput under gunicorn (wrk, SQLite and PostgreSQL) and its list endpoints at 1k and 1M experiments, on
 # throwaway databases; prints a report and keeps it in bench/results/. A quick run: make bench BENCH_SIZES=1000,20000
 # (every setting: .venv/bin/python bench/registry_bench.py --help).
-bench: $(STAMP)
+bench: install-dev
 	$(BIN)/python bench/registry_bench.py
 
 # Registry beside MLflow's own tracking server (installed in a virtualenv outside the repository), same data, same
 # backend (SQLite, then PostgreSQL on 127.0.0.1 if it answers), one worker each; prints the figures and the ratios.
-bench-mlflow: bootstrap
+bench-mlflow: install-dev bootstrap
 	$(BIN)/python bench/mlflow_bench.py
 
 # Artifact uploads and downloads (1 MiB, 100 MiB, 1 GiB) through MLflow's full client: Registry beside MLflow's server
 # with --serve-artifacts, and a plain copy on the same disk; the servers' memory growth. Writes several GiB in TMPDIR.
 # A quick run: make bench-artifacts BENCH_ARTIFACT_SIZES=1,100
-bench-artifacts: bootstrap
+bench-artifacts: install-dev bootstrap
 	$(BIN)/python bench/artifacts_bench.py
 
-lint: $(STAMP)
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-format: $(STAMP)
+format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
