@@ -20,3 +20,21 @@ wsgi_app = "registry.wsgi:application"
 # No runtime control socket: it would live at one path shared by every instance of a user (or fail to be created in
 # the container's read-only home), and nothing here uses it.
 control_socket_disable = True
+
+# LOG_FORMAT=json: gunicorn's own lines (its errors and the access log) as JSON objects too, one per line.
+if env.str("LOG_FORMAT", default="plain").lower() == "json":
+    from common.logs import formatters
+
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": formatters()["json"]},
+        "handlers": {
+            "json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
+        },
+        "root": {"handlers": ["json"], "level": loglevel.upper()},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["json"], "level": loglevel.upper(), "propagate": False},
+            "gunicorn.access": {"handlers": ["json"], "level": "INFO", "propagate": False},
+        },
+    }

@@ -12,6 +12,7 @@ from datetime import timedelta
 import orjson
 from django.core.exceptions import ImproperlyConfigured
 
+from common.logs import formatters as log_formatters
 from registry import __version__
 from registry.env import BASE_DIR, env, local_secret_key, private_file, private_folder, project_path
 
@@ -373,11 +374,20 @@ MAIL_RETRY_SECONDS = env.int("MAIL_RETRY_SECONDS", default=60)
 # ---------------------------------------------------------------------------------------------------------------------
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+# plain: one line of text per record; json: one JSON object per line, for a log collector.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").lower()
+if LOG_FORMAT not in log_formatters():
+    raise ImproperlyConfigured(f"LOG_FORMAT must be one of {', '.join(log_formatters())}, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": log_formatters(),
+    "filters": {"server_errors_only": {"()": "common.logs.ServerErrorsOnly"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Expected client errors (4xx) are in the access log; warnings and errors are for an operator to look at.
+        "django.request": {"filters": ["server_errors_only"]},
+    },
 }

@@ -1,6 +1,7 @@
 """bin/serve, which `make run` uses, run outside Docker as a subprocess: it starts the web server and the task worker,
 stops both on SIGTERM or Ctrl-C, and exits non-zero when either dies."""
 
+import json
 import os
 import re
 import signal
@@ -8,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -56,14 +58,14 @@ def _env(data_dir: Path, *, port: int) -> dict[str, str]:
 
 
 class Serve:
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, **env: str):
         self.port = _free_port()
         self.log_path = data_dir / f"serve-{self.port}.log"
         self._log = open(self.log_path, "wb")  # closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, str(SERVE)],
             cwd=BASE_DIR,
-            env=_env(data_dir, port=self.port),
+            env={**_env(data_dir, port=self.port), **env},
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -112,8 +114,8 @@ class Serve:
 def serve(data_dir):
     started = []
 
-    def start() -> Serve:
-        server = Serve(data_dir)
+    def start(**env: str) -> Serve:
+        server = Serve(data_dir, **env)
         started.append(server)
         server.wait_until_ready()
         return server
@@ -160,6 +162,41 @@ def test_when_one_process_dies_the_other_is_stopped_and_the_exit_is_non_zero(ser
     for pgid in (dying_pid, other_pid):
         with pytest.raises(ProcessLookupError):
             os.killpg(pgid, 0)
+
+
+def _get(server: Serve, path: str) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}{path}", timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_a_clients_mistake_is_in_the_access_log_and_is_no_warning(serve):
+    server = serve()
+    assert _get(server, "/no-such-page") == 404
+    assert _get(server, "/experiments/") == 401
+    server.process.send_signal(signal.SIGTERM)
+    assert server.wait() == 0, server.log()
+    log = server.log()
+    assert '"GET /no-such-page HTTP/1.1" 404' in log and '"GET /experiments/ HTTP/1.1" 401' in log
+    assert "django.request" not in log and "WARNING" not in log, log
+
+
+def test_log_format_json_writes_every_line_as_a_json_object(serve):
+    server = serve(LOG_FORMAT="json")
+    assert _get(server, "/health?from=test") == 200
+    server.process.send_signal(signal.SIGTERM)
+    assert server.wait() == 0, server.log()
+    # bin/serve's own lines ("serve: ...") are the supervisor's, outside the service's logging.
+    lines = [line for line in server.log().splitlines() if line and not line.startswith("serve: ")]
+    records = [json.loads(line) for line in lines]
+    loggers = {record["logger"] for record in records}
+    assert {"gunicorn.error", "gunicorn.access", "django-q"} <= loggers, loggers
+    (access,) = [record for record in records if "/health?from=test" in record["message"]]
+    assert access["logger"] == "gunicorn.access"
+    assert '"GET /health?from=test HTTP/1.1" 200' in access["message"]
+    assert set(access) >= {"time", "level", "logger", "process", "message"}
 
 
 def _serve_check(port: int, tmp_path) -> subprocess.CompletedProcess:
