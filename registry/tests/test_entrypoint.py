@@ -181,7 +181,7 @@ def test_compose_starts_the_api_once_the_database_is_healthy():
     assert db["image"] == "postgres:16"
     assert "pg_isready -U registry -d registry" in " ".join(db["healthcheck"]["test"])
     assert "pgdata" in compose["volumes"]
-    assert api["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert api["depends_on"]["db"] == {"condition": "service_healthy"}
     assert api["build"] == "."
     assert "@db:5432/registry" in api["environment"]["DATABASE_URL"]
     assert api["environment"]["SECRET_KEY"].startswith("${SECRET_KEY:?")
@@ -199,8 +199,45 @@ def test_compose_runs_a_worker_from_the_same_image_once_the_api_is_healthy():
     assert worker["environment"]["SECRET_KEY"] == api["environment"]["SECRET_KEY"]
     assert worker["environment"]["MIGRATE_ON_START"] == "false"
     assert worker["healthcheck"] == {"disable": True}
-    for name in ("REDIS_URL", "EMAIL_URL", "CACHE_URL"):
-        assert name in worker["environment"] and name in api["environment"]
+    for name in ("ARTIFACTS_URL", "ARTIFACTS_S3_ENDPOINT_URL"):
+        assert worker["environment"][name] == api["environment"][name]
+
+
+def test_compose_passes_every_variable_of_dot_env_to_both_containers():
+    compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+
+    for name in ("api", "worker"):
+        assert compose["services"][name]["env_file"] == [{"path": ".env", "required": False}], name
+    # What .env may say about where to listen is the host's; inside the container the service listens everywhere.
+    assert compose["services"]["api"]["environment"]["HOST"] == "0.0.0.0"
+
+
+def test_compose_publishes_the_api_on_the_loopback_interface_by_default():
+    compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+
+    assert compose["services"]["api"]["ports"] == ["${REGISTRY_BIND:-127.0.0.1}:${REGISTRY_PORT:-8000}:8000"]
+    for name in ("db", "artifacts", "worker"):
+        assert "ports" not in compose["services"][name], name
+
+
+def test_compose_keeps_artifacts_in_its_s3_store():
+    compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+
+    store, api = compose["services"]["artifacts"], compose["services"]["api"]
+    assert store["image"].startswith("chrislusf/seaweedfs")
+    assert "-bucket=registry-artifacts" in store["command"]
+    assert "artifacts" in compose["volumes"]
+    assert api["environment"]["ARTIFACTS_URL"] == "${ARTIFACTS_URL:-s3://registry-artifacts}"
+    assert api["environment"]["ARTIFACTS_S3_ENDPOINT_URL"] == "${ARTIFACTS_S3_ENDPOINT_URL:-http://artifacts:8333}"
+
+
+def test_the_tls_proxy_of_the_compose_file_forwards_to_the_api():
+    compose_text = (BASE_DIR / "docker-compose.yml").read_text()
+    caddyfile = (BASE_DIR / "deploy" / "Caddyfile").read_text()
+
+    assert "#     - ./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in compose_text
+    assert "{$REGISTRY_HOST} {" in caddyfile
+    assert "reverse_proxy api:8000" in caddyfile
 
 
 def test_entrypoint_migrate_creates_the_reminder_schedule(tmp_path):
