@@ -45,7 +45,7 @@ class ExperimentFilterSet(FilterSet):
         choices=ExperimentStatus.choices, help_text="One or more statuses, comma-separated: `?status=draft,running`."
     )
     tag = filters.CharFilter(
-        method="filter_tag", max_length=TAG_MAX_LENGTH, help_text="Experiments carrying exactly this tag."
+        label="Tag", method="filter_tag", max_length=TAG_MAX_LENGTH, help_text="Experiments carrying exactly this tag."
     )
     created_after = BoundedIsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", help_text="Created at or after this ISO 8601 date-time or date."
@@ -60,12 +60,15 @@ class ExperimentFilterSet(FilterSet):
         help_text="Experiments in this project; a project you cannot see lists nothing, as it has nothing for you.",
     )
     mine = filters.ChoiceFilter(
+        label="Mine",
         choices=[("true", "true"), ("false", "false")],
         method="filter_mine",
         help_text="`true`: only experiments you own; `false`: only others' experiments in projects you can see.",
     )
     search = filters.CharFilter(
-        method="filter_search", help_text="Case-insensitive text searched for in the name and the description."
+        label="Search",
+        method="filter_search",
+        help_text="Case-insensitive text searched for in the name and the description.",
     )
 
     class Meta:

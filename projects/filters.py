@@ -13,6 +13,7 @@ class ProjectFilterSet(FilterSet):
     """Filters of the project list; bad values answer 400."""
 
     expired = django_filters.ChoiceFilter(
+        label="Expired",
         choices=[("true", "true"), ("false", "false")],
         method="filter_expired",
         help_text="Expired (`true`: the expiration date is before today) or not (`false`).",
@@ -23,8 +24,11 @@ class ProjectFilterSet(FilterSet):
     expires_after = django_filters.DateFilter(
         field_name="expiration_date", lookup_expr="gt", help_text="Expiring after this date (YYYY-MM-DD), exclusive."
     )
-    search = django_filters.CharFilter(method="filter_search", help_text="Case-insensitive, in name and description.")
+    search = django_filters.CharFilter(
+        label="Search", method="filter_search", help_text="Case-insensitive, in name and description."
+    )
     role = RoleInFilter(
+        label="Your role",
         field_name="role",
         choices=ProjectRole.choices,
         help_text="Your role in the project, one or more comma-separated: `?role=owner,maintainer`.",

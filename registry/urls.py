@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.views import AuthViewSet, UserViewSet
 from artifacts.views import ExperimentArtifactViewSet
@@ -41,7 +41,7 @@ urlpatterns = [
     re_path(r"^admin$", RedirectView.as_view(url="/admin/", permanent=True)),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    re_path(r"^redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    re_path(r"^redoc/?$", views.RedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
     # An experiment's files: paths hold `/`, so these are routed here rather than by the router, whose optional trailing
     # slash would make `a/` and `a` one path.

@@ -110,3 +110,28 @@ def test_every_route_is_named_in_the_readme():
     documented = {_normalized(match) for match in re.findall(r"(?<![\w.])(/[\w{}/.-]*)", readme)}
     missing = sorted(set(_route_patterns()) - documented)
     assert missing == []
+
+
+def test_the_browsable_api_login_page_carries_the_service_name(client):
+    page = client.get(reverse("rest_framework:login")).content.decode()
+    assert "<title>Log in – Registry</title>" in page
+    assert "Django REST framework" not in page
+
+
+@pytest.mark.parametrize("route", ["experiment-list", "project-list"])
+def test_every_filter_of_the_browsable_api_has_a_name(client, route):
+    client.force_login(UserFactory())
+    page = client.get(reverse(route), HTTP_ACCEPT="text/html").content.decode()
+    assert "Filters" in page
+    assert "[invalid name]" not in page
+    assert 'for="id_search"' in page and "Search" in page
+
+
+def test_redoc_fetches_nothing_from_elsewhere(client):
+    response = client.get(reverse("redoc"))
+    page = response.content.decode()
+    assert response.status_code == status.HTTP_200_OK
+    assert "fonts.googleapis.com" not in page and "fonts.gstatic.com" not in page
+    assert re.findall(r'(?:src|href)="(https?://[^"]+)"', page) == []
+    # ReDoc's bundle loads an attribution logo from its CDN; the page's policy refuses any image from elsewhere.
+    assert "img-src 'self' data:" in response["Content-Security-Policy"]
