@@ -178,6 +178,7 @@ class RedocView(SpectacularRedocView):
     """ReDoc that needs no internet: no web fonts (registry/templates/drf_spectacular/redoc.html), and the attribution
     logo its bundle loads from a CDN refused by the page's policy, so the browser never asks."""
 
+    @extend_schema(exclude=True)
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
         response["Content-Security-Policy"] = "img-src 'self' data: blob:; font-src 'self' data:"
