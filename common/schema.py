@@ -53,13 +53,20 @@ class UnlistedSchemeMixin:
 
 
 class RegistryAutoSchema(AutoSchema):
-    """drf-spectacular's schema of an operation, with the 429 answer wherever the view throttles the operation."""
+    """drf-spectacular's schema of an operation, with the 429 answer wherever the view throttles the operation, and the
+    401 wherever it checks credentials that it does not need."""
 
     def get_operation(self, *args, **kwargs):
         operation = super().get_operation(*args, **kwargs)
-        if operation is not None and self.view.get_throttles():
-            responses = operation.setdefault("responses", {})
+        if operation is None:
+            return None
+        responses = operation.setdefault("responses", {})
+        if self.view.get_throttles():
             responses["429"] = _error("Too many attempts; retry after the number of seconds in Retry-After.")
+        security = operation.get("security")
+        if self.view.get_authenticators() and (not security or {} in security):
+            # Open to anyone, but credentials that are sent are checked: a stale token answers 401.
+            responses["401"] = _error("Invalid or expired credentials (this operation needs none).")
         return operation
 
 

@@ -309,3 +309,21 @@ def test_a_row_level_model_error_is_reported_as_non_field_errors(user_client, mo
 
     assert response.status_code == status.HTTP_400_BAD_REQUEST
     assert response.json() == {"non_field_errors": ["The row as a whole is not acceptable."]}
+
+
+def test_a_stale_token_on_an_open_route_is_a_documented_401(client_for, api_client):
+    # Routes open to anyone still check credentials that are sent: a token whose account is gone answers 401, and the
+    # schema says so for each of them.
+    gone = UserFactory()
+    client = client_for(gone)
+    gone.delete()
+    body = {"username": "newcomer", "email": "newcomer@example.com", "password": "a long passphrase 42"}
+    answers = {
+        ("post", "/users/"): client.post(reverse("user-list"), body, format="json").status_code,
+        ("get", "/health/"): client.get(reverse("health")).status_code,
+        ("get", "/"): client.get(reverse("root")).status_code,
+    }
+    assert set(answers.values()) == {status.HTTP_401_UNAUTHORIZED}, answers
+    schema = api_client.get(reverse("schema"), {"format": "json"}).json()
+    for method, path in answers:
+        assert "401" in schema["paths"][path][method]["responses"], (method, path)
