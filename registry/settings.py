@@ -219,13 +219,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Where people reach the service, for the links in its mail: the public origin in production
+# (https://registry.example.com); by default where `make run` listens (HOST and PORT).
+_listening = env.str("HOST", default="") or "127.0.0.1"
+_listening = "127.0.0.1" if _listening in ("0.0.0.0", "::") else _listening
+SITE_URL = (
+    env.str("SITE_URL", default="")
+    or f"http://{f'[{_listening}]' if ':' in _listening else _listening}:{env.int('PORT', default=8000)}"
+).rstrip("/")
 # Password reset mails link here, with `?uid=...&token=...`: a page of yours that posts them, with the new password, to
 # /auth/password/reset/confirm. A reset link works once, and for PASSWORD_RESET_TIMEOUT seconds.
-PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default="http://127.0.0.1:8000/auth/password/reset/confirm")
+PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default="") or f"{SITE_URL}/auth/password/reset/confirm"
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
 # The link in the mail that confirms a new e-mail, to which `?uid=...&token=...` is added: a page that posts them to
 # /auth/email/confirm. A link works once, and for PASSWORD_RESET_TIMEOUT seconds.
-EMAIL_CONFIRM_URL = env.str("EMAIL_CONFIRM_URL", default="http://127.0.0.1:8000/auth/email/confirm")
+EMAIL_CONFIRM_URL = env.str("EMAIL_CONFIRM_URL", default="") or f"{SITE_URL}/auth/email/confirm"
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_TOKEN_MINUTES", default=15)),

@@ -112,3 +112,59 @@ def test_env_example_values_are_the_documented_defaults(name):
     default = _readme_variables()[name]
     # An empty value in .env.example means "the default", whatever the README says it is.
     assert value == "" or f"`{value}`" in default, f"{name}={value} but the README says {default}"
+
+
+LINKS_PROBE = (
+    "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'registry.settings'; django.setup(); "
+    "from django.conf import settings; print(settings.SITE_URL); print(settings.PASSWORD_RESET_URL); "
+    "print(settings.EMAIL_CONFIRM_URL)"
+)
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        (
+            {"PORT": "8123"},
+            [
+                "http://127.0.0.1:8123",
+                "http://127.0.0.1:8123/auth/password/reset/confirm",
+                "http://127.0.0.1:8123/auth/email/confirm",
+            ],
+        ),
+        (
+            {"HOST": "0.0.0.0", "PORT": "9000"},
+            [
+                "http://127.0.0.1:9000",
+                "http://127.0.0.1:9000/auth/password/reset/confirm",
+                "http://127.0.0.1:9000/auth/email/confirm",
+            ],
+        ),
+        (
+            {"SITE_URL": "https://registry.example.com/"},
+            [
+                "https://registry.example.com",
+                "https://registry.example.com/auth/password/reset/confirm",
+                "https://registry.example.com/auth/email/confirm",
+            ],
+        ),
+        (
+            {"SITE_URL": "https://registry.example.com", "PASSWORD_RESET_URL": "https://app.example.com/reset"},
+            [
+                "https://registry.example.com",
+                "https://app.example.com/reset",
+                "https://registry.example.com/auth/email/confirm",
+            ],
+        ),
+    ],
+)
+def test_the_links_in_mail_lead_where_the_service_listens_unless_told_otherwise(tmp_path, environment, expected):
+    base = {
+        "DATA_DIR": str(tmp_path),
+        "HOST": "",
+        "PORT": "",
+        "SITE_URL": "",
+        "PASSWORD_RESET_URL": "",
+        "EMAIL_CONFIRM_URL": "",
+    }
+    assert _run(LINKS_PROBE, cwd=tmp_path, **{**base, **environment}) == expected
