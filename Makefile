@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 RUN_STAMP := $(VENV)/.installed-run-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test system-test bench bench-mlflow bench-artifacts bootstrap install-dev lint format check clean
+.PHONY: run test system-test bench bench-mlflow bench-artifacts bootstrap install-dev superuser lint format check clean
 
 $(RUN_STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ run: $(RUN_STAMP)
 	@$(BIN)/python bin/serve --check
 	@$(MAKE) --no-print-directory bootstrap
 	$(BIN)/python bin/serve
+
+# An administrator account, asked for at the prompt (for the admin at /admin/ and every project).
+superuser: bootstrap
+	$(BIN)/python manage.py createsuperuser
 
 test: install-dev bootstrap
 	$(BIN)/python -m pytest
