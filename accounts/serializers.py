@@ -1,4 +1,5 @@
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainSerializer
 
@@ -33,6 +34,21 @@ def _new_password_field(**kwargs) -> serializers.CharField:
     )
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Names (username and e-mail as they are)",
+            value={
+                "username": "alice",
+                "email": "alice@example.com",
+                "first_name": "Alice",
+                "last_name": "Martin",
+                "age": 34,
+            },
+            request_only=True,
+        )
+    ]
+)
 class UserSerializer(strict.ModelSerializer):
     """A user as the API shows it: `email` only to the user themself and to staff, never a password.
 
@@ -77,6 +93,21 @@ class UserSerializer(strict.ModelSerializer):
         return data
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A new account",
+            value={
+                "username": "alice",
+                "email": "alice@example.com",
+                "password": "correct-horse-battery",
+                "first_name": "Alice",
+                "last_name": "Martin",
+            },
+            request_only=True,
+        )
+    ]
+)
 class UserCreateSerializer(UserSerializer):
     """Registration: a user's fields plus the password, which Django's validators check in the service.
 
@@ -107,31 +138,83 @@ class UserCreateSerializer(UserSerializer):
         return attrs
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A new password",
+            value={"current_password": "correct-horse-battery", "new_password": "staple-lantern-orbit-42"},
+            request_only=True,
+        )
+    ]
+)
 class PasswordChangeSerializer(serializers.Serializer):
     current_password = _password_field(min_length=1)
     new_password = _new_password_field()
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A new address",
+            value={"current_password": "correct-horse-battery", "email": "alice@new.example.com"},
+            request_only=True,
+        )
+    ]
+)
 class EmailChangeSerializer(serializers.Serializer):
     current_password = _password_field(min_length=1)
     email = strict.EmailField(max_length=254, help_text="The new e-mail; it takes effect once confirmed.")
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "From the confirmation mail",
+            value={"uid": "MQ", "token": "cjx9k2-5f0e8c1d2b3a4f5e6d7c8b9a0f1e2d3c"},
+            request_only=True,
+        )
+    ]
+)
 class EmailConfirmSerializer(serializers.Serializer):
     uid = strict.CharField(min_length=1, max_length=64, help_text="The `uid` from the confirmation mail.")
     token = strict.CharField(min_length=1, max_length=128, help_text="The `token` from the confirmation mail.")
 
 
+@extend_schema_serializer(
+    examples=[OpenApiExample("The account's e-mail", value={"email": "alice@example.com"}, request_only=True)]
+)
 class PasswordResetSerializer(serializers.Serializer):
     email = strict.EmailField(max_length=254, help_text="The e-mail of the account.")
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "From the reset mail",
+            value={
+                "uid": "MQ",
+                "token": "cjx9k2-5f0e8c1d2b3a4f5e6d7c8b9a0f1e2d3c",
+                "new_password": "staple-lantern-orbit-42",
+            },
+            request_only=True,
+        )
+    ]
+)
 class PasswordResetConfirmSerializer(serializers.Serializer):
     uid = strict.CharField(min_length=1, max_length=64, help_text="The `uid` from the reset mail.")
     token = strict.CharField(min_length=1, max_length=128, help_text="The `token` from the reset mail.")
     new_password = _new_password_field()
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A username and its password",
+            value={"username": "alice", "password": "correct-horse-battery"},
+            request_only=True,
+        )
+    ]
+)
 class LoginSerializer(TokenObtainSerializer):
     """The OAuth2 password grant: `username` (a username or an e-mail) and `password`, as JSON or a form."""
 
@@ -153,9 +236,27 @@ class TokenPairSerializer(serializers.Serializer):
     expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A refresh token",
+            value={"refresh": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl"},
+            request_only=True,
+        )
+    ]
+)
 class RefreshSerializer(serializers.Serializer):
     refresh = strict.CharField(min_length=1)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "An access token",
+            value={"token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.c2lnbmF0dXJl"},
+            request_only=True,
+        )
+    ]
+)
 class TokenSerializer(serializers.Serializer):
     token = strict.CharField(min_length=1, help_text="An access or a refresh token.")

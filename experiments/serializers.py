@@ -1,7 +1,7 @@
 from django.core.validators import RegexValidator
 from django.db.models import Q
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from common import serializers as strict
@@ -80,6 +80,21 @@ class WritableProjectField(serializers.PrimaryKeyRelatedField):
         return Project.objects.filter(Q(pk__in=writable.values("pk")) | Q(pk=current))
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "An experiment in a project",
+            value={
+                "name": "baseline-lr-0.01",
+                "description": "Logistic regression, default features.",
+                "project": 1,
+                "parameters": {"lr": 0.01, "epochs": 20},
+                "tags": ["baseline"],
+            },
+            request_only=True,
+        )
+    ]
+)
 class ExperimentSerializer(strict.ModelSerializer):
     """An experiment as the API shows it; the owner comes from the request, never from the body."""
 

@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -174,6 +174,14 @@ class MetricHistoryPagination(HeaderLimitOffsetPagination):
         "once. Each metric's latest value (the experiment's `results`) becomes its point with the greatest "
         "(step, timestamp, value). Editors and up.",
         request=MetricPointSerializer(many=True),
+        examples=[
+            # One point; the schema lists it, as the body is a list.
+            OpenApiExample(
+                "A point of the loss",
+                value={"key": "loss", "value": 0.412, "step": 1, "timestamp": 1764720060000},
+                request_only=True,
+            )
+        ],
         responses={201: MetricPointSerializer(many=True), 403: OpenApiResponse(description="Not an editor.")},
     ),
 )

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.models import MAX_ID, User
@@ -6,6 +6,19 @@ from common import serializers as strict
 from projects.models import MEMBER_ROLES, Project, ProjectInvitation, ProjectMembership, ProjectRole
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A project",
+            value={
+                "name": "churn-model",
+                "description": "Monthly retraining of the churn classifier.",
+                "expiration_date": "2027-06-30",
+            },
+            request_only=True,
+        )
+    ]
+)
 class ProjectSerializer(strict.ModelSerializer):
     """A project; `owner` comes from the request and `experiment_count` from the queryset's annotation.
 
@@ -68,6 +81,13 @@ class UserReferenceField(serializers.Field):
         return UserSummarySerializer(value).data
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A new role and term", value={"role": "maintainer", "expires_at": "2027-12-31T23:59:59Z"}, request_only=True
+        )
+    ]
+)
 class MembershipSerializer(strict.ModelSerializer):
     """A member of a project and their role; `expires_at` (optional) ends the membership."""
 
@@ -81,6 +101,15 @@ class MembershipSerializer(strict.ModelSerializer):
         read_only_fields = ["user", "added_by", "created_at", "updated_at"]
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "An editor until the end of 2027",
+            value={"user": "bob@example.com", "role": "editor", "expires_at": "2027-12-31T23:59:59Z"},
+            request_only=True,
+        )
+    ]
+)
 class MembershipCreateSerializer(MembershipSerializer):
     user = UserReferenceField(help_text="The user to add: an id, a username or an e-mail address.")
 
@@ -88,6 +117,7 @@ class MembershipCreateSerializer(MembershipSerializer):
         read_only_fields = ["added_by", "created_at", "updated_at"]
 
 
+@extend_schema_serializer(examples=[OpenApiExample("The new owner", value={"user": "bob"}, request_only=True)])
 class TransferSerializer(serializers.Serializer):
     user = UserReferenceField(help_text="The new owner: an id, a username or an e-mail address.")
 

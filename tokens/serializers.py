@@ -1,5 +1,5 @@
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from common import serializers as strict
@@ -15,6 +15,15 @@ class PersonalAccessTokenSerializer(strict.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A token for nightly CI",
+            value={"name": "ci-nightly", "scope": "write", "expires_in_days": 30},
+            request_only=True,
+        )
+    ]
+)
 class PersonalAccessTokenCreateSerializer(strict.ModelSerializer):
     """What creates a token: a name, a scope and a lifetime in days."""
 

@@ -135,3 +135,47 @@ def test_redoc_fetches_nothing_from_elsewhere(client):
     assert re.findall(r'(?:src|href)="(https?://[^"]+)"', page) == []
     # ReDoc's bundle loads an attribution logo from its CDN; the page's policy refuses any image from elsewhere.
     assert "img-src 'self' data:" in response["Content-Security-Policy"]
+
+
+def _schema(client) -> dict:
+    return client.get(reverse("schema"), {"format": "json"}).json()
+
+
+def _json_bodies(schema: dict):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                yield f"{method} {path}", content["application/json"]
+
+
+def test_every_json_request_body_has_an_example_that_fits_its_schema(client):
+    # Swagger UI's "Try it out" starts from the example: a made-up `"name": "string"` with `additionalProp1` is no help.
+    schema = _schema(client)
+    components = schema["components"]["schemas"]
+    bodies = dict(_json_bodies(schema))
+    assert len(bodies) >= 25
+    for operation, body in bodies.items():
+        (example,) = [entry["value"] for entry in body.get("examples", {}).values()] or [None]
+        assert example is not None, f"{operation} has no example"
+        shape = body["schema"]
+        items = example if shape.get("type") == "array" else [example]
+        reference = shape["items"]["$ref"] if shape.get("type") == "array" else shape["$ref"]
+        component = components[reference.rsplit("/", 1)[1]]
+        for item in items:
+            assert set(item) <= set(component["properties"]), operation
+            assert set(component.get("required", [])) <= set(item), operation
+
+
+def test_the_examples_of_registering_making_a_project_and_a_token_are_accepted(client, api_client):
+    examples = {
+        operation: next(iter(body["examples"].values()))["value"] for operation, body in _json_bodies(_schema(client))
+    }
+    assert api_client.post("/users/", examples["post /users/"], format="json").status_code == status.HTTP_201_CREATED
+    login = api_client.post("/auth/token/", examples["post /auth/token/"], format="json")
+    assert login.status_code == status.HTTP_200_OK
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {login.json()['access']}")
+    project = api_client.post("/projects/", examples["post /projects/"], format="json")
+    assert project.status_code == status.HTTP_201_CREATED, project.content
+    token = api_client.post("/auth/tokens/", examples["post /auth/tokens/"], format="json")
+    assert token.status_code == status.HTTP_201_CREATED, token.content
