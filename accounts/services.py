@@ -103,9 +103,23 @@ def user_create(
         mail_send_on_commit(
             to=[user.email],
             subject="Welcome to Registry",
-            body=f"Hello {one_line(user.get_short_name() or user.username)},\n\nyour Registry account is ready.",
+            body=_welcome(user),
         )
     return user
+
+
+def _welcome(user: User) -> str:
+    site = settings.SITE_URL
+    return (
+        f"Hello {one_line(user.get_short_name() or user.username)},\n\n"
+        "your Registry account is ready. What to do next:\n\n"
+        f"- Sign in to the web UI to see projects and runs: {site}/ui/\n"
+        f"- Make a personal access token for your training code (POST /auth/tokens, in the API docs: {site}/docs).\n"
+        "- Point MLflow's client at Registry, and log runs as you do today:\n\n"
+        f"    export MLFLOW_TRACKING_URI={site}\n"
+        "    export MLFLOW_TRACKING_TOKEN=<your token>\n\n"
+        "The README's quick start walks through it step by step.\n"
+    )
 
 
 def user_update(*, user: User, actor: User, **fields) -> User:

@@ -57,6 +57,28 @@ def test_welcome_email_waits_for_the_commit(api_client, django_capture_on_commit
     assert mail.outbox == []
 
 
+def test_the_welcome_mail_says_what_to_do_next_with_links_to_this_site(
+    api_client, settings, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://registry.example.com"
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.post(reverse("user-list"), NEW_USER)
+    (message,) = mail.outbox
+    assert message.subject == "Welcome to Registry"
+    assert message.to == ["alice@example.com"]
+    assert message.body == (
+        "Hello alice,\n\n"
+        "your Registry account is ready. What to do next:\n\n"
+        "- Sign in to the web UI to see projects and runs: https://registry.example.com/ui/\n"
+        "- Make a personal access token for your training code (POST /auth/tokens, in the API docs: "
+        "https://registry.example.com/docs).\n"
+        "- Point MLflow's client at Registry, and log runs as you do today:\n\n"
+        "    export MLFLOW_TRACKING_URI=https://registry.example.com\n"
+        "    export MLFLOW_TRACKING_TOKEN=<your token>\n\n"
+        "The README's quick start walks through it step by step.\n"
+    )
+
+
 def test_failing_mail_server_does_not_fail_registration(api_client, monkeypatch, django_capture_on_commit_callbacks):
     def broken_send_mail(*args, **kwargs):
         raise ConnectionRefusedError("mail server down")
