@@ -1,11 +1,12 @@
 from django.core.validators import RegexValidator
-from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainSerializer
 
 from accounts.models import User
 from accounts.validators import validate_username
 from common import serializers as strict
+from common.schema import body_example
 
 PASSWORD_MAX_LENGTH = 256
 PASSWORD_MIN_LENGTH = 8  # Django's MinimumLengthValidator, as configured in AUTH_PASSWORD_VALIDATORS.
@@ -36,16 +37,13 @@ def _new_password_field(**kwargs) -> serializers.CharField:
 
 @extend_schema_serializer(
     examples=[
-        OpenApiExample(
+        body_example(
             "Names (username and e-mail as they are)",
-            value={
-                "username": "alice",
-                "email": "alice@example.com",
-                "first_name": "Alice",
-                "last_name": "Martin",
-                "age": 34,
-            },
-            request_only=True,
+            username="alice",
+            email="alice@example.com",
+            first_name="Alice",
+            last_name="Martin",
+            age=34,
         )
     ]
 )
@@ -95,16 +93,13 @@ class UserSerializer(strict.ModelSerializer):
 
 @extend_schema_serializer(
     examples=[
-        OpenApiExample(
+        body_example(
             "A new account",
-            value={
-                "username": "alice",
-                "email": "alice@example.com",
-                "password": "correct-horse-battery",
-                "first_name": "Alice",
-                "last_name": "Martin",
-            },
-            request_only=True,
+            username="alice",
+            email="alice@example.com",
+            password="correct-horse-battery",
+            first_name="Alice",
+            last_name="Martin",
         )
     ]
 )
@@ -140,11 +135,7 @@ class UserCreateSerializer(UserSerializer):
 
 @extend_schema_serializer(
     examples=[
-        OpenApiExample(
-            "A new password",
-            value={"current_password": "correct-horse-battery", "new_password": "staple-lantern-orbit-42"},
-            request_only=True,
-        )
+        body_example("A new password", current_password="correct-horse-battery", new_password="staple-lantern-orbit-42")
     ]
 )
 class PasswordChangeSerializer(serializers.Serializer):
@@ -153,13 +144,7 @@ class PasswordChangeSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(
-    examples=[
-        OpenApiExample(
-            "A new address",
-            value={"current_password": "correct-horse-battery", "email": "alice@new.example.com"},
-            request_only=True,
-        )
-    ]
+    examples=[body_example("A new address", current_password="correct-horse-battery", email="alice@new.example.com")]
 )
 class EmailChangeSerializer(serializers.Serializer):
     current_password = _password_field(min_length=1)
@@ -167,36 +152,25 @@ class EmailChangeSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(
-    examples=[
-        OpenApiExample(
-            "From the confirmation mail",
-            value={"uid": "MQ", "token": "cjx9k2-5f0e8c1d2b3a4f5e6d7c8b9a0f1e2d3c"},
-            request_only=True,
-        )
-    ]
+    examples=[body_example("From the confirmation mail", uid="MQ", token="cjx9k2-5f0e8c1d2b3a4f5e6d7c8b9a0f1e2d3c")]
 )
 class EmailConfirmSerializer(serializers.Serializer):
     uid = strict.CharField(min_length=1, max_length=64, help_text="The `uid` from the confirmation mail.")
     token = strict.CharField(min_length=1, max_length=128, help_text="The `token` from the confirmation mail.")
 
 
-@extend_schema_serializer(
-    examples=[OpenApiExample("The account's e-mail", value={"email": "alice@example.com"}, request_only=True)]
-)
+@extend_schema_serializer(examples=[body_example("The account's e-mail", email="alice@example.com")])
 class PasswordResetSerializer(serializers.Serializer):
     email = strict.EmailField(max_length=254, help_text="The e-mail of the account.")
 
 
 @extend_schema_serializer(
     examples=[
-        OpenApiExample(
+        body_example(
             "From the reset mail",
-            value={
-                "uid": "MQ",
-                "token": "cjx9k2-5f0e8c1d2b3a4f5e6d7c8b9a0f1e2d3c",
-                "new_password": "staple-lantern-orbit-42",
-            },
-            request_only=True,
+            uid="MQ",
+            token="cjx9k2-5f0e8c1d2b3a4f5e6d7c8b9a0f1e2d3c",
+            new_password="staple-lantern-orbit-42",
         )
     ]
 )
@@ -207,13 +181,7 @@ class PasswordResetConfirmSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(
-    examples=[
-        OpenApiExample(
-            "A username and its password",
-            value={"username": "alice", "password": "correct-horse-battery"},
-            request_only=True,
-        )
-    ]
+    examples=[body_example("A username and its password", username="alice", password="correct-horse-battery")]
 )
 class LoginSerializer(TokenObtainSerializer):
     """The OAuth2 password grant: `username` (a username or an e-mail) and `password`, as JSON or a form."""
@@ -238,10 +206,9 @@ class TokenPairSerializer(serializers.Serializer):
 
 @extend_schema_serializer(
     examples=[
-        OpenApiExample(
+        body_example(
             "A refresh token",
-            value={"refresh": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl"},
-            request_only=True,
+            refresh="eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2ln",
         )
     ]
 )
@@ -250,13 +217,7 @@ class RefreshSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(
-    examples=[
-        OpenApiExample(
-            "An access token",
-            value={"token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.c2lnbmF0dXJl"},
-            request_only=True,
-        )
-    ]
+    examples=[body_example("An access token", token="eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.c2ln")]
 )
 class TokenSerializer(serializers.Serializer):
     token = strict.CharField(min_length=1, help_text="An access or a refresh token.")

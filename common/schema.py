@@ -3,6 +3,7 @@
 import re
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiExample
 
 from common.numbers import INT64_MAX, INT64_MIN
 
@@ -31,6 +32,11 @@ JSON_VALUE = {
 
 # Routes that repeat another route's operation (see registry.urls): left out, so each operation is shown once.
 ALIASES = {"/healthcheck", "/auth/register", "/login", "/me"}
+
+
+def body_example(summary: str, **value) -> OpenApiExample:
+    """A request body's example, as Swagger UI's "Try it out" starts from it (request bodies only)."""
+    return OpenApiExample(summary, value=value, request_only=True)
 
 
 def exclude_aliases(endpoints):

@@ -1,11 +1,12 @@
 from django.core.validators import RegexValidator
 from django.db.models import Q
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from common import serializers as strict
 from common.numbers import INT64_MAX, INT64_MIN
+from common.schema import body_example
 from common.serializers import datetime_text
 from common.text import single_line
 from experiments.models import Experiment
@@ -82,16 +83,13 @@ class WritableProjectField(serializers.PrimaryKeyRelatedField):
 
 @extend_schema_serializer(
     examples=[
-        OpenApiExample(
+        body_example(
             "An experiment in a project",
-            value={
-                "name": "baseline-lr-0.01",
-                "description": "Logistic regression, default features.",
-                "project": 1,
-                "parameters": {"lr": 0.01, "epochs": 20},
-                "tags": ["baseline"],
-            },
-            request_only=True,
+            name="baseline-lr-0.01",
+            description="Logistic regression, default features.",
+            project=1,
+            parameters={"lr": 0.01, "epochs": 20},
+            tags=["baseline"],
         )
     ]
 )

@@ -1,21 +1,19 @@
-from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.models import MAX_ID, User
 from common import serializers as strict
+from common.schema import body_example
 from projects.models import MEMBER_ROLES, Project, ProjectInvitation, ProjectMembership, ProjectRole
 
 
 @extend_schema_serializer(
     examples=[
-        OpenApiExample(
+        body_example(
             "A project",
-            value={
-                "name": "churn-model",
-                "description": "Monthly retraining of the churn classifier.",
-                "expiration_date": "2027-06-30",
-            },
-            request_only=True,
+            name="churn-model",
+            description="Monthly retraining of the churn classifier.",
+            expiration_date="2027-06-30",
         )
     ]
 )
@@ -82,11 +80,7 @@ class UserReferenceField(serializers.Field):
 
 
 @extend_schema_serializer(
-    examples=[
-        OpenApiExample(
-            "A new role and term", value={"role": "maintainer", "expires_at": "2027-12-31T23:59:59Z"}, request_only=True
-        )
-    ]
+    examples=[body_example("A new role and term", role="maintainer", expires_at="2027-12-31T23:59:59Z")]
 )
 class MembershipSerializer(strict.ModelSerializer):
     """A member of a project and their role; `expires_at` (optional) ends the membership."""
@@ -103,10 +97,8 @@ class MembershipSerializer(strict.ModelSerializer):
 
 @extend_schema_serializer(
     examples=[
-        OpenApiExample(
-            "An editor until the end of 2027",
-            value={"user": "bob@example.com", "role": "editor", "expires_at": "2027-12-31T23:59:59Z"},
-            request_only=True,
+        body_example(
+            "An editor until the end of 2027", user="bob@example.com", role="editor", expires_at="2027-12-31T23:59:59Z"
         )
     ]
 )
@@ -117,7 +109,7 @@ class MembershipCreateSerializer(MembershipSerializer):
         read_only_fields = ["added_by", "created_at", "updated_at"]
 
 
-@extend_schema_serializer(examples=[OpenApiExample("The new owner", value={"user": "bob"}, request_only=True)])
+@extend_schema_serializer(examples=[body_example("The new owner", user="bob")])
 class TransferSerializer(serializers.Serializer):
     user = UserReferenceField(help_text="The new owner: an id, a username or an e-mail address.")
 

@@ -1,8 +1,9 @@
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from common import serializers as strict
+from common.schema import body_example
 from tokens.models import DEFAULT_LIFETIME_DAYS, MAX_LIFETIME_DAYS, PersonalAccessToken, TokenScope
 
 
@@ -16,13 +17,7 @@ class PersonalAccessTokenSerializer(strict.ModelSerializer):
 
 
 @extend_schema_serializer(
-    examples=[
-        OpenApiExample(
-            "A token for nightly CI",
-            value={"name": "ci-nightly", "scope": "write", "expires_in_days": 30},
-            request_only=True,
-        )
-    ]
+    examples=[body_example("A token for nightly CI", name="ci-nightly", scope="write", expires_in_days=30)]
 )
 class PersonalAccessTokenCreateSerializer(strict.ModelSerializer):
     """What creates a token: a name, a scope and a lifetime in days."""
