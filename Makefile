@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test system-test bench bench-mlflow bench-artifacts bootstrap lint format check clean
+.PHONY: run test system-test bench bench-mlflow bench-artifacts bootstrap lint format check clean vendor
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ bench-mlflow: bootstrap
 # A quick run: make bench-artifacts BENCH_ARTIFACT_SIZES=1,100
 bench-artifacts: bootstrap
 	$(BIN)/python bench/artifacts_bench.py
+
+# The web UI's JavaScript (uPlot, htmx), committed in ui/static/ui/vendor/: refresh it from npm at the versions
+# pinned in bin/vendor (needs npm; nothing else is built).
+vendor:
+	bin/vendor
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
