@@ -4,11 +4,13 @@ access table, and renders a template. A page the caller may not see answers 404,
 import math
 from functools import partial
 
+from csp.decorators import csp_replace
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView, LogoutView
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET
 
 from common.throttles import LOGIN_THROTTLES, throttled_password_form
@@ -20,6 +22,8 @@ from tracking.selectors import metric_history_sample
 from ui import tables
 
 signed_in = partial(login_required, login_url=reverse_lazy("ui:signin"))
+# The UI's pages have no inline style either (the site's policy allows them for the admin and the browsable API).
+strict_styles = csp_replace({"style-src": ["'self'"]})
 
 # MLflow's system tags that say where a run came from, as the run page labels them.
 SOURCE_TAGS = [
@@ -36,6 +40,7 @@ NOTE_TAG = "mlflow.note.content"
 DEFAULT_CHARTS = 3
 
 
+@method_decorator(strict_styles, name="dispatch")
 class SignInView(LoginView):
     """Sign in with a username or an e-mail and a password (a session), throttled like every password door."""
 
@@ -53,12 +58,14 @@ class SignInView(LoginView):
         )
 
 
+@method_decorator(strict_styles, name="dispatch")
 class SignOutView(LogoutView):
     """Sign out (a POST, from the form on every page)."""
 
     next_page = reverse_lazy("ui:signin")
 
 
+@strict_styles
 @require_GET
 def home(request):
     """The page a browser gets at `/`: its script sends MLflow's links (`/#/experiments/<id>/runs/<run_id>`, whose
@@ -66,6 +73,7 @@ def home(request):
     return render(request, "ui/home.html")
 
 
+@strict_styles
 @require_GET
 @signed_in()
 def projects(request):
@@ -79,6 +87,7 @@ def _project(request, pk: int):
     return project
 
 
+@strict_styles
 @require_GET
 @signed_in()
 def project(request, pk: int):
@@ -101,6 +110,7 @@ def _run(request, run_id: str):
     return run
 
 
+@strict_styles
 @require_GET
 @signed_in()
 def run(request, run_id: str):
@@ -128,6 +138,7 @@ def run(request, run_id: str):
     return render(request, "ui/run.html", context)
 
 
+@strict_styles
 @require_GET
 @signed_in()
 def metric_history(request, run_id: str):

@@ -103,9 +103,14 @@ def test_a_hostile_metric_key_reaches_the_history_url_encoded(user, hostile):
     assert answer.json()["steps"] == [0]
 
 
-@pytest.mark.parametrize("url", ["/ui/", "/ui/signin", "/"])
-def test_pages_carry_a_csp_without_inline_scripts_and_deny_framing(client, url):
-    response = client.get(url, HTTP_ACCEPT="text/html")
+@pytest.mark.parametrize("url", ["/ui/", "/ui/signin", "/", "/ui/projects/{project}", "/ui/runs/{run}"])
+def test_pages_carry_a_csp_without_inline_scripts_or_styles_and_deny_framing(user, hostile, url):
+    client = Client()
+    if url != "/ui/signin":  # Shown to those not signed in.
+        client.force_login(user)
+    project, runs = hostile
+    response = client.get(url.format(project=project.pk, run=runs[0].run_uuid), HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
     policy = {
         directive.split()[0]: directive.split()[1:]
         for directive in response["Content-Security-Policy"].split(";")
@@ -113,6 +118,7 @@ def test_pages_carry_a_csp_without_inline_scripts_and_deny_framing(client, url):
     }
     assert policy["script-src"] == ["'self'"]
     assert policy["default-src"] == ["'self'"]
+    assert policy["style-src"] == ["'self'"]
     assert policy["frame-ancestors"] == ["'none'"]
     assert policy["object-src"] == ["'none'"]
     assert "'unsafe-inline'" not in response["Content-Security-Policy"]
@@ -134,3 +140,9 @@ def test_signing_out_takes_a_post_with_the_csrf_token(user):
     client.force_login(user)
     assert client.post(reverse("ui:signout")).status_code == 403
     assert client.get(reverse("ui:projects")).status_code == 200
+
+
+def test_the_api_keeps_a_csp_without_inline_scripts(api_client):
+    response = api_client.get("/", HTTP_ACCEPT="application/json")
+    assert "script-src 'self';" in response["Content-Security-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
