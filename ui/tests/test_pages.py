@@ -4,7 +4,9 @@ import re
 
 import pytest
 from django.contrib.auth import SESSION_KEY
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -227,3 +229,21 @@ def test_metric_history_shows_nan_and_infinities_as_gaps(project, run):
         "values": [1.0, None, None, 2.0],
         "total": 4,
     }
+
+
+def test_queries_of_the_projects_page_do_not_grow_with_projects(user, other_user):
+    client = signed_in(user)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("ui:projects")).status_code == 200
+        return len(queries)
+
+    ProjectFactory(owner=user)
+    few = count()
+    for _ in range(10):
+        mine = ProjectFactory(owner=user, expiration_date=datetime.date(2099, 1, 1))
+        ExperimentFactory(project=mine, owner=user)
+        shared = ProjectFactory(owner=other_user)
+        ProjectMembershipFactory(project=shared, user=user, role=ProjectRole.VIEWER)
+    assert count() == few
