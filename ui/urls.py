@@ -11,4 +11,5 @@ urlpatterns = [
     path("projects/<int:pk>", views.project, name="project"),
     re_path(r"^runs/(?P<run_id>[0-9a-f]{32})$", views.run, name="run"),
     re_path(r"^runs/(?P<run_id>[0-9a-f]{32})/metric-history$", views.metric_history, name="metric-history"),
+    re_path(r"^runs/(?P<run_id>[0-9a-f]{32})/artifacts$", views.run_artifacts, name="run-artifacts"),
 ]

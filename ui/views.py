@@ -3,16 +3,19 @@ access table, and renders a template. A page the caller may not see answers 404,
 
 import math
 from functools import partial
+from urllib.parse import urlencode
 
 from csp.decorators import csp_replace
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView, LogoutView
+from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET
 
+from artifacts.services import artifact_list
 from common.throttles import LOGIN_THROTTLES, throttled_password_form
 from experiments.access import EXPERIMENT_ACCESS
 from experiments.selectors import run_get, run_table_keys
@@ -155,3 +158,35 @@ def metric_history(request, run_id: str):
             "total": total,
         }
     )
+
+
+@strict_styles
+@require_GET
+@signed_in()
+def run_artifacts(request, run_id: str):
+    """The files and folders in one folder of a run's artifacts (`?path=`, the root by default); a file links to its
+    download, which the REST API serves (anything a browser could run as an attachment)."""
+    run = _run(request, run_id)
+    path = request.GET.get("path", "")
+    try:
+        entries = artifact_list(actor=request.user, experiment=run, path=path)
+    except ValidationError as exc:
+        return render(request, "ui/artifacts.html", {"run": run, "refusal": exc.messages[0], "path": path}, status=400)
+    here = reverse("ui:run-artifacts", args=[run.run_uuid])
+    crumbs, walked = [], []
+    for part in path.split("/") if path else []:
+        walked.append(part)
+        crumbs.append((part, f"{here}?{urlencode({'path': '/'.join(walked)})}"))
+    rows = [
+        {
+            "name": entry.path.rsplit("/", 1)[-1],
+            "is_dir": entry.is_dir,
+            "size": entry.size,
+            "href": f"{here}?{urlencode({'path': entry.path})}"
+            if entry.is_dir
+            else reverse("experiment-artifact-detail", kwargs={"experiment_pk": run.pk, "path": entry.path}),
+        }
+        for entry in entries
+    ]
+    context = {"run": run, "path": path, "crumbs": crumbs, "rows": rows, "here": here}
+    return render(request, "ui/artifacts.html", context)

@@ -70,12 +70,13 @@ PAGE_MATRIX = [
 
 
 @pytest.mark.parametrize(("who", "expected"), PAGE_MATRIX)
-@pytest.mark.parametrize("page", ["project", "run", "metric-history"])
+@pytest.mark.parametrize("page", ["project", "run", "metric-history", "artifacts"])
 def test_project_pages_by_role(page, who, expected, project, run, other_user):
     url = {
         "project": reverse("ui:project", args=[project.pk]),
         "run": reverse("ui:run", args=[run.run_uuid]),
         "metric-history": reverse("ui:metric-history", args=[run.run_uuid]) + "?key=loss",
+        "artifacts": reverse("ui:run-artifacts", args=[run.run_uuid]),
     }[page]
     response = client_as(who, project, other_user).get(url)
     assert response.status_code == expected
