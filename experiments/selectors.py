@@ -88,3 +88,15 @@ def run_table_keys(*, project_id: int) -> tuple[list[str], list[str]]:
         if isinstance(parameters, dict):
             param_keys.update(parameters)
     return metric_keys, sorted(param_keys)[:COLUMN_KEYS_MAX]
+
+
+def run_list_in_project(*, project_id: int, run_ids: list[str]) -> list[Experiment]:
+    """The active experiments of project `project_id` among the MLflow run ids `run_ids`, in that order, with their
+    owner, latest metrics and tags (`results`, `run_tag_values`); ids of no such run are left out."""
+    runs = (
+        Experiment.objects.for_display()
+        .filter(project_id=project_id, lifecycle_stage=LifecycleStage.ACTIVE, run_uuid__in=run_ids)
+        .select_related("owner")
+    )
+    by_id = {run.run_uuid: run for run in runs}
+    return [by_id[run_id] for run_id in dict.fromkeys(run_ids) if run_id in by_id]

@@ -1,7 +1,7 @@
 """The web UI in a real browser (Debian's Chromium driven by Playwright) against a real gunicorn server on PostgreSQL:
-sign in, open a project, sort its runs by a metric, open a run and see its chart drawn from the logged points, and
-follow the links MLflow's client prints (`/#/experiments/<id>/runs/<run_id>`). No page may log an error to the
-console, which is where a Content-Security-Policy refusal (an inline script, a style) shows.
+sign in, open a project, sort its runs by a metric, open a run and see its chart drawn from the logged points, compare
+two runs, and follow the links MLflow's client prints (`/#/experiments/<id>/runs/<run_id>`). No page may log an error
+to the console, which is where a Content-Security-Policy refusal (an inline script, a style) shows.
 
 Screenshots of each step go to systemtests/screenshots/ (git-ignored; UI_SCREENSHOTS=folder to choose), printed at the
 end. Skipped, saying so, when Chromium is not installed (`apt-get install -y chromium`).
@@ -67,7 +67,7 @@ def screenshots_folder() -> Path:
 
 
 def run_names(page) -> list[str]:
-    return page.locator("#runs tbody tr td:nth-child(2)").all_inner_texts()
+    return page.locator("#runs tbody td.name").all_inner_texts()
 
 
 def test_sign_in_sort_by_a_metric_open_a_run_see_its_chart_and_follow_mlflow_links(postgres, start_server):
@@ -146,12 +146,23 @@ def test_sign_in_sort_by_a_metric_open_a_run_see_its_chart_and_follow_mlflow_lin
             page.goto(f"{base}/#/experiments/{project_id}")
             page.wait_for_url(f"{base}/ui/projects/{project_id}")
 
+            # Two runs compared: a line each in one chart.
+            page.check("input[name=run][aria-label='Compare fast']")
+            page.check("input[name=run][aria-label='Compare slow']")
+            page.click("text=Compare selected runs")
+            page.wait_for_url(f"{base}/ui/projects/{project_id}/compare?**")
+            chart = page.locator("figure.chart[data-key='loss']")
+            expect(chart.locator("canvas")).to_have_count(1)
+            expect(chart).to_have_attribute("data-points", str(2 * STEPS))
+            expect(chart.locator(".u-legend .u-series")).to_have_count(3)
+            page.screenshot(path=folder / "5-compare.png", full_page=True)
+
             # A phone-sized screen in the dark.
             phone = browser.new_page(viewport={"width": 390, "height": 844}, color_scheme="dark")
             phone.context.add_cookies(page.context.cookies())
             phone.goto(f"{base}/ui/runs/{run_ids['fast']}")
             expect(phone.locator("figure.chart canvas")).to_have_count(1)
-            phone.screenshot(path=folder / "5-run-phone-dark.png", full_page=True)
+            phone.screenshot(path=folder / "6-run-phone-dark.png", full_page=True)
         finally:
             browser.close()
 

@@ -1,6 +1,7 @@
 """The web UI's pages: each reads through the domain apps' selectors, checks the caller's role against the domain's
 access table, and renders a template. A page the caller may not see answers 404, like one that does not exist."""
 
+import json
 import math
 from functools import partial
 from urllib.parse import urlencode
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_GET
 from artifacts.services import artifact_list
 from common.throttles import LOGIN_THROTTLES, throttled_password_form
 from experiments.access import EXPERIMENT_ACCESS
-from experiments.selectors import run_get, run_table_keys
+from experiments.selectors import run_get, run_list_in_project, run_table_keys
 from projects.access import PROJECT_ACCESS
 from projects.selectors import project_get, project_list
 from tracking.selectors import metric_history_sample
@@ -41,6 +42,8 @@ SOURCE_TAGS = [
 NOTE_TAG = "mlflow.note.content"
 # Charts a run page draws when the query picks none.
 DEFAULT_CHARTS = 3
+# Runs compared at once at most: each chart fetches one history per run.
+COMPARE_MAX = 10
 
 
 @method_decorator(strict_styles, name="dispatch")
@@ -190,3 +193,45 @@ def run_artifacts(request, run_id: str):
     ]
     context = {"run": run, "path": path, "crumbs": crumbs, "rows": rows, "here": here}
     return render(request, "ui/artifacts.html", context)
+
+
+@strict_styles
+@require_GET
+@signed_in()
+def compare(request, pk: int):
+    """Runs of a project side by side (`?run=<run_id>&run=...`): parameters and latest metrics in one table, a value
+    that differs between them marked, and a chart per picked metric with a line per run."""
+    project = _project(request, pk)
+    runs = run_list_in_project(project_id=project.pk, run_ids=request.GET.getlist("run")[:COMPARE_MAX])
+    param_keys = sorted({key for run in runs for key in run.parameters})
+    metric_keys = sorted({key for run in runs for key in run.results})
+    params = [(key, [str(run.parameters[key]) if key in run.parameters else "" for run in runs]) for key in param_keys]
+    metrics = [
+        (key, [tables.format_number(run.results.get(key), is_nan=math.isnan(run.results.get(key, 0))) for run in runs])
+        for key in metric_keys
+    ]
+    charts = [key for key in request.GET.getlist("chart") if key in metric_keys] or metric_keys[:DEFAULT_CHARTS]
+    series = [
+        (
+            key,
+            json.dumps(
+                [
+                    {
+                        "label": run.name,
+                        "url": reverse("ui:metric-history", args=[run.run_uuid]) + "?" + urlencode({"key": key}),
+                    }
+                    for run in runs
+                    if key in run.results
+                ]
+            ),
+        )
+        for key in charts
+    ]
+    context = {
+        "project": project,
+        "runs": runs,
+        "params": [(key, values, len(set(values)) > 1) for key, values in params],
+        "metrics": [(key, values, len(set(values)) > 1, key in charts) for key, values in metrics],
+        "series": series,
+    }
+    return render(request, "ui/compare.html", context)

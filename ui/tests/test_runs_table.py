@@ -189,3 +189,10 @@ def test_a_project_now_started_run_sorts_first(project):
     run_in(project, "newest", minutes=60 * 24 * 365 * 2)
     assert timezone.now() > T0
     assert names(get(project))[0] == "newest"
+
+
+def test_the_table_offers_each_run_for_comparison(project):
+    page = get(project).content.decode()
+    run = project.experiments.get(name="a")
+    assert f'<form method="get" action="/ui/projects/{project.pk}/compare" id="compare">' in page
+    assert f'<input type="checkbox" name="run" value="{run.run_uuid}" aria-label="Compare a">' in page
