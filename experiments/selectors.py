@@ -67,24 +67,26 @@ def run_table(*, project_id: int, metrics: list[str], params: list[str]) -> Quer
     )
 
 
-# The parameter keys a table of runs offers are gathered from this many of the project's newest runs.
-PARAMETER_KEYS_FROM_RUNS = 500
+# The metric and parameter keys a table of runs offers are gathered from this many of the project's newest runs, so
+# that offering them costs the same in a project of any size.
+KEYS_FROM_RUNS = 500
 # The most keys of each kind a table of runs offers.
 COLUMN_KEYS_MAX = 200
 
 
 def run_table_keys(*, project_id: int) -> tuple[list[str], list[str]]:
-    """The metric keys and parameter keys that a table of project `project_id`'s runs may show, each sorted. Metric
-    keys come from every run's latest metrics; parameter keys, stored in each run's JSON, from its newest runs."""
-    runs = Experiment.objects.filter(project_id=project_id, lifecycle_stage=LifecycleStage.ACTIVE)
+    """The metric keys and parameter keys that a table of project `project_id`'s runs may show, each sorted, from the
+    latest metrics and the parameters of its KEYS_FROM_RUNS newest runs."""
+    runs = Experiment.objects.filter(project_id=project_id, lifecycle_stage=LifecycleStage.ACTIVE).order_by("-id")
+    newest = runs.values("pk")[:KEYS_FROM_RUNS]
     metric_keys = list(
-        LatestMetric.objects.filter(experiment__in=runs.values("pk"))
+        LatestMetric.objects.filter(experiment__in=newest)
         .order_by("key")
         .values_list("key", flat=True)
         .distinct()[:COLUMN_KEYS_MAX]
     )
     param_keys: set[str] = set()
-    for parameters in runs.order_by("-id").values_list("parameters", flat=True)[:PARAMETER_KEYS_FROM_RUNS]:
+    for parameters in runs.values_list("parameters", flat=True)[:KEYS_FROM_RUNS]:
         if isinstance(parameters, dict):
             param_keys.update(parameters)
     return metric_keys, sorted(param_keys)[:COLUMN_KEYS_MAX]

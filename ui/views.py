@@ -109,8 +109,9 @@ def project(request, pk: int):
     return render(request, "ui/project.html", context)
 
 
-def _run(request, run_id: str):
-    run = run_get(user=request.user, run_id=run_id, shown=True)
+def _run(request, run_id: str, *, shown: bool = True):
+    """The run `run_id` if the caller may read it, else 404; `shown`: with its owner, latest metrics and tags."""
+    run = run_get(user=request.user, run_id=run_id, shown=shown)
     if run is None or not EXPERIMENT_ACCESS.allows(run.access_role, "retrieve"):
         raise Http404("No such run.")
     return run
@@ -150,7 +151,7 @@ def run(request, run_id: str):
 def metric_history(request, run_id: str):
     """One metric's history as `{"key", "steps", "values", "total"}` for a chart: at most
     tracking.selectors.HISTORY_POINTS_MAX points, NaN and infinities as null (a gap in the line)."""
-    run = _run(request, run_id)
+    run = _run(request, run_id, shown=False)
     key = request.GET.get("key", "")
     points, total = metric_history_sample(experiment_id=run.pk, key=key)
     return JsonResponse(
@@ -169,7 +170,7 @@ def metric_history(request, run_id: str):
 def run_artifacts(request, run_id: str):
     """The files and folders in one folder of a run's artifacts (`?path=`, the root by default); a file links to its
     download, which the REST API serves (anything a browser could run as an attachment)."""
-    run = _run(request, run_id)
+    run = _run(request, run_id, shown=False)
     path = request.GET.get("path", "")
     try:
         entries = artifact_list(actor=request.user, experiment=run, path=path)

@@ -196,3 +196,17 @@ def test_the_table_offers_each_run_for_comparison(project):
     run = project.experiments.get(name="a")
     assert f'<form method="get" action="/ui/projects/{project.pk}/compare" id="compare">' in page
     assert f'<input type="checkbox" name="run" value="{run.run_uuid}" aria-label="Compare a">' in page
+
+
+def test_the_column_picker_offers_keys_of_the_newest_runs(user, monkeypatch):
+    monkeypatch.setattr("experiments.selectors.KEYS_FROM_RUNS", 2)
+    project = ProjectFactory(owner=user)
+    old = run_in(project, "old", loss=1.0, lr="1")
+    old.parameters = {"old_param": "1"}
+    old.save()
+    metrics_record(experiment=old, points=[Point("old_metric", 1.0, 0, 1_700_000_000_000)])
+    run_in(project, "new", loss=1.0, lr="1")
+    run_in(project, "newer", loss=1.0)
+    response = get(project)
+    assert response.context["metric_keys"] == [("loss", False)]
+    assert response.context["param_keys"] == [("lr", False)]
