@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 RUN_STAMP := $(VENV)/.installed-run-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test system-test bench bench-mlflow bench-artifacts bootstrap install-dev superuser lint format check clean
+.PHONY: run test system-test bench bench-mlflow bench-artifacts bootstrap install-dev superuser lint format check clean vendor
 
 $(RUN_STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,11 @@ bench-mlflow: install-dev bootstrap
 # A quick run: make bench-artifacts BENCH_ARTIFACT_SIZES=1,100
 bench-artifacts: install-dev bootstrap
 	$(BIN)/python bench/artifacts_bench.py
+
+# The web UI's JavaScript (uPlot, htmx), committed in ui/static/ui/vendor/: refresh it from npm at the versions
+# pinned in bin/vendor (needs npm; nothing else is built).
+vendor:
+	bin/vendor
 
 lint: install-dev
 	$(BIN)/ruff check .

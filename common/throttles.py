@@ -1,11 +1,14 @@
 import hashlib
+import math
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
 from rest_framework import status
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -264,3 +267,31 @@ class AttemptThrottledMixin:
         if attempt is not None and status.is_success(response.status_code):
             attempt.succeeded()
         return super().finalize_response(request, response, *args, **kwargs)
+
+
+def throttled_password_form(
+    request,
+    submit: Callable[[], HttpResponse],
+    *,
+    throttles: list,
+    refused_template: str,
+    context: dict | None = None,
+    logs_in: bool = False,
+) -> HttpResponse:
+    """For a form outside REST framework that checks a password (the admin's, the browsable API's and the web UI's
+    login, the admin's password change): one `Attempt` under `throttles`, answered by a 429 page with Retry-After when
+    they refuse it, else by `submit()`. Django's auth views redirect once the form is accepted, which takes the attempt
+    back; a login then gives the client a device cookie for the account."""
+    attempt = Attempt(request, throttles)
+    wait = attempt.refusal()
+    if wait is not None:
+        seconds = max(1, math.ceil(wait))
+        response = TemplateResponse(request, refused_template, {**(context or {}), "retry_after": seconds}, status=429)
+        response["Retry-After"] = str(seconds)
+        return response
+    response = submit()
+    if response.status_code == status.HTTP_302_FOUND:
+        attempt.succeeded()
+        if logs_in:
+            remember_device(request, response, request.user)
+    return response

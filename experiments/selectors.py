@@ -7,10 +7,14 @@ two forms answer the same rows (the statements are built from the same QuerySet 
 
 from collections.abc import Callable, Iterable
 
-from django.db.models import QuerySet
+from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, TextField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 from experiments import statements
 from experiments.models import Experiment
+from projects.models import LifecycleStage
+from tracking.models import LatestMetric
 
 
 def experiment_list(*, user, narrow: Callable[[QuerySet], QuerySet], plain: bool) -> Iterable[Experiment]:
@@ -39,3 +43,62 @@ def run_get(*, user, run_id: str, shown: bool = False) -> Experiment | None:
             runs = runs.select_related("owner").prefetch_related("latest_metrics", "run_tags")
         return runs.filter(run_uuid=run_id).first()
     return statements.run_with_access(user, run_id)
+
+
+def run_table(*, project_id: int, metrics: list[str], params: list[str]) -> QuerySet[Experiment]:
+    """The active experiments (runs) of project `project_id`, for a table of runs: with the owner, `duration`, and for
+    each chosen metric key `metrics[i]` its latest value as `metric_<i>` (None when absent or NaN, so that NaN sorts
+    with the missing) and `metric_<i>_nan`, and for each parameter key `params[i]` its value as text, `param_<i>`.
+
+    Each value is a subquery per row, so one query reads a page whatever columns it shows; the caller orders and
+    pages on these names. Access is the caller's: a project's viewers see all of its runs."""
+    annotations = {"duration": ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())}
+    for index, key in enumerate(metrics):
+        latest = LatestMetric.objects.filter(experiment_id=OuterRef("pk"), key=key)
+        annotations[f"metric_{index}"] = Subquery(latest.filter(is_nan=False).values("value")[:1])
+        annotations[f"metric_{index}_nan"] = Exists(latest.filter(is_nan=True))
+    for index, key in enumerate(params):
+        # As plain text, so that comparing values (a page's cursor) compares text rather than JSON.
+        annotations[f"param_{index}"] = Cast(KeyTextTransform(key, "parameters"), output_field=TextField())
+    return (
+        Experiment.objects.filter(project_id=project_id, lifecycle_stage=LifecycleStage.ACTIVE)
+        .select_related("owner")
+        .annotate(**annotations)
+    )
+
+
+# The metric and parameter keys a table of runs offers are gathered from this many of the project's newest runs, so
+# that offering them costs the same in a project of any size.
+KEYS_FROM_RUNS = 500
+# The most keys of each kind a table of runs offers.
+COLUMN_KEYS_MAX = 200
+
+
+def run_table_keys(*, project_id: int) -> tuple[list[str], list[str]]:
+    """The metric keys and parameter keys that a table of project `project_id`'s runs may show, each sorted, from the
+    latest metrics and the parameters of its KEYS_FROM_RUNS newest runs."""
+    runs = Experiment.objects.filter(project_id=project_id, lifecycle_stage=LifecycleStage.ACTIVE).order_by("-id")
+    newest = runs.values("pk")[:KEYS_FROM_RUNS]
+    metric_keys = list(
+        LatestMetric.objects.filter(experiment__in=newest)
+        .order_by("key")
+        .values_list("key", flat=True)
+        .distinct()[:COLUMN_KEYS_MAX]
+    )
+    param_keys: set[str] = set()
+    for parameters in runs.values_list("parameters", flat=True)[:KEYS_FROM_RUNS]:
+        if isinstance(parameters, dict):
+            param_keys.update(parameters)
+    return metric_keys, sorted(param_keys)[:COLUMN_KEYS_MAX]
+
+
+def run_list_in_project(*, project_id: int, run_ids: list[str]) -> list[Experiment]:
+    """The active experiments of project `project_id` among the MLflow run ids `run_ids`, in that order, with their
+    owner, latest metrics and tags (`results`, `run_tag_values`); ids of no such run are left out."""
+    runs = (
+        Experiment.objects.for_display()
+        .filter(project_id=project_id, lifecycle_stage=LifecycleStage.ACTIVE, run_uuid__in=run_ids)
+        .select_related("owner")
+    )
+    by_id = {run.run_uuid: run for run in runs}
+    return [by_id[run_id] for run_id in dict.fromkeys(run_ids) if run_id in by_id]

@@ -2,8 +2,7 @@ from functools import partial
 
 from django.contrib import admin
 
-from common.throttles import LOGIN_THROTTLES, PASSWORD_THROTTLES
-from registry.views import throttled_password_form
+from common.throttles import LOGIN_THROTTLES, PASSWORD_THROTTLES, throttled_password_form
 
 
 class RegistryAdminSite(admin.AdminSite):

@@ -55,6 +55,8 @@ urlpatterns = [
         ExperimentArtifactViewSet.as_view({"get": "retrieve", "put": "update", "delete": "destroy"}),
         name="experiment-artifact-detail",
     ),
+    # The web UI, for browsers (a browser opening `/` reaches it too: registry.views.root).
+    path("ui/", include("ui.urls")),
     # MLflow's tracking API, for MLflow's own client (see mlflow_api).
     path("", include("mlflow_api.urls")),
     path("", include(router.urls)),

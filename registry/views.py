@@ -1,12 +1,10 @@
 import logging
-import math
-from collections.abc import Callable
 from functools import partial
 
 from django.contrib.auth.views import LoginView
 from django.db import DatabaseError, connection
-from django.http import HttpResponse, JsonResponse
-from django.template.response import TemplateResponse
+from django.http import JsonResponse
+from django.shortcuts import render
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularRedocView
 from rest_framework import serializers, status
@@ -17,8 +15,9 @@ from rest_framework.reverse import reverse
 
 from artifacts.services import artifact_store_status
 from common.queue import queue_status
-from common.throttles import LOGIN_THROTTLES, Attempt, remember_device
+from common.throttles import LOGIN_THROTTLES, throttled_password_form
 from registry import __version__
+from ui import views as ui_views
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +44,9 @@ logger = logging.getLogger(__name__)
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def root(request):
-    """Name the service and point to its documentation."""
+    """Name the service and point to its documentation; a browser, which asks for HTML by name, gets the web UI."""
+    if "text/html" in request.headers.get("Accept", ""):
+        return ui_views.home(request._request)
     links = {
         name: reverse(route, request=request)
         for name, route in [("docs", "docs"), ("redoc", "redoc"), ("schema", "schema"), ("health", "health")]
@@ -113,34 +114,6 @@ def health(request):
     )
 
 
-def throttled_password_form(
-    request,
-    submit: Callable[[], HttpResponse],
-    *,
-    throttles: list,
-    refused_template: str,
-    context: dict | None = None,
-    logs_in: bool = False,
-) -> HttpResponse:
-    """For a form outside REST framework that checks a password (the admin's and the browsable API's login, the
-    admin's password change): one `Attempt` under `throttles`, answered by a 429 page with Retry-After when they refuse
-    it, else by `submit()`. Django's auth views redirect once the form is accepted, which takes the attempt back; a
-    login then gives the client a device cookie for the account."""
-    attempt = Attempt(request, throttles)
-    wait = attempt.refusal()
-    if wait is not None:
-        seconds = max(1, math.ceil(wait))
-        response = TemplateResponse(request, refused_template, {**(context or {}), "retry_after": seconds}, status=429)
-        response["Retry-After"] = str(seconds)
-        return response
-    response = submit()
-    if response.status_code == status.HTTP_302_FOUND:
-        attempt.succeeded()
-        if logs_in:
-            remember_device(request, response, request.user)
-    return response
-
-
 class BrowsableAPILoginView(LoginView):
     """The browsable API's login page (a session, as in the admin), throttled like every door that checks a password."""
 
@@ -167,6 +140,8 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
+    if request.path.startswith("/ui/"):
+        return render(request, "ui/404.html", status=404)
     return JsonResponse({"detail": "Not found."}, status=404)
 
 

@@ -177,7 +177,8 @@ def _detail_routes() -> set[str]:
     def walk(patterns):
         for pattern in patterns:
             if hasattr(pattern, "url_patterns"):
-                if not str(pattern.pattern).startswith("admin"):  # The admin is Django's, with its own checks.
+                # The admin is Django's, with its own checks; the web UI's pages have their own table (ui/tests).
+                if not str(pattern.pattern).startswith(("admin", "ui/")):
                     walk(pattern.url_patterns)
             elif pattern.pattern.regex.groupindex and pattern.name:
                 names.add(pattern.name)

@@ -1,0 +1,238 @@
+"""The web UI's pages: each reads through the domain apps' selectors, checks the caller's role against the domain's
+access table, and renders a template. A page the caller may not see answers 404, like one that does not exist."""
+
+import json
+import math
+from functools import partial
+from urllib.parse import urlencode
+
+from csp.decorators import csp_replace
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView, LogoutView
+from django.core.exceptions import ValidationError
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse, reverse_lazy
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_GET
+
+from artifacts.services import artifact_list
+from common.throttles import LOGIN_THROTTLES, throttled_password_form
+from experiments.access import EXPERIMENT_ACCESS
+from experiments.selectors import run_get, run_list_in_project, run_table_keys
+from projects.access import PROJECT_ACCESS
+from projects.selectors import project_get, project_list
+from tracking.selectors import metric_history_sample
+from ui import tables
+
+signed_in = partial(login_required, login_url=reverse_lazy("ui:signin"))
+# The UI's pages have no inline style either (the site's policy allows them for the admin and the browsable API).
+strict_styles = csp_replace({"style-src": ["'self'"]})
+
+# MLflow's system tags that say where a run came from, as the run page labels them.
+SOURCE_TAGS = [
+    ("mlflow.source.name", "Source"),
+    ("mlflow.source.type", "Source type"),
+    ("mlflow.source.git.commit", "Git commit"),
+    ("mlflow.source.git.branch", "Git branch"),
+    ("mlflow.source.git.repoURL", "Git repository"),
+    ("mlflow.user", "User (as the client said)"),
+    ("mlflow.parentRunId", "Parent run"),
+]
+NOTE_TAG = "mlflow.note.content"
+# Charts a run page draws when the query picks none.
+DEFAULT_CHARTS = 3
+# Runs compared at once at most: each chart fetches one history per run.
+COMPARE_MAX = 10
+
+
+@method_decorator(strict_styles, name="dispatch")
+class SignInView(LoginView):
+    """Sign in with a username or an e-mail and a password (a session), throttled like every password door."""
+
+    template_name = "ui/signin.html"
+    redirect_authenticated_user = True
+    next_page = reverse_lazy("ui:projects")
+
+    def post(self, request, *args, **kwargs):
+        return throttled_password_form(
+            request,
+            partial(super().post, request, *args, **kwargs),
+            throttles=LOGIN_THROTTLES,
+            refused_template="ui/signin_throttled.html",
+            logs_in=True,
+        )
+
+
+@method_decorator(strict_styles, name="dispatch")
+class SignOutView(LogoutView):
+    """Sign out (a POST, from the form on every page)."""
+
+    next_page = reverse_lazy("ui:signin")
+
+
+@strict_styles
+@require_GET
+def home(request):
+    """The page a browser gets at `/`: its script sends MLflow's links (`/#/experiments/<id>/runs/<run_id>`, whose
+    part after `#` never reaches the server) to the project's or the run's page, and anything else to the projects."""
+    return render(request, "ui/home.html")
+
+
+@strict_styles
+@require_GET
+@signed_in()
+def projects(request):
+    return render(request, "ui/projects.html", {"projects": project_list(user=request.user)})
+
+
+def _project(request, pk: int):
+    project = project_get(user=request.user, pk=pk)
+    if project is None or not PROJECT_ACCESS.allows(project.role, "retrieve"):
+        raise Http404("No such project.")
+    return project
+
+
+@strict_styles
+@require_GET
+@signed_in()
+def project(request, pk: int):
+    """A project's runs: the table (only the table when htmx asks for it) and its column picker."""
+    project = _project(request, pk)
+    table = tables.runs_table(project_id=project.pk, query=request.GET)
+    context = {"project": project, "table": table}
+    if request.htmx and request.htmx.target == "runs":
+        return render(request, "ui/_runs_table.html", context)
+    metric_keys, param_keys = run_table_keys(project_id=project.pk)
+    context["metric_keys"] = [(key, key in table.metrics) for key in metric_keys]
+    context["param_keys"] = [(key, key in table.params) for key in param_keys]
+    return render(request, "ui/project.html", context)
+
+
+def _run(request, run_id: str, *, shown: bool = True):
+    """The run `run_id` if the caller may read it, else 404; `shown`: with its owner, latest metrics and tags."""
+    run = run_get(user=request.user, run_id=run_id, shown=shown)
+    if run is None or not EXPERIMENT_ACCESS.allows(run.access_role, "retrieve"):
+        raise Http404("No such run.")
+    return run
+
+
+@strict_styles
+@require_GET
+@signed_in()
+def run(request, run_id: str):
+    run = _run(request, run_id)
+    tags = run.run_tag_values
+    metrics = sorted(run.results.items())
+    keys = [key for key, _ in metrics]
+    charts = [key for key in request.GET.getlist("chart") if key in keys] or keys[:DEFAULT_CHARTS]
+    context = {
+        "run": run,
+        "project": run.project,
+        "duration": tables.format_duration(run.finished_at - run.started_at)
+        if run.started_at and run.finished_at
+        else "",
+        "source": [(label, tags[key]) for key, label in SOURCE_TAGS if tags.get(key)],
+        "note": tags.get(NOTE_TAG, ""),
+        "params": sorted((key, str(value)) for key, value in run.parameters.items()),
+        "metrics": [
+            (key, tables.format_number(value, is_nan=math.isnan(value)), key in charts) for key, value in metrics
+        ],
+        "tags": sorted((key, value) for key, value in tags.items() if key != NOTE_TAG),
+        "labels": run.tags,
+        "charts": charts,
+    }
+    return render(request, "ui/run.html", context)
+
+
+@strict_styles
+@require_GET
+@signed_in()
+def metric_history(request, run_id: str):
+    """One metric's history as `{"key", "steps", "values", "total"}` for a chart: at most
+    tracking.selectors.HISTORY_POINTS_MAX points, NaN and infinities as null (a gap in the line)."""
+    run = _run(request, run_id, shown=False)
+    key = request.GET.get("key", "")
+    points, total = metric_history_sample(experiment_id=run.pk, key=key)
+    return JsonResponse(
+        {
+            "key": key,
+            "steps": [step for step, _ in points],
+            "values": [value if math.isfinite(value) else None for _, value in points],
+            "total": total,
+        }
+    )
+
+
+@strict_styles
+@require_GET
+@signed_in()
+def run_artifacts(request, run_id: str):
+    """The files and folders in one folder of a run's artifacts (`?path=`, the root by default); a file links to its
+    download, which the REST API serves (anything a browser could run as an attachment)."""
+    run = _run(request, run_id, shown=False)
+    path = request.GET.get("path", "")
+    try:
+        entries = artifact_list(actor=request.user, experiment=run, path=path)
+    except ValidationError as exc:
+        return render(request, "ui/artifacts.html", {"run": run, "refusal": exc.messages[0], "path": path}, status=400)
+    here = reverse("ui:run-artifacts", args=[run.run_uuid])
+    crumbs, walked = [], []
+    for part in path.split("/") if path else []:
+        walked.append(part)
+        crumbs.append((part, f"{here}?{urlencode({'path': '/'.join(walked)})}"))
+    rows = [
+        {
+            "name": entry.path.rsplit("/", 1)[-1],
+            "is_dir": entry.is_dir,
+            "size": entry.size,
+            "href": f"{here}?{urlencode({'path': entry.path})}"
+            if entry.is_dir
+            else reverse("experiment-artifact-detail", kwargs={"experiment_pk": run.pk, "path": entry.path}),
+        }
+        for entry in entries
+    ]
+    context = {"run": run, "path": path, "crumbs": crumbs, "rows": rows, "here": here}
+    return render(request, "ui/artifacts.html", context)
+
+
+@strict_styles
+@require_GET
+@signed_in()
+def compare(request, pk: int):
+    """Runs of a project side by side (`?run=<run_id>&run=...`): parameters and latest metrics in one table, a value
+    that differs between them marked, and a chart per picked metric with a line per run."""
+    project = _project(request, pk)
+    runs = run_list_in_project(project_id=project.pk, run_ids=request.GET.getlist("run")[:COMPARE_MAX])
+    param_keys = sorted({key for run in runs for key in run.parameters})
+    metric_keys = sorted({key for run in runs for key in run.results})
+    params = [(key, [str(run.parameters[key]) if key in run.parameters else "" for run in runs]) for key in param_keys]
+    metrics = [
+        (key, [tables.format_number(run.results.get(key), is_nan=math.isnan(run.results.get(key, 0))) for run in runs])
+        for key in metric_keys
+    ]
+    charts = [key for key in request.GET.getlist("chart") if key in metric_keys] or metric_keys[:DEFAULT_CHARTS]
+    series = [
+        (
+            key,
+            json.dumps(
+                [
+                    {
+                        "label": run.name,
+                        "url": reverse("ui:metric-history", args=[run.run_uuid]) + "?" + urlencode({"key": key}),
+                    }
+                    for run in runs
+                    if key in run.results
+                ]
+            ),
+        )
+        for key in charts
+    ]
+    context = {
+        "project": project,
+        "runs": runs,
+        "params": [(key, values, len(set(values)) > 1) for key, values in params],
+        "metrics": [(key, values, len(set(values)) > 1, key in charts) for key, values in metrics],
+        "series": series,
+    }
+    return render(request, "ui/compare.html", context)
