@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "artifacts",
     "loggedmodels",
     "runinputs",
+    "modelregistry",
 ]
 
 MIDDLEWARE = [
