@@ -120,12 +120,8 @@ if phase == "owner":
     archived = client.transition_model_version_stage(NAME, "1", "Production", archive_existing_versions=True)
     out["archived"] = [archived.current_stage, stages(client.search_model_versions(f"name = '{NAME}'"))]
     client.transition_model_version_stage(NAME, "2", "Production", archive_existing_versions=True)
-    out["versions_search"] = [
-        [mv.version, mv.current_stage] for mv in client.search_model_versions(f"name = '{NAME}'")
-    ]
-    out["versions_by_run"] = [
-        mv.version for mv in client.search_model_versions(f"run_id = '{run1.info.run_id}'")
-    ]
+    out["versions_search"] = [[mv.version, mv.current_stage] for mv in client.search_model_versions(f"name = '{NAME}'")]
+    out["versions_by_run"] = [mv.version for mv in client.search_model_versions(f"run_id = '{run1.info.run_id}'")]
 
     client.rename_registered_model("churn-other", "churn-renamed")
     renamed = client.get_registered_model("churn-renamed")
