@@ -117,7 +117,7 @@ def registered_model_json(model: RegisteredModel, latest: list[ModelVersion] | N
     return answer
 
 
-def _model_answer(request, model: RegisteredModel) -> dict:
+def _model_answer(model: RegisteredModel) -> dict:
     latest = selectors.latest_versions(model_ids=[model.pk])[model.pk]
     for version in latest:
         version.registered_model = model
@@ -175,7 +175,9 @@ def create_registered_model(request, data):
         project = mlflow.project_for(user=request.user, experiment_id=str(project_id), operation="retrieve")
         placed_by_default = False
     else:
-        if RegisteredModel.objects.filter(project__in=Project.objects.where_visible_to(request.user), name=bare):
+        if RegisteredModel.objects.filter(
+            project__in=Project.objects.where_visible_to(request.user), name=bare
+        ).exists():
             raise _already_exists(name)
         project = mlflow.default_project(user=request.user)
         placed_by_default = True
@@ -195,7 +197,7 @@ def create_registered_model(request, data):
 
 
 def get_registered_model(request, data):
-    return _model_answer(request, model_for(request, text(data, "name"), "retrieve"))
+    return _model_answer(model_for(request, text(data, "name"), "retrieve"))
 
 
 def rename_registered_model(request, data):
@@ -209,7 +211,7 @@ def rename_registered_model(request, data):
     except registry.ModelNameTaken as exc:
         raise _already_exists(new_name) from exc
     model.shown_name = new_name
-    return _model_answer(request, model)
+    return _model_answer(model)
 
 
 def update_registered_model(request, data):
@@ -217,7 +219,7 @@ def update_registered_model(request, data):
     registry.registered_model_update(
         actor=request.user, model=model, description=text(data, "description", required=False, default="")
     )
-    return _model_answer(request, model)
+    return _model_answer(model)
 
 
 def delete_registered_model(request, data):

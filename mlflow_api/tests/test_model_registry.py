@@ -339,6 +339,7 @@ ROUTES = {
     "delete": ("DELETE", "registered-models/delete", {"name": "churn"}),
     "search": ("GET", "registered-models/search", {}),
     "latest": ("POST", "registered-models/get-latest-versions", {"name": "churn"}),
+    "latest-get": ("GET", "registered-models/get-latest-versions", {"name": "churn"}),
     "set-tag": ("POST", "registered-models/set-tag", {"name": "churn", "key": "k", "value": "2"}),
     "delete-tag": ("DELETE", "registered-models/delete-tag", {"name": "churn", "key": "k"}),
     "set-alias": ("POST", "registered-models/alias", {"name": "churn", "alias": "next", "version": "1"}),
@@ -358,7 +359,7 @@ ROUTES = {
     "set-version-tag": ("POST", "model-versions/set-tag", {"name": "churn", "version": "1", "key": "k", "value": "2"}),
     "delete-version-tag": ("DELETE", "model-versions/delete-tag", {"name": "churn", "version": "1", "key": "k"}),
 }
-READS = {"get", "search", "latest", "get-alias", "get-version", "search-versions", "download-uri"}
+READS = {"get", "search", "latest", "latest-get", "get-alias", "get-version", "search-versions", "download-uri"}
 TABLE = {
     "anonymous": dict.fromkeys(ROUTES, 401),
     # A name resolves among the models of projects the caller sees: to a stranger, there is no `churn`. The project
@@ -372,6 +373,7 @@ TABLE = {
         "delete": 403,
         "search": 200,
         "latest": 200,
+        "latest-get": 200,
         "set-tag": 403,
         "delete-tag": 403,
         "set-alias": 403,
@@ -395,6 +397,7 @@ TABLE = {
         "delete": 403,
         "search": 200,
         "latest": 200,
+        "latest-get": 200,
         "set-tag": 200,
         "delete-tag": 200,
         "set-alias": 403,
@@ -414,6 +417,8 @@ TABLE = {
     "owner": dict.fromkeys(ROUTES, 200),
 }
 CODES = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "RESOURCE_DOES_NOT_EXIST"}
+# Every registry route of mlflow_api.urls, for the check that the scope tables name them all (test_mlflow_api).
+SCOPE_ROUTES = [(path, method) for method, path, _ in ROUTES.values()]
 
 
 def _world():
