@@ -250,6 +250,7 @@ def delete_registered_model_tag(request, data):
 def set_alias(request, data):
     model = model_for(request, text(data, "name"), "retrieve")
     alias = text(data, "alias")
+    # In MLflow's order: a bad alias, then a missing version (the service checks both again).
     registry.validate_alias(alias)
     REGISTERED_MODEL_ACCESS.require(request.user, model, "alias")
     version = selectors.model_version_get(model=model, version=text(data, "version"))

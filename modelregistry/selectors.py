@@ -124,6 +124,12 @@ def _versions_shown(versions: QuerySet) -> QuerySet:
     )
 
 
+def _with_version_role(versions: QuerySet, user: User) -> QuerySet:
+    """Annotate each version with `role`, the caller's role in its model's project (None: no access)."""
+    roles = Project.objects.with_role(user).filter(pk=OuterRef("registered_model__project_id")).values("role")[:1]
+    return versions.annotate(role=Subquery(roles))
+
+
 def latest_versions(*, model_ids: list[int], stages: list[str] | None = None) -> dict[int, list[ModelVersion]]:
     """The latest version of each stage (of `stages` only, if given) of each model, by version number; one query, each
     version found through the (model, stage, version) index."""
@@ -164,17 +170,15 @@ def model_version_by_alias(*, model: RegisteredModel, alias: str) -> ModelVersio
 def model_version_list(*, user: User, project_ids: list[int] | None = None) -> QuerySet:
     """The versions of the models `user` may see (of these projects only, if given), with their tags and aliases and
     `role`, the caller's role in their project."""
-    roles = Project.objects.with_role(user).filter(pk=OuterRef("registered_model__project_id")).values("role")[:1]
     versions = ModelVersion.objects.filter(registered_model__project__in=Project.objects.where_visible_to(user))
     if project_ids is not None:
         versions = versions.filter(registered_model__project_id__in=project_ids)
-    return _versions_shown(versions).annotate(role=Subquery(roles))
+    return _with_version_role(_versions_shown(versions), user)
 
 
 def model_version_get_by_pk(*, user: User, pk: int) -> ModelVersion | None:
     """Version `pk` with `role`, the caller's role in its model's project (None: no access), among all rows."""
-    roles = Project.objects.with_role(user).filter(pk=OuterRef("registered_model__project_id")).values("role")[:1]
-    return _versions_shown(ModelVersion.objects.filter(pk=pk)).annotate(role=Subquery(roles)).first()
+    return _with_version_role(_versions_shown(ModelVersion.objects.filter(pk=pk)), user).first()
 
 
 def _version_number(version) -> int:
