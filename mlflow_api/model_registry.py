@@ -129,9 +129,10 @@ def _model_answer(model: RegisteredModel) -> dict:
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def model_for(request, name, operation: str) -> RegisteredModel:
-    """The model `name` addresses for the caller, if their role allows `operation` on it."""
-    model = selectors.registered_model_resolve(user=request.user, name=name)
+def model_for(request, name, operation: str, *, shown: bool = False) -> RegisteredModel:
+    """The model `name` addresses for the caller, if their role allows `operation` on it; `shown` reads with it what
+    its own answer shows (its tags and aliases)."""
+    model = selectors.registered_model_resolve(user=request.user, name=name, shown=shown)
     REGISTERED_MODEL_ACCESS.remember(request.user, model, model.role)
     REGISTERED_MODEL_ACCESS.require(request.user, model, operation)
     return model
@@ -197,11 +198,11 @@ def create_registered_model(request, data):
 
 
 def get_registered_model(request, data):
-    return _model_answer(model_for(request, text(data, "name"), "retrieve"))
+    return _model_answer(model_for(request, text(data, "name"), "retrieve", shown=True))
 
 
 def rename_registered_model(request, data):
-    model = model_for(request, text(data, "name"), "retrieve")
+    model = model_for(request, text(data, "name"), "retrieve", shown=True)
     new_name = text(data, "new_name")
     project_id, bare = selectors.split_name(new_name)
     if project_id is not None and project_id != model.project_id:
@@ -215,7 +216,7 @@ def rename_registered_model(request, data):
 
 
 def update_registered_model(request, data):
-    model = model_for(request, text(data, "name"), "retrieve")
+    model = model_for(request, text(data, "name"), "retrieve", shown=True)
     registry.registered_model_update(
         actor=request.user, model=model, description=text(data, "description", required=False, default="")
     )
@@ -450,8 +451,11 @@ def _prompts_wanted(clauses: list[Clause]) -> tuple[bool, list[Clause]]:
     return wanted, rest
 
 
-def _prompt_q(tags: QuerySet, owner: str, wanted: bool) -> Q:
-    prompt = Q(Exists(tags.filter(**{owner: OuterRef("pk")}, key=IS_PROMPT_TAG, value__iexact="true")))
+def _prompt_q(field: str, wanted: bool) -> Q:
+    """Models (or versions of models) tagged as prompts, or all others: one uncorrelated subquery, computed once
+    rather than for every row a search sorts."""
+    prompts = RegisteredModelTag.objects.filter(key=IS_PROMPT_TAG, value__iexact="true").values("registered_model_id")
+    prompt = Q(**{f"{field}__in": prompts})
     return prompt if wanted else ~prompt
 
 
@@ -485,14 +489,20 @@ def _ordering(terms: list[str], fields: dict, defaults: list) -> list:
     return ordering
 
 
+def _page_of_rows(queryset: QuerySet, *, max_results: int, page_token) -> tuple[list, str | None]:
+    """One page of a search: the page's ids sorted and cut first, over narrow rows, then those rows read whole with
+    what they show. A sort over every matching row whole (joined and wide) costs several times more."""
+    ids, token = page(queryset.values_list("pk", flat=True), max_results=max_results, page_token=page_token)
+    rows = queryset.order_by().in_bulk(ids)
+    return [rows[pk] for pk in ids], token
+
+
 MODEL_ORDER_FIELDS = {"name": "name", "timestamp": "updated_at", "last_updated_timestamp": "updated_at"}
 
 
 def registered_models_search(*, user: User, filter_string, max_results: int, order_by: list[str], page_token):
     prompts, clauses = _prompts_wanted(grammar.parse_filter(filter_string))
-    models = selectors.registered_model_list(user=user).filter(
-        _prompt_q(RegisteredModelTag.objects, "registered_model", prompts)
-    )
+    models = selectors.registered_model_list(user=user, with_role=False).filter(_prompt_q("pk", prompts))
     for clause in clauses:
         if clause.kind == ATTRIBUTE:
             if clause.key != "name":
@@ -505,7 +515,7 @@ def registered_models_search(*, user: User, filter_string, max_results: int, ord
         else:
             raise MlflowError(f"Invalid token type: {clause.kind}")
     ordering = _ordering(order_by, MODEL_ORDER_FIELDS, [("name", False), ("pk", False)])
-    found, token = page(models.order_by(*ordering), max_results=max_results, page_token=page_token)
+    found, token = _page_of_rows(models.order_by(*ordering), max_results=max_results, page_token=page_token)
     return selectors.versions_of(models=found, user=user), token
 
 
@@ -558,17 +568,14 @@ def _version_clause(versions: QuerySet, clause: Clause) -> QuerySet:
 
 def model_versions_search(*, user: User, filter_string, max_results: int, order_by: list[str], page_token):
     prompts, clauses = _prompts_wanted(grammar.parse_filter(filter_string))
-    prompt = Exists(
-        ModelVersionTag.objects.filter(
-            model_version__registered_model_id=OuterRef("registered_model_id"), key=IS_PROMPT_TAG, value__iexact="true"
-        )
+    versions = selectors.model_version_list(user=user, with_role=False).filter(
+        _prompt_q("registered_model_id", prompts)
     )
-    versions = selectors.model_version_list(user=user).filter(prompt if prompts else ~Q(prompt))
     for clause in clauses:
         versions = _version_clause(versions, clause)
     defaults = [("updated_at", True), ("registered_model__name", False), ("version", True), ("pk", True)]
     ordering = _ordering(order_by, VERSION_ORDER_FIELDS, defaults)
-    found, token = page(versions.order_by(*ordering), max_results=max_results, page_token=page_token)
+    found, token = _page_of_rows(versions.order_by(*ordering), max_results=max_results, page_token=page_token)
     models = {version.registered_model_id: version.registered_model for version in found}
     selectors.show_names(user=user, models=list(models.values()))
     return found, token

@@ -104,9 +104,15 @@ def show_names(*, user: User, models: list[RegisteredModel]) -> list[RegisteredM
     return models
 
 
-def registered_model_list(*, user: User, project_ids: list[int] | None = None) -> RegisteredModelQuerySet:
-    """The models `user` may see (of these projects only, if given), with their tags and aliases."""
-    models = RegisteredModel.objects.visible_to(user)
+def registered_model_list(
+    *, user: User, project_ids: list[int] | None = None, with_role: bool = True
+) -> RegisteredModelQuerySet:
+    """The models `user` may see (of these projects only, if given), with their tags and aliases, and `role` (the
+    caller's role in each one's project) unless `with_role` is false: a role computed for every row a search sorts
+    costs more than the search."""
+    models = RegisteredModel.objects.filter(project__in=Project.objects.where_visible_to(user))
+    if with_role:
+        models = models.with_role(user)
     if project_ids is not None:
         models = models.filter(project_id__in=project_ids)
     return _with_shown(models)
@@ -167,13 +173,14 @@ def model_version_by_alias(*, model: RegisteredModel, alias: str) -> ModelVersio
     return found
 
 
-def model_version_list(*, user: User, project_ids: list[int] | None = None) -> QuerySet:
+def model_version_list(*, user: User, project_ids: list[int] | None = None, with_role: bool = True) -> QuerySet:
     """The versions of the models `user` may see (of these projects only, if given), with their tags and aliases and
-    `role`, the caller's role in their project."""
+    `role`, the caller's role in their project, unless `with_role` is false (registered_model_list says why)."""
     versions = ModelVersion.objects.filter(registered_model__project__in=Project.objects.where_visible_to(user))
     if project_ids is not None:
         versions = versions.filter(registered_model__project_id__in=project_ids)
-    return _with_version_role(_versions_shown(versions), user)
+    versions = _versions_shown(versions)
+    return _with_version_role(versions, user) if with_role else versions
 
 
 def model_version_get_by_pk(*, user: User, pk: int) -> ModelVersion | None:
