@@ -52,7 +52,8 @@ def _locate_model(user, proxy_path: str, operation: str, *, allow_root: bool) ->
         raise MlflowError(f"A model's path must read '<experiment_id>/{MODELS}/<model_id>/{ROOT}/<path>'.")
     experiment_id, model_id = parts[0], parts[2]
     path = artifact_path_clean(parts[4] if len(parts) == 5 else "", allow_root=allow_root)
-    model = loggedmodels.logged_model_get(user=user, model_id=model_id)
+    # A deleted model's files stay readable, as on MLflow's server: a registered version may still use them.
+    model = loggedmodels.logged_model_get(user=user, model_id=model_id, allow_deleted=operation == "retrieve")
     if model is None or str(model.project_id) != experiment_id:
         raise does_not_exist(f"Logged model with ID '{model_id}' not found in experiment {experiment_id}.")
     LOGGED_MODEL_ACCESS.remember(user, model, model.role)

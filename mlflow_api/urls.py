@@ -2,6 +2,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
 from mlflow_api import artifacts, inputs, logged_models, views
+from mlflow_api import model_registry as registry
 from mlflow_api.errors import artifacts_not_implemented, endpoint_not_found
 
 # (path under /api/2.0/mlflow/, handler, method, writes). The MLflow client never sends a trailing slash. A path may
@@ -41,6 +42,30 @@ ROUTES = [
     ("logged-models/{model_id}/tags", logged_models.set_tags, "PATCH", True),
     ("logged-models/{model_id}/tags/{tag_key}", logged_models.delete_tag, "DELETE", True),
     ("logged-models/{model_id}/params", logged_models.log_params, "POST", True),
+    # The model registry, with the methods MLflow's client uses (its protobuf service's first endpoint of each RPC;
+    # get-latest-versions also answers GET, its second).
+    ("registered-models/create", registry.create_registered_model, "POST", True),
+    ("registered-models/get", registry.get_registered_model, "GET", False),
+    ("registered-models/rename", registry.rename_registered_model, "POST", True),
+    ("registered-models/update", registry.update_registered_model, "PATCH", True),
+    ("registered-models/delete", registry.delete_registered_model, "DELETE", True),
+    ("registered-models/search", registry.search_registered_models, "GET", False),
+    ("registered-models/get-latest-versions", registry.get_latest_versions, "POST", False),
+    ("registered-models/get-latest-versions", registry.get_latest_versions, "GET", False),
+    ("registered-models/set-tag", registry.set_registered_model_tag, "POST", True),
+    ("registered-models/delete-tag", registry.delete_registered_model_tag, "DELETE", True),
+    ("registered-models/alias", registry.set_alias, "POST", True),
+    ("registered-models/alias", registry.delete_alias, "DELETE", True),
+    ("registered-models/alias", registry.get_version_by_alias, "GET", False),
+    ("model-versions/create", registry.create_model_version, "POST", True),
+    ("model-versions/get", registry.get_model_version, "GET", False),
+    ("model-versions/update", registry.update_model_version, "PATCH", True),
+    ("model-versions/delete", registry.delete_model_version, "DELETE", True),
+    ("model-versions/search", registry.search_model_versions, "GET", False),
+    ("model-versions/transition-stage", registry.transition_stage, "POST", True),
+    ("model-versions/get-download-uri", registry.get_download_uri, "GET", False),
+    ("model-versions/set-tag", registry.set_model_version_tag, "POST", True),
+    ("model-versions/delete-tag", registry.delete_model_version_tag, "DELETE", True),
 ]
 
 # What each parameter of a path matches: a model's id is one segment, a tag's key may hold '/'.

@@ -8,6 +8,7 @@ from accounts.views import AuthViewSet, UserViewSet
 from artifacts.views import ExperimentArtifactViewSet
 from common.routers import OptionalSlashRouter
 from experiments.views import ExperimentViewSet, MetricViewSet, ProjectExperimentViewSet
+from modelregistry.views import ModelVersionViewSet, ProjectRegisteredModelViewSet, RegisteredModelViewSet
 from projects.views import InvitationViewSet, ProjectInvitationViewSet, ProjectMembershipViewSet, ProjectViewSet
 from registry import views
 from tokens.views import PersonalAccessTokenViewSet
@@ -20,6 +21,13 @@ router.register(r"projects/(?P<project_pk>[0-9]+)/invitations", ProjectInvitatio
 router.register("invitations", InvitationViewSet, basename="invitation")
 router.register(r"projects/(?P<project_pk>[0-9]+)/experiments", ProjectExperimentViewSet, basename="project-experiment")
 router.register("experiments", ExperimentViewSet, basename="experiment")
+router.register(
+    r"projects/(?P<project_pk>[0-9]+)/registered-models",
+    ProjectRegisteredModelViewSet,
+    basename="project-registered-model",
+)
+router.register("registered-models", RegisteredModelViewSet, basename="registered-model")
+router.register("model-versions", ModelVersionViewSet, basename="model-version")
 router.register("auth/tokens", PersonalAccessTokenViewSet, basename="personal-access-token")
 router.register(r"experiments/(?P<experiment_pk>[0-9]+)/metrics", MetricViewSet, basename="experiment-metric")
 router.register("auth", AuthViewSet, basename="auth")

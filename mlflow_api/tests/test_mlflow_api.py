@@ -730,8 +730,9 @@ def _filled(value, names: dict):
 
 def test_the_scope_table_names_every_route():
     from mlflow_api.tests.test_logged_models import MODEL_SCOPE_TABLE
+    from mlflow_api.tests.test_model_registry import SCOPE_ROUTES
 
-    named = [(route, method) for route, method, *_ in SCOPE_TABLE + MODEL_SCOPE_TABLE]
+    named = [(route, method) for route, method, *_ in SCOPE_TABLE + MODEL_SCOPE_TABLE] + SCOPE_ROUTES
     assert sorted(named) == sorted((path, method) for path, _, method, _ in ROUTES)
 
 

@@ -21,6 +21,8 @@ from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
 from loggedmodels.models import LoggedModel
 from loggedmodels.tests.factories import LoggedModelFactory
+from modelregistry.models import ModelVersion, RegisteredModel, RegisteredModelAlias
+from modelregistry.tests.factories import AliasFactory, ModelVersionFactory, RegisteredModelFactory
 from projects.models import Project, ProjectInvitation, ProjectMembership
 from projects.tests.factories import ProjectFactory, ProjectInvitationFactory, ProjectMembershipFactory
 from registry.tests.support import snapshot
@@ -102,6 +104,25 @@ def _token(owner):
     return {"pk": token.pk}, PersonalAccessToken, token.pk
 
 
+def _registered_model(owner):
+    model = RegisteredModelFactory(project=ProjectFactory(owner=owner))
+    return {"pk": model.pk}, RegisteredModel, model.pk
+
+
+def _registered_model_alias(owner):
+    alias = AliasFactory(model_version__registered_model=RegisteredModelFactory(project=ProjectFactory(owner=owner)))
+    return {"pk": alias.registered_model_id, "alias": alias.alias}, RegisteredModelAlias, alias.pk
+
+
+def _project_registered_models(owner):
+    return {"project_pk": ProjectFactory(owner=owner).pk}, Project, Project.objects.get(owner=owner).pk
+
+
+def _model_version(owner):
+    version = ModelVersionFactory(registered_model=RegisteredModelFactory(project=ProjectFactory(owner=owner)))
+    return {"pk": version.pk}, ModelVersion, version.pk
+
+
 # (route name, method, a function that makes the owner's object and returns the URL kwargs and the row to watch).
 # Users are readable by every authenticated user, so only their writes are refused.
 FORBIDDEN = [
@@ -125,6 +146,12 @@ FORBIDDEN = [
     ("mlflow-logged-models-model_id-tags", "patch", _logged_model),
     ("mlflow-logged-models-model_id-tags-tag_key", "delete", _logged_model_tag),
     ("mlflow-logged-models-model_id-params", "post", _logged_model),
+    *[("registered-model-detail", method, _registered_model) for method in ["get", "put", "patch", "delete"]],
+    ("registered-model-aliases", "post", _registered_model),
+    ("registered-model-alias", "delete", _registered_model_alias),
+    ("project-registered-model-list", "get", _project_registered_models),
+    *[("model-version-detail", method, _model_version) for method in ["get", "put", "patch", "delete"]],
+    ("model-version-transition", "post", _model_version),
 ]
 
 
