@@ -237,10 +237,6 @@ def run_create(
     return run
 
 
-def _lock(run: Experiment) -> None:
-    tracking.experiments_lock(Experiment.objects.filter(pk=run.pk))
-
-
 def _set_tags(run: Experiment, actor: User, pairs: dict[str, str]) -> None:
     """Upsert run tags; `mlflow.runName` also renames the run, as MLflow keeps the two in step."""
     if RUN_NAME_TAG in pairs and pairs[RUN_NAME_TAG].strip():
@@ -260,7 +256,7 @@ def run_update(*, run: Experiment, actor: User, status, end_time: datetime | Non
     """Set the status a client reports (any move: clients resume finished runs), the end time and the name."""
     experiments.experiment_require_log(experiment=run, actor=actor)
     with transaction.atomic():
-        _lock(run)
+        experiments.experiment_lock(experiment=run)
         if run_name:
             _set_tags(run, actor, {RUN_NAME_TAG: run_name})
         if status is not None:
@@ -301,9 +297,10 @@ def run_log_batch(
     pairs = _tag_pairs(tags, max_length=RUN_TAG_VALUE_MAX_LENGTH)
     # No savepoint inside the request's transaction: a batch that fails fails whole, and a savepoint is two round trips.
     with transaction.atomic(savepoint=False):
+        # Taken once for the whole batch: its parameters, tags and metric points are written under it.
+        experiments.experiment_lock(experiment=run)
         if params or pairs:
             # Read under the lock: parameters are checked against those a concurrent batch may just have written.
-            _lock(run)
             run.refresh_from_db(fields=["parameters", "name"])
         if params:
             _log_params(run, actor, params)
@@ -327,7 +324,7 @@ def run_record_model(*, run: Experiment, actor: User, model_json) -> None:
     if not isinstance(model, dict):
         raise MlflowError("Invalid value for parameter 'model_json': a JSON object is required.")
     with transaction.atomic():
-        _lock(run)
+        experiments.experiment_lock(experiment=run)
         stored = RunTag.objects.filter(experiment=run, key=LOGGED_MODELS_TAG).values_list("value", flat=True).first()
         try:
             history = json.loads(stored) if stored else []
@@ -343,7 +340,7 @@ def run_delete_tag(*, run: Experiment, actor: User, key) -> None:
     """Remove a key/value tag, or a plain label of that name; the `log` operation on an active run."""
     experiments.experiment_require_log(experiment=run, actor=actor)
     with transaction.atomic():
-        _lock(run)
+        experiments.experiment_lock(experiment=run)
         if RunTag.objects.filter(experiment=run, key=key).delete()[0]:
             return
         run.refresh_from_db(fields=["tags"])
