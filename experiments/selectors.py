@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from experiments import statements
 from experiments.models import Experiment
+from experiments.search.runs import runs_matching
 
 
 def experiment_list(*, user, narrow: Callable[[QuerySet], QuerySet], plain: bool) -> Iterable[Experiment]:
@@ -39,3 +40,21 @@ def run_get(*, user, run_id: str, shown: bool = False) -> Experiment | None:
             runs = runs.select_related("owner").prefetch_related("latest_metrics", "run_tags")
         return runs.filter(run_uuid=run_id).first()
     return statements.run_with_access(user, run_id)
+
+
+def run_search(
+    *,
+    user,
+    project_ids: Iterable[int],
+    lifecycle_stages: list[str] | None,
+    filter_string: str | None,
+    order_by: list | None,
+    status_names: dict[str, str] | None = None,
+) -> QuerySet[Experiment]:
+    """The experiments (runs) `user` may see in `project_ids`, at one of `lifecycle_stages` (None: any), narrowed by a
+    filter and ordered by `order_by` terms of the search grammar (experiments.search). The caller's role is not part
+    of a run's answer: only which runs they may see."""
+    runs = Experiment.objects.where_visible_to(user).filter(project_id__in=project_ids)
+    if lifecycle_stages is not None:
+        runs = runs.filter(lifecycle_stage__in=lifecycle_stages)
+    return runs_matching(runs, filter_string=filter_string, order_by=order_by, status_names=status_names)

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from experiments import services as experiments
-from mlflow_api import entities, queries
+from mlflow_api import entities, lookups, paging, queries
 from mlflow_api import services as mlflow
 from mlflow_api.errors import MlflowError, mlflow_exception_handler
 from mlflow_api.fields import integer, pairs, point, run_id, status, strings, text, time
@@ -75,12 +75,12 @@ def experiments_create(request, data):
 
 
 def experiments_get(request, data):
-    project = mlflow.project_for(user=request.user, experiment_id=text(data, "experiment_id"), operation="retrieve")
+    project = lookups.project_for(user=request.user, experiment_id=text(data, "experiment_id"), operation="retrieve")
     return {"experiment": entities.experiment_json(project)}
 
 
 def experiments_get_by_name(request, data):
-    project = mlflow.project_by_name(user=request.user, name=text(data, "experiment_name"))
+    project = lookups.project_by_name(user=request.user, name=text(data, "experiment_name"))
     return {"experiment": entities.experiment_json(project)}
 
 
@@ -100,7 +100,7 @@ def experiments_search(request, data):
 
 
 def _experiment(request, data, operation: str):
-    return mlflow.project_for(user=request.user, experiment_id=text(data, "experiment_id"), operation=operation)
+    return lookups.project_for(user=request.user, experiment_id=text(data, "experiment_id"), operation=operation)
 
 
 def experiments_update(request, data):
@@ -132,17 +132,17 @@ def experiments_delete_tag(request, data):
 
 
 def _run(request, data, operation: str):
-    return mlflow.run_for(user=request.user, run_id=run_id(data), operation=operation)
+    return lookups.run_for(user=request.user, run_id=run_id(data), operation=operation)
 
 
 def _run_answer(request, run_uuid: str) -> dict:
-    run = mlflow.run_for(user=request.user, run_id=run_uuid, operation="retrieve", shown=True)
+    run = lookups.run_for(user=request.user, run_id=run_uuid, operation="retrieve", shown=True)
     outputs, inputs = run_extras([run.pk])[run.pk]
     return {"run": entities.run_json(run, outputs=outputs, inputs=inputs)}
 
 
 def runs_create(request, data):
-    project = mlflow.project_for(
+    project = lookups.project_for(
         user=request.user,
         experiment_id=text(data, "experiment_id", required=False, default="0"),
         operation="add_experiment",
@@ -241,7 +241,7 @@ def metrics_get_history(request, data):
     points = MetricPoint.objects.filter(experiment=run, key=text(data, "metric_key")).order_by(
         "timestamp", "step", "value"
     )
-    rows, token = queries.page(
+    rows, token = paging.page(
         points.values_list("key", "value", "is_nan", "timestamp", "step"),
         max_results=max_results,
         page_token=text(data, "page_token", required=False),
