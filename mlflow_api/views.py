@@ -69,6 +69,17 @@ class MlflowEndpoint(APIView):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+def _acting_on(lookup, name: str, operation: str, service):
+    """The handler of an RPC that only names its object: `lookup(request, data, operation)` finds it (checking the
+    caller's role for `operation`), and `service` acts on it as `name`, the caller as the actor."""
+
+    def handler(request, data):
+        service(**{name: lookup(request, data, operation)}, actor=request.user)
+
+    handler.__name__ = service.__name__
+    return handler
+
+
 def experiments_create(request, data):
     project = mlflow.experiment_create(user=request.user, name=text(data, "name"), tags=pairs(data, "tags"))
     return {"experiment_id": str(project.pk)}
@@ -108,12 +119,8 @@ def experiments_update(request, data):
     mlflow.experiment_rename(project=project, actor=request.user, new_name=text(data, "new_name"))
 
 
-def experiments_delete(request, data):
-    projects.project_soft_delete(project=_experiment(request, data, "soft_delete"), actor=request.user)
-
-
-def experiments_restore(request, data):
-    projects.project_restore(project=_experiment(request, data, "restore"), actor=request.user)
+experiments_delete = _acting_on(_experiment, "project", "soft_delete", projects.project_soft_delete)
+experiments_restore = _acting_on(_experiment, "project", "restore", projects.project_restore)
 
 
 def experiments_set_tag(request, data):
@@ -173,12 +180,8 @@ def runs_update(request, data):
     return {"run_info": entities.run_info_json(run)}
 
 
-def runs_delete(request, data):
-    experiments.experiment_soft_delete(experiment=_run(request, data, "soft_delete"), actor=request.user)
-
-
-def runs_restore(request, data):
-    experiments.experiment_restore(experiment=_run(request, data, "restore"), actor=request.user)
+runs_delete = _acting_on(_run, "experiment", "soft_delete", experiments.experiment_soft_delete)
+runs_restore = _acting_on(_run, "experiment", "restore", experiments.experiment_restore)
 
 
 def runs_log_metric(request, data):
