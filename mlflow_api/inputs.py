@@ -36,7 +36,7 @@ def _dataset(item: dict) -> datasets.DatasetFields:
 
 
 def runs_log_inputs(request, data):
-    run = lookups.run_for(user=request.user, run_id=run_id(data), operation="log")
+    run = lookups.run_for(user=request.user, run_id=run_id(data, checked=True), operation="log")
     fields = [_dataset(item) for item in _objects(data, "datasets")]
     inputs = [model_for(request, text(item, "model_id"), "retrieve") for item in _objects(data, "models")]
     datasets.run_log_datasets(actor=request.user, run=run, datasets=fields)

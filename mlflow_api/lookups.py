@@ -5,12 +5,12 @@ project) and the experiment a `run_id` names, each checked against the caller's 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
-from accounts.models import User
+from accounts.models import MAX_ID, User
 from common.text import fold
 from experiments import selectors
 from experiments.access import EXPERIMENT_ACCESS
 from experiments.models import Experiment
-from mlflow_api.errors import does_not_exist
+from mlflow_api.errors import MlflowError, does_not_exist
 from projects import services as projects
 from projects.access import PROJECT_ACCESS
 from projects.models import LifecycleStage, Project, ProjectRole
@@ -51,6 +51,16 @@ def unsaved_default_project(*, user: User) -> Project:
     return project
 
 
+def experiment_number(experiment_id: str) -> int | None:
+    """The project id MLflow's `experiment_id` names, None where no project has it (out of the ids' range); an id that
+    is no integer at all is refused with 400, as MLflow's server parses it (Python's int())."""
+    try:
+        number = int(experiment_id)
+    except ValueError as exc:
+        raise MlflowError(f"Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer.") from exc
+    return number if 0 < number <= MAX_ID else None
+
+
 def project_for(*, user: User, experiment_id, operation: str) -> Project:
     """The project MLflow's `experiment_id` names, if the caller's role allows `operation` (PROJECT_ACCESS) in it.
 
@@ -63,9 +73,8 @@ def project_for(*, user: User, experiment_id, operation: str) -> Project:
     elif experiment_id == "0":
         project = default_project(user=user)
     else:
-        project = None
-        if experiment_id.isascii() and experiment_id.isdigit() and len(experiment_id) < 19:
-            project = Project.objects.with_role(user).filter(pk=int(experiment_id)).first()
+        number = experiment_number(experiment_id)
+        project = Project.objects.with_role(user).filter(pk=number).first() if number is not None else None
         if project is None:
             raise does_not_exist(f"No experiment with id {experiment_id}.")
     PROJECT_ACCESS.remember(user, project, project.role)

@@ -13,7 +13,7 @@ from experiments.search.grammar import ATTRIBUTE, STRING_COMPARATORS, TAG, Claus
 from mlflow_api import entities
 from mlflow_api.entities import TO_MLFLOW_STATUS
 from mlflow_api.errors import MlflowError
-from mlflow_api.lookups import default_project
+from mlflow_api.lookups import default_project, experiment_number
 from mlflow_api.paging import by_view_type, page, view_type_stages
 from projects.models import Project, ProjectTag
 from tracking.models import LatestMetric, number_to_json
@@ -38,8 +38,8 @@ def runs_search(
             default = default_project(user=user, create=False)
             if default is not None:
                 project_ids.add(default.pk)
-        elif experiment_id.isascii() and experiment_id.isdigit() and len(experiment_id) < 19:
-            project_ids.add(int(experiment_id))
+        elif (number := experiment_number(experiment_id)) is not None:
+            project_ids.add(number)
     queryset = selectors.run_search(
         user=user,
         project_ids=project_ids,

@@ -117,22 +117,13 @@ def _tag_pairs(tags: list[dict], *, max_length: int) -> dict[str, str]:
 def run_create(
     *, user: User, project: Project, run_name: str | None, start_time: datetime | None, tags: list[dict]
 ) -> Experiment:
-    """A new running experiment in `project`, owned by the caller (never by the client's `user_id`).
-
-    The client replays a POST whose answer it did not get: a run of the same owner, project, start time and name is
-    that replay, and is answered again rather than made twice.
-    """
+    """A new running experiment in `project`, owned by the caller (never by the client's `user_id`): every call makes
+    one, as MLflow's server does. Distinct runs may share a project, a start time and a name (ten started in the same
+    millisecond by one script), so no call is taken for the replay of another."""
     if project.lifecycle_stage != LifecycleStage.ACTIVE:
         raise MlflowError(f"The experiment {project.pk} must be in the 'active' state to add runs; it is deleted.")
     pairs = _tag_pairs(tags, max_length=RUN_TAG_VALUE_MAX_LENGTH)
-    name = run_name or pairs.get(RUN_NAME_TAG) or None
-    if start_time is not None:
-        replay = Experiment.objects.filter(owner=user, project=project, started_at=start_time)
-        if name:
-            replay = replay.filter(name=name.strip())
-        if replay.exists():
-            return replay.order_by("pk").first()
-    name = name or generated_run_name()
+    name = run_name or pairs.get(RUN_NAME_TAG) or generated_run_name()
     pairs[RUN_NAME_TAG] = name
     with transaction.atomic():
         run = experiments.experiment_create(

@@ -138,8 +138,8 @@ def experiments_delete_tag(request, data):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def _run(request, data, operation: str):
-    return lookups.run_for(user=request.user, run_id=run_id(data), operation=operation)
+def _run(request, data, operation: str, *, checked: bool = False):
+    return lookups.run_for(user=request.user, run_id=run_id(data, checked=checked), operation=operation)
 
 
 def _run_answer(request, run_uuid: str) -> dict:
@@ -206,7 +206,7 @@ def runs_delete_tag(request, data):
 
 
 def runs_log_batch(request, data):
-    run = _run(request, data, "log")
+    run = _run(request, data, "log", checked=True)
     metrics = data.get("metrics") or []
     if not isinstance(metrics, list):
         raise MlflowError("Invalid value for parameter 'metrics': a list is required.")

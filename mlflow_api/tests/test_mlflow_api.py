@@ -202,11 +202,18 @@ def test_experiment_0_is_the_callers_default_project_made_once(user_client, user
     assert first["info"]["experiment_id"] == second["info"]["experiment_id"] == str(default.pk)
 
 
-def test_a_replayed_create_returns_the_same_run(user_client, project):
-    first = make_run(user_client, str(project.pk), run_name="replayed")
-    again = make_run(user_client, str(project.pk), run_name="replayed")
-    assert first["info"]["run_id"] == again["info"]["run_id"]
-    assert Experiment.objects.count() == 1
+def test_ten_creates_with_one_start_time_and_no_name_make_ten_runs(user_client, project):
+    # As MLflow's server does: distinct runs started in the same millisecond are not one run replayed.
+    runs = [make_run(user_client, str(project.pk), start_time=1) for _ in range(10)]
+    assert len({run["info"]["run_id"] for run in runs}) == 10
+    assert Experiment.objects.filter(project=project).count() == 10
+
+
+def test_two_creates_with_one_name_and_start_time_make_two_runs(user_client, project):
+    first = make_run(user_client, str(project.pk), run_name="same")
+    second = make_run(user_client, str(project.pk), run_name="same")
+    assert first["info"]["run_id"] != second["info"]["run_id"]
+    assert list(Experiment.objects.filter(project=project).values_list("name", flat=True)) == ["same", "same"]
 
 
 def test_log_metric_param_tag_and_read_back(user_client, project):
@@ -591,7 +598,7 @@ def test_multipart_artifact_uploads_answer_501_not_implemented(user_client):
         ("runs/get", {"run_id": "0" * 32}, "GET", 404, "RESOURCE_DOES_NOT_EXIST"),
         ("runs/get", {}, "GET", 400, "INVALID_PARAMETER_VALUE"),
         ("experiments/get", {"experiment_id": "999999"}, "GET", 404, "RESOURCE_DOES_NOT_EXIST"),
-        ("experiments/get", {"experiment_id": "abc"}, "GET", 404, "RESOURCE_DOES_NOT_EXIST"),
+        ("experiments/get", {"experiment_id": "abc"}, "GET", 400, "INVALID_PARAMETER_VALUE"),
         ("experiments/create", {}, "POST", 400, "INVALID_PARAMETER_VALUE"),
         ("experiments/create", {"name": "x" * 300}, "POST", 400, "INVALID_PARAMETER_VALUE"),
         (
@@ -606,6 +613,56 @@ def test_multipart_artifact_uploads_answer_501_not_implemented(user_client):
 )
 def test_deterministic_errors_are_4xx_mlflow_json(user_client, path, body, method, http_status, code):
     error(call(user_client, path, body, method), http_status, code)
+
+
+# What MLflow 3.17.2's server answers (status, error_code) to each malformed request, read from a running server: a
+# string field given as another JSON type, an experiment id that is no integer, a run id of a shape no run has where
+# the server checks it (log-batch, log-inputs), and where it does not (404, as for a run that does not exist).
+MLFLOW_VALIDATION_ANSWERS = [
+    ("experiments/create", {"name": 123}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ("experiments/create", {"name": ["x"]}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ("experiments/create", {"name": ""}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ("experiments/get", {"experiment_id": "a b"}, "GET", 400, "INVALID_PARAMETER_VALUE"),
+    ("experiments/get", {"experiment_id": "-1"}, "GET", 404, "RESOURCE_DOES_NOT_EXIST"),
+    ("experiments/get", {"experiment_id": "12345"}, "GET", 404, "RESOURCE_DOES_NOT_EXIST"),
+    ("experiments/update", {"experiment_id": "abc", "new_name": "x"}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ("experiments/delete", {"experiment_id": "abc"}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ("runs/create", {"experiment_id": "abc"}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ("runs/create", {"experiment_id": 5}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ("runs/search", {"experiment_ids": ["abc"]}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ("runs/get", {"run_id": "not a run!"}, "GET", 404, "RESOURCE_DOES_NOT_EXIST"),
+    ("runs/get", {}, "GET", 400, "INVALID_PARAMETER_VALUE"),
+    ("runs/log-batch", {"run_id": "bad id", "metrics": []}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ("runs/log-inputs", {"run_id": "bad id", "datasets": []}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    (
+        "runs/log-metric",
+        {"run_id": "bad id", "key": "k", "value": 1, "timestamp": 1},
+        "POST",
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    ),
+    ("runs/update", {"run_id": "bad id", "status": "FINISHED"}, "POST", 404, "RESOURCE_DOES_NOT_EXIST"),
+    ("runs/delete", {"run_id": "bad id"}, "POST", 404, "RESOURCE_DOES_NOT_EXIST"),
+    ("runs/set-tag", {"run_id": "bad id", "key": "k", "value": "v"}, "POST", 404, "RESOURCE_DOES_NOT_EXIST"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "method", "http_status", "code"), MLFLOW_VALIDATION_ANSWERS)
+def test_malformed_requests_answer_as_mlflows_server_does(user_client, path, body, method, http_status, code):
+    error(call(user_client, path, body, method), http_status, code)
+    assert not Project.objects.exists() and not Experiment.objects.exists()
+
+
+def test_a_run_id_missing_everywhere_is_named_run_id(user_client):
+    assert error(call(user_client, "runs/get", {}, "GET"), 400, "INVALID_PARAMETER_VALUE") == (
+        "Missing value for required parameter 'run_id'."
+    )
+
+
+def test_an_experiment_name_of_digits_is_a_name(user_client):
+    # MLflow refuses the JSON number 123, not the string "123".
+    created = ok(call(user_client, "experiments/create", {"name": "123"}))
+    assert Project.objects.get(pk=created["experiment_id"]).name == "123"
 
 
 def test_malformed_json_is_400_mlflow_json(user_client):
