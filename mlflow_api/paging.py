@@ -30,12 +30,22 @@ def decode_page_token(token) -> int:
     return offset
 
 
-def page(queryset: QuerySet, *, max_results: int, page_token) -> tuple[list, str | None]:
+def page(queryset: QuerySet, *, max_results: int, page_token, extra=None) -> tuple[list, str | None]:
+    """A page of `queryset`'s rows and the token of the next; `extra`, a (row, rank) pair, places one row that is not
+    in the database among them, after the first `rank()` rows."""
     offset = decode_page_token(page_token)
     # The page's end, one row past it included, must be a 64-bit integer, as the databases read LIMIT and OFFSET.
-    if offset + max_results + 1 > INT64_MAX:
+    end = offset + max_results + 1
+    if end > INT64_MAX:
         raise MlflowError("Invalid page token.")
-    rows = list(queryset[offset : offset + max_results + 1])
+    rank = extra[1]() if extra is not None else end
+    if rank >= end:
+        rows = list(queryset[offset:end])
+    elif rank < offset:
+        rows = list(queryset[offset - 1 : end - 1])
+    else:
+        rows = list(queryset[offset : end - 1])
+        rows.insert(rank - offset, extra[0])
     if len(rows) > max_results:
         return rows[:max_results], encode_page_token(offset + max_results)
     return rows, None
@@ -53,8 +63,3 @@ def view_type_stages(view_type) -> list[str] | None:
     if number == 3:
         return None
     raise MlflowError(f"Invalid view type {view_type!r}: ACTIVE_ONLY, DELETED_ONLY or ALL.")
-
-
-def by_view_type(queryset: QuerySet, view_type) -> QuerySet:
-    stages = view_type_stages(view_type)
-    return queryset if stages is None else queryset.filter(lifecycle_stage__in=stages)

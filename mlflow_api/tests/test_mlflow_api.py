@@ -143,8 +143,8 @@ def test_delete_and_restore_an_experiment_cascade_to_its_runs(user_client, proje
         ok(call(user_client, "runs/get", {"run_id": run["info"]["run_id"]}, "GET"))["run"]["info"]["lifecycle_stage"]
         == "deleted"
     )
-    active = ok(call(user_client, "experiments/search", {"view_type": "ACTIVE_ONLY"}))
-    assert active == {"experiments": []}
+    active = ok(call(user_client, "experiments/search", {"view_type": "ACTIVE_ONLY"}))["experiments"]
+    assert [e["name"] for e in active] == ["Default"]
     deleted = ok(call(user_client, "experiments/search", {"view_type": "DELETED_ONLY"}))["experiments"]
     assert [e["name"] for e in deleted] == ["demo"]
     ok(call(user_client, "experiments/restore", {"experiment_id": str(project.pk)}))
@@ -524,7 +524,7 @@ def test_search_returns_only_what_the_caller_may_read(user_client, user, other_u
     theirs = ProjectFactory(owner=other_user, name="theirs")
     make_run(client_for(other_user), str(theirs.pk), run_name="secret")
     assert _names(user_client, theirs) == []
-    assert ok(call(user_client, "experiments/search", {})) == {"experiments": []}
+    assert [e["name"] for e in ok(call(user_client, "experiments/search", {}))["experiments"]] == ["Default"]
     ProjectMembership.objects.create(project=theirs, user=user, role="viewer")
     assert _names(user_client, theirs) == ["secret"]
 
@@ -914,6 +914,62 @@ def test_the_first_run_in_experiment_0_makes_the_default_project_a_read_then_sho
     assert run["info"]["experiment_id"] == str(default.pk)
 
 
+def test_a_new_users_search_shows_the_default_experiment_without_making_it(user):
+    # As MLflow's server, whose search_experiments() on a new server answers its Default experiment.
+    client = token_client(user, "read")
+    joined = int(user.date_joined.timestamp() * 1000)
+    assert ok(call(client, "experiments/search", {})) == {
+        "experiments": [
+            {
+                "experiment_id": "0",
+                "name": "Default",
+                "artifact_location": "mlflow-artifacts:/0",
+                "lifecycle_stage": "active",
+                "creation_time": joined,
+                "last_update_time": joined,
+                "tags": [{"key": "mlflow.note.content", "value": "Runs logged without an experiment."}],
+            }
+        ]
+    }
+    assert not Project.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "names"),
+    [
+        ({"order_by": ["name"]}, ["Alpha", "Default", "Zulu"]),
+        ({"order_by": ["name DESC"]}, ["Zulu", "Default", "Alpha"]),
+        ({"order_by": ["name"], "filter": "name != 'Default'"}, ["Alpha", "Zulu"]),
+        ({"order_by": ["name"], "filter": "name LIKE 'D%'"}, ["Default"]),
+        ({"order_by": ["name"], "filter": "tags.team = 'x'"}, []),
+        ({"order_by": ["name"], "filter": "tags.team IS NULL"}, ["Alpha", "Default", "Zulu"]),
+        ({"order_by": ["name"], "view_type": "DELETED_ONLY"}, []),
+        ({"order_by": ["experiment_id"]}, ["Default", "Alpha", "Zulu"]),
+        ({"order_by": ["creation_time DESC"]}, ["Zulu", "Alpha", "Default"]),
+    ],
+)
+def test_the_unsaved_default_experiment_is_filtered_ordered_and_paged_with_the_others(user, user_client, body, names):
+    ProjectFactory(owner=user, name="Alpha")
+    ProjectFactory(owner=user, name="Zulu")
+    for max_results in (1, 2, 10):
+        found, token = [], None
+        while True:
+            answer = ok(
+                call(user_client, "experiments/search", {**body, "max_results": max_results, "page_token": token})
+            )
+            found += [e["name"] for e in answer.get("experiments", [])]
+            token = answer.get("next_page_token")
+            if not token:
+                break
+        assert found == names
+
+
+def test_once_made_the_default_experiment_is_shown_once(user_client, user):
+    make_run(user_client, "0", run_name="first")
+    found = ok(call(user_client, "experiments/search", {}))["experiments"]
+    assert [(e["experiment_id"], e["name"]) for e in found] == [(str(Project.objects.get().pk), "Default")]
+
+
 def test_a_read_token_makes_no_default_project_through_a_write(user):
     client = token_client(user, "read")
     error(call(client, "runs/create", {"experiment_id": "0"}), 403, "PERMISSION_DENIED")
@@ -953,7 +1009,8 @@ def test_experiments_search_like_and_ilike(user_client, user, comparison, expect
     for name in LIKE_NAMES:
         ProjectFactory(owner=user, name=name)
     found = ok(call(user_client, "experiments/search", {"filter": f"name {comparison}"})).get("experiments", [])
-    assert sorted(e["name"] for e in found) == expected
+    # The caller's Default experiment, not yet made, is shown where it matches (test_a_new_users_search_...).
+    assert sorted(e["name"] for e in found if e["experiment_id"] != "0") == expected
 
 
 @pytest.mark.parametrize("attribute", ["attributes.run_name", "tags.t", "params.p"])
