@@ -2,7 +2,9 @@
 shape. Authentication is the project's default (bearer tokens), errors are MLflow's JSON (see errors.py)."""
 
 from django.db import transaction
+from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
 from drf_orjson_renderer.renderers import ORJSONRenderer
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import IsAuthenticated
@@ -10,15 +12,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from experiments import services as experiments
-from mlflow_api import entities, lookups, paging, queries
+from mlflow_api import entities, lookups, queries
 from mlflow_api import services as mlflow
 from mlflow_api.errors import MlflowError, mlflow_exception_handler
 from mlflow_api.fields import integer, pairs, point, run_id, status, strings, text, time
 from mlflow_api.inputs import run_extras
 from projects import services as projects
-from tracking.models import MetricPoint, number_to_json
-
-HISTORY_MAX_RESULTS = 25_000
 
 
 class MlflowEndpoint(APIView):
@@ -236,28 +235,14 @@ def runs_search(request, data):
     return answer
 
 
-def metrics_get_history(request, data):
-    run = _run(request, data, "retrieve")
-    max_results = integer(data, "max_results", default=HISTORY_MAX_RESULTS)
-    if not 1 <= max_results <= HISTORY_MAX_RESULTS:
-        raise MlflowError(f"max_results must be between 1 and {HISTORY_MAX_RESULTS}.")
-    points = MetricPoint.objects.filter(experiment=run, key=text(data, "metric_key")).order_by(
-        "timestamp", "step", "value"
-    )
-    rows, token = paging.page(
-        points.values_list("key", "value", "is_nan", "timestamp", "step"),
-        max_results=max_results,
-        page_token=text(data, "page_token", required=False),
-    )
-    answer = {
-        "metrics": [
-            {"key": key, "value": number_to_json(value, is_nan=is_nan), "timestamp": ts, "step": step}
-            for key, value, is_nan, ts, step in rows
-        ]
-    }
-    if token:
-        answer["next_page_token"] = token
-    return answer
+# The MLflow server whose tracking protocol this one speaks (and whose client the system tests drive it with).
+MLFLOW_VERSION = "3.17.2"
+
+
+@require_GET
+def version(request):
+    """`GET /version`: the MLflow version, in plain text and without a login, as MLflow's server answers it."""
+    return HttpResponse(MLFLOW_VERSION, content_type="text/plain; charset=utf-8")
 
 
 def endpoint(handler, method: str = "POST", *, writes: bool = True):

@@ -841,6 +841,7 @@ SCOPE_TABLE = [
     ("runs/delete-tag", "POST", {"run_id": "{run}", "key": "team"}, 403, 200),
     ("runs/log-batch", "POST", {"run_id": "{run}", "params": [{"key": "bs", "value": "8"}]}, 403, 200),
     ("metrics/get-history", "GET", {"run_id": "{run}", "metric_key": "m"}, 200, 200),
+    ("metrics/get-history-bulk-interval", "GET", {"run_ids": "{run}", "metric_key": "m"}, 200, 200),
     ("artifacts/list", "GET", {"run_id": "{run}"}, 200, 200),
     ("runs/log-inputs", "POST", {"run_id": "{run}", "datasets": []}, 403, 200),
     ("runs/log-model", "POST", {"run_id": "{run}", "model_json": '{{"artifact_path": "model"}}'}, 403, 200),
