@@ -5,8 +5,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from common.access import HasRole
 from common.viewsets import ParentScopedMixin
-from experiments.access import EXPERIMENT_ACCESS
-from experiments.models import Experiment
+from experiments.viewsets import ExperimentPartViewSet
 from loggedmodels import selectors, services
 from loggedmodels.access import LOGGED_MODEL_ACCESS
 from loggedmodels.models import LoggedModel
@@ -72,22 +71,11 @@ class ProjectLoggedModelViewSet(
         responses={403: OpenApiResponse(description="The caller may not read the experiment.")},
     )
 )
-class ExperimentOutputViewSet(ParentScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class ExperimentOutputViewSet(ExperimentPartViewSet):
     """The models an experiment recorded as its outputs (MLflow's `runs/outputs`), with their steps, deleted models
     left out; whoever may read the experiment reads them."""
 
     serializer_class = ModelOutputSerializer
-    permission_classes = [IsAuthenticated, HasRole]
-    access = EXPERIMENT_ACCESS
-    http_method_names = ["get", "head", "options"]
-    parent_kwarg = "experiment_pk"
-    filter_backends = []
-
-    def access_operation(self, operation: str) -> str:
-        return "retrieve"
-
-    def get_parent_queryset(self):
-        return Experiment.objects.with_access(self.request.user)
 
     def get_queryset(self):
         return selectors.experiment_outputs(experiment_id=self.kwargs.get("experiment_pk"))
