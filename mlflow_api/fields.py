@@ -26,11 +26,20 @@ def _wrong_type(name: str, value) -> MlflowError:
     )
 
 
-def text(data, name: str, *, required: bool = True, default=None):
+def _given(data, name: str, *, required: bool):
+    """The value of `name`, or None where it is absent or empty (MLflow's protobuf reads an empty string as absent),
+    which is a 400 if it is `required`."""
     value = data.get(name)
     if value is None or value == "":
         if required:
             raise _missing(name)
+        return None
+    return value
+
+
+def text(data, name: str, *, required: bool = True, default=None):
+    value = _given(data, name, required=required)
+    if value is None:
         return default
     if not isinstance(value, str):
         raise _wrong_type(name, value)
@@ -38,10 +47,8 @@ def text(data, name: str, *, required: bool = True, default=None):
 
 
 def integer(data, name: str, *, required: bool = False, default=None):
-    value = data.get(name)
-    if value is None or value == "":
-        if required:
-            raise _missing(name)
+    value = _given(data, name, required=required)
+    if value is None:
         return default
     if isinstance(value, str) and value.strip().lstrip("-").isdigit() and value.isascii():
         value = int(value)

@@ -72,6 +72,11 @@ def _logged_model(owner):
     return {"model_id": model.model_id}, LoggedModel, model.pk
 
 
+def _project_logged_model(owner):
+    model = LoggedModelFactory(project=ProjectFactory(owner=owner))
+    return {"project_pk": model.project_id, "model_id": model.model_id}, LoggedModel, model.pk
+
+
 def _logged_model_tag(owner):
     kwargs, model, pk = _logged_model(owner)
     return {**kwargs, "tag_key": "k"}, model, pk
@@ -125,6 +130,10 @@ FORBIDDEN = [
     ("mlflow-logged-models-model_id-tags", "patch", _logged_model),
     ("mlflow-logged-models-model_id-tags-tag_key", "delete", _logged_model_tag),
     ("mlflow-logged-models-model_id-params", "post", _logged_model),
+    ("project-logged-model-list", "get", _project_experiments),
+    *[("project-logged-model-detail", method, _project_logged_model) for method in ["get", "delete"]],
+    ("experiment-input-list", "get", _experiment_metrics),
+    ("experiment-output-list", "get", _experiment_metrics),
 ]
 
 
