@@ -195,6 +195,8 @@ def run_log_batch(
             f"{BATCH_MAX_TAGS} tags."
         )
     pairs = _tag_pairs(tags, max_length=RUN_TAG_VALUE_MAX_LENGTH)
+    if not (metrics or params or pairs):
+        return
     # No savepoint inside the request's transaction: a batch that fails fails whole, and a savepoint is two round trips.
     with transaction.atomic(savepoint=False):
         # Taken once for the whole batch: its parameters, tags and metric points are written under it.

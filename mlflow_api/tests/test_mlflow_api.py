@@ -288,6 +288,22 @@ def test_log_batch_stores_all_and_a_replay_stores_nothing_new(user_client, proje
     assert RunTag.objects.get(experiment=experiment, key="t").value == "v"
 
 
+def test_a_batch_of_params_tags_and_metrics_locks_its_run_once(user_client, project):
+    run_id = make_run(user_client, str(project.pk))["info"]["run_id"]
+    body = {
+        "run_id": run_id,
+        "metrics": [{"key": "m", "value": 1.0, "timestamp": 7, "step": 0}],
+        "params": [{"key": "p", "value": "1"}],
+        "tags": [{"key": "t", "value": "v"}],
+    }
+    table = connection.ops.quote_name(Experiment._meta.db_table)
+    with CaptureQueriesContext(connection) as queries:
+        ok(call(user_client, "runs/log-batch", body))
+    # The lock (experiments.services.experiment_lock), with FOR UPDATE where the database has row locks.
+    locks = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(f'SELECT "status" FROM {table} WHERE')]
+    assert len(locks) == 1
+
+
 def test_a_bad_batch_changes_nothing(user_client, project):
     run_id = make_run(user_client, str(project.pk))["info"]["run_id"]
     body = {

@@ -244,7 +244,8 @@ def test_a_delete_during_a_batch_waits_for_it_and_leaves_no_point_behind(delete)
     def batch():
         try:
             with transaction.atomic():
-                metrics_record(experiment=experiment, points=[Point("loss", 0.4, 1, 2), Point("acc", 0.9, 1, 2)])
+                points = [Point("loss", 0.4, 1, 2), Point("acc", 0.9, 1, 2)]
+                experiment_record_metrics(experiment=experiment, points=points)
                 written.set()
                 release.wait(10)
         finally:
