@@ -14,16 +14,16 @@ from urllib.parse import urlsplit
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from accounts.models import User
+from experiments.search import grammar
+from experiments.search.comparisons import NUMERIC_LOOKUPS, string_q
+from experiments.search.grammar import ATTRIBUTE, TAG, Clause
 from loggedmodels import selectors as loggedmodels
 from loggedmodels.access import LOGGED_MODEL_ACCESS
 from loggedmodels.models import LoggedModel
-from mlflow_api import entities
-from mlflow_api import search as grammar
-from mlflow_api import services as mlflow
+from mlflow_api import entities, lookups
 from mlflow_api.errors import RESOURCE_ALREADY_EXISTS, MlflowError, does_not_exist
 from mlflow_api.fields import integer, pairs, strings, text
-from mlflow_api.queries import NUMERIC_LOOKUPS, _string_q, page
-from mlflow_api.search import ATTRIBUTE, TAG, Clause
+from mlflow_api.paging import page
 from modelregistry import selectors
 from modelregistry import services as registry
 from modelregistry.access import REGISTERED_MODEL_ACCESS
@@ -173,14 +173,14 @@ def create_registered_model(request, data):
     name = text(data, "name")
     project_id, bare = selectors.split_name(name)
     if project_id is not None:
-        project = mlflow.project_for(user=request.user, experiment_id=str(project_id), operation="retrieve")
+        project = lookups.project_for(user=request.user, experiment_id=str(project_id), operation="retrieve")
         placed_by_default = False
     else:
         if RegisteredModel.objects.filter(
             project__in=Project.objects.where_visible_to(request.user), name=bare
         ).exists():
             raise _already_exists(name)
-        project = mlflow.default_project(user=request.user)
+        project = lookups.default_project(user=request.user)
         placed_by_default = True
     try:
         model = registry.registered_model_create(
@@ -302,7 +302,7 @@ def _invalid_source(source: str) -> MlflowError:
 
 def _run_folder(request, source: str, run_id: str, path: str):
     """A run's folder of files: the logged model of that run and name if the client logged one, else a copy."""
-    run = mlflow.run_for(user=request.user, run_id=run_id, operation="retrieve")
+    run = lookups.run_for(user=request.user, run_id=run_id, operation="retrieve")
     path = path.strip("/")
     if not path or ".." in path.split("/"):
         raise _invalid_source(source)
@@ -363,7 +363,7 @@ def create_model_version(request, data):
     logged, source_run = resolve_source(request, source, text(data, "model_id", required=False))
     run_id = text(data, "run_id", required=False)
     if run_id:
-        source_run = mlflow.run_for(user=request.user, run_id=run_id, operation="retrieve")
+        source_run = lookups.run_for(user=request.user, run_id=run_id, operation="retrieve")
     version = registry.model_version_create(
         actor=request.user,
         model=model,
@@ -433,7 +433,7 @@ TAG_COMPARATORS = {"=", "!=", "LIKE", "ILIKE"}
 def _tag_q(tags: QuerySet, owner: str, clause: Clause) -> Q:
     if clause.comparator not in TAG_COMPARATORS:
         raise MlflowError(f"Invalid comparator for tag: {clause.comparator}")
-    matching = tags.filter(**{owner: OuterRef("pk")}, key=clause.key).filter(_string_q("value", clause))
+    matching = tags.filter(**{owner: OuterRef("pk")}, key=clause.key).filter(string_q("value", clause))
     return Q(Exists(matching))
 
 
@@ -509,7 +509,7 @@ def registered_models_search(*, user: User, filter_string, max_results: int, ord
                 raise MlflowError(f"Invalid attribute name: {clause.key}")
             if clause.comparator not in STRING_ATTRIBUTE_COMPARATORS:
                 raise MlflowError(f"Invalid comparator for attribute: {clause.comparator}")
-            models = models.filter(_string_q("name", clause))
+            models = models.filter(string_q("name", clause))
         elif clause.kind == TAG:
             models = models.filter(_tag_q(RegisteredModelTag.objects, "registered_model", clause))
         else:
@@ -563,7 +563,7 @@ def _version_clause(versions: QuerySet, clause: Clause) -> QuerySet:
         project_id, bare = selectors.split_name(clause.value)
         if project_id is not None:
             return versions.filter(registered_model__project_id=project_id, registered_model__name=bare)
-    return versions.filter(_string_q(VERSION_STRING_ATTRIBUTES[clause.key], clause))
+    return versions.filter(string_q(VERSION_STRING_ATTRIBUTES[clause.key], clause))
 
 
 def model_versions_search(*, user: User, filter_string, max_results: int, order_by: list[str], page_token):

@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from mlflow_api import artifacts, inputs, logged_models, views
+from mlflow_api import artifacts, inputs, logged_models, metrics, views
 from mlflow_api import model_registry as registry
 from mlflow_api.errors import artifacts_not_implemented, endpoint_not_found
 
@@ -28,7 +28,8 @@ ROUTES = [
     ("runs/set-tag", views.runs_set_tag, "POST", True),
     ("runs/delete-tag", views.runs_delete_tag, "POST", True),
     ("runs/log-batch", views.runs_log_batch, "POST", True),
-    ("metrics/get-history", views.metrics_get_history, "GET", False),
+    ("metrics/get-history", metrics.metrics_get_history, "GET", False),
+    ("metrics/get-history-bulk-interval", metrics.metrics_get_history_bulk_interval, "GET", False),
     ("artifacts/list", artifacts.artifacts_list, "GET", False),
     ("runs/outputs", logged_models.runs_outputs, "POST", True),
     ("runs/log-model", logged_models.runs_log_model, "POST", True),
@@ -82,12 +83,17 @@ def _name(path: str) -> str:
     return "mlflow-" + path.replace("/", "-").replace("{", "").replace("}", "")
 
 
-def _routes() -> list:
-    """One URL per path: the RPC of the request's method, or (any other method) the first, which answers 405."""
+def _routes(*, only: set[str] | None = None, prefix: str = "mlflow-") -> list:
+    """One URL per path (of `only`, by default all): the RPC of the request's method, or (any other method) the first,
+    which answers 405."""
     by_path: dict[str, dict] = {}
     for route, handler, method, writes in ROUTES:
-        by_path.setdefault(route, {})[method] = views.endpoint(handler, method, writes=writes)
-    return [re_path(_pattern(route), views.by_method(methods), name=_name(route)) for route, methods in by_path.items()]
+        if only is None or route in only:
+            by_path.setdefault(route, {})[method] = views.endpoint(handler, method, writes=writes)
+    return [
+        re_path(_pattern(route), views.by_method(methods), name=prefix + _name(route).removeprefix("mlflow-"))
+        for route, methods in by_path.items()
+    ]
 
 
 endpoints = [
@@ -99,9 +105,14 @@ endpoints = [
 # which the client reports as ENDPOINT_NOT_FOUND rather than as a server error.
 not_offered = [re_path(r"^(?P<path>.*)$", csrf_exempt(endpoint_not_found))]
 
+# The RPCs MLflow's web UI reads under /ajax-api/2.0/mlflow/, where MLflow's server offers every RPC again.
+AJAX_ROUTES = {"metrics/get-history-bulk-interval"}
+
 urlpatterns = [
+    re_path(r"^version/?$", views.version, name="mlflow-version"),
     path("api/2.0/mlflow/", include(endpoints)),
     path("api/3.0/mlflow/", include(not_offered)),
+    path("ajax-api/2.0/mlflow/", include([*_routes(only=AJAX_ROUTES, prefix="mlflow-ajax-"), *not_offered])),
     path("ajax-api/", include(not_offered)),
     path(
         "api/2.0/mlflow-artifacts/",

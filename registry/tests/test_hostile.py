@@ -74,6 +74,11 @@ def _logged_model(owner):
     return {"model_id": model.model_id}, LoggedModel, model.pk
 
 
+def _project_logged_model(owner):
+    model = LoggedModelFactory(project=ProjectFactory(owner=owner))
+    return {"project_pk": model.project_id, "model_id": model.model_id}, LoggedModel, model.pk
+
+
 def _logged_model_tag(owner):
     kwargs, model, pk = _logged_model(owner)
     return {**kwargs, "tag_key": "k"}, model, pk
@@ -152,6 +157,10 @@ FORBIDDEN = [
     ("project-registered-model-list", "get", _project_registered_models),
     *[("model-version-detail", method, _model_version) for method in ["get", "put", "patch", "delete"]],
     ("model-version-transition", "post", _model_version),
+    ("project-logged-model-list", "get", _project_experiments),
+    *[("project-logged-model-detail", method, _project_logged_model) for method in ["get", "delete"]],
+    ("experiment-input-list", "get", _experiment_metrics),
+    ("experiment-output-list", "get", _experiment_metrics),
 ]
 
 
