@@ -47,6 +47,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from systemtests.harness import Postgres, Server, free_port, register_and_login  # noqa: E402
+from systemtests.test_artifacts import personal_access_token  # noqa: E402
 
 MLFLOW_SERVER = ["mlflow==3.17.2", "psycopg2-binary==2.9.13"]
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "registry-bench"
@@ -471,7 +472,8 @@ def bench_backend(backend: str, venv: Path, postgres: Postgres | None, points: i
 
         print(f"== {backend}: loading Registry", flush=True)
         registry.start()
-        token = register_and_login(registry.port, "bench")["access"]
+        # A personal access token, as MLflow's clients use: a JWT expires after 15 minutes, less than a slow load takes.
+        token = personal_access_token(registry.port, register_and_login(registry.port, "bench")["access"])
         registry_seeded = seed(registry.port, token)
 
         if backend == "postgres":
