@@ -9,39 +9,20 @@ logged model (`models:/m-<id>`, MLflow 3), a run's folder of files (`runs:/<run_
 `mlflow-artifacts:/` URI of one, MLflow 2, copied into a logged model) or another version (`models:/<name>/<version>`).
 """
 
-from urllib.parse import urlsplit
-
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
-
-from accounts.models import User
-from experiments.search import grammar
-from experiments.search.comparisons import NUMERIC_LOOKUPS, string_q
-from experiments.search.grammar import ATTRIBUTE, TAG, Clause
-from loggedmodels import selectors as loggedmodels
-from loggedmodels.access import LOGGED_MODEL_ACCESS
-from loggedmodels.models import LoggedModel
 from mlflow_api import entities, lookups
 from mlflow_api.errors import RESOURCE_ALREADY_EXISTS, MlflowError, does_not_exist
-from mlflow_api.fields import integer, pairs, strings, text
-from mlflow_api.paging import page
+from mlflow_api.fields import pairs, strings, text
 from modelregistry import selectors
 from modelregistry import services as registry
 from modelregistry.access import REGISTERED_MODEL_ACCESS
 from modelregistry.models import (
     ModelVersion,
-    ModelVersionTag,
     RegisteredModel,
     RegisteredModelAlias,
-    RegisteredModelTag,
 )
 from projects.models import Project
 
-MODELS_MAX_RESULTS_DEFAULT = 100
-MODELS_MAX_RESULTS = 1000
-VERSIONS_MAX_RESULTS_DEFAULT = 10_000
-VERSIONS_MAX_RESULTS = 200_000
 LATEST_ALIAS = "latest"
-IS_PROMPT_TAG = "mlflow.prompt.is_prompt"
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Answers
@@ -146,11 +127,11 @@ def version_for(request, data, operation: str) -> ModelVersion:
     return version
 
 
-def _key_values(data, name: str) -> dict[str, str]:
+def key_values(data, name: str) -> dict[str, str]:
     return {item.get("key"): item.get("value", "") for item in pairs(data, name)}
 
 
-def _list(data, name: str) -> list[str]:
+def string_list(data, name: str) -> list[str]:
     """A repeated field: a JSON list in a body, or the parameter given several times in a query string."""
     if hasattr(data, "getlist"):
         return [str(item) for item in data.getlist(name)]
@@ -188,7 +169,7 @@ def create_registered_model(request, data):
             project=project,
             name=bare,
             description=text(data, "description", required=False, default=""),
-            tags=_key_values(data, "tags"),
+            tags=key_values(data, "tags"),
             placed_by_default=placed_by_default,
         )
     except registry.ModelNameTaken as exc:
@@ -229,7 +210,7 @@ def delete_registered_model(request, data):
 
 def get_latest_versions(request, data):
     model = model_for(request, text(data, "name"), "retrieve")
-    stages = [registry.canonical_stage(stage) for stage in _list(data, "stages")] or None
+    stages = [registry.canonical_stage(stage) for stage in string_list(data, "stages")] or None
     latest = selectors.latest_versions(model_ids=[model.pk], stages=stages)[model.pk]
     for version in latest:
         version.registered_model = model
@@ -276,321 +257,3 @@ def get_version_by_alias(request, data):
         if version is None:
             raise MlflowError(f"Registered model alias {alias} not found.")
     return {"model_version": model_version_json(version)}
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Versions
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-def _logged_model(request, model_id: str) -> LoggedModel:
-    found = loggedmodels.logged_model_get(user=request.user, model_id=model_id, allow_deleted=True)
-    if found is None:
-        raise does_not_exist(f"Logged model with ID '{model_id}' not found.")
-    LOGGED_MODEL_ACCESS.remember(request.user, found, found.role)
-    LOGGED_MODEL_ACCESS.require(request.user, found, "retrieve")
-    return found
-
-
-def _invalid_source(source: str) -> MlflowError:
-    return MlflowError(
-        f"Invalid model version source: '{source}'. Registry registers the files it stores: a logged model "
-        "('models:/m-<id>'), a folder of a run's artifacts ('runs:/<run_id>/<path>' or its 'mlflow-artifacts:/' URI) "
-        "or another model version ('models:/<name>/<version>')."
-    )
-
-
-def _run_folder(request, source: str, run_id: str, path: str):
-    """A run's folder of files: the logged model of that run and name if the client logged one, else a copy."""
-    run = lookups.run_for(user=request.user, run_id=run_id, operation="retrieve")
-    path = path.strip("/")
-    if not path or ".." in path.split("/"):
-        raise _invalid_source(source)
-    name = path.rsplit("/", 1)[-1]
-    return run, registry.logged_model_from_run_files(actor=request.user, run=run, path=path, name=name)
-
-
-def resolve_source(request, source: str, model_id: str | None) -> tuple[LoggedModel, object]:
-    """(logged model, run or None) whose files the source URI names, each of which the caller may read."""
-    if model_id:
-        logged = _logged_model(request, model_id)
-        if source not in (f"models:/{model_id}", entities.logged_model_artifact_uri(logged)) and not source.startswith(
-            entities.logged_model_artifact_uri(logged) + "/"
-        ):
-            raise MlflowError(
-                f"Invalid model version source: '{source}'. The model_id request parameter must identify the "
-                "resource that contains the source."
-            )
-        return logged, logged.source_run
-    parts = urlsplit(source)
-    if parts.netloc or ".." in parts.path.split("/"):
-        raise _invalid_source(source)
-    path = parts.path.lstrip("/")
-    if parts.scheme == "models":
-        name, _, suffix = path.partition("/")
-        if not suffix and name.startswith("m-"):
-            logged = _logged_model(request, name)
-            return logged, logged.source_run
-        model = model_for(request, name, "retrieve")
-        version = selectors.model_version_get(model=model, version=suffix)
-        if version.logged_model is None:
-            raise _invalid_source(source)
-        return _logged_model(request, version.model_id), version.source_run
-    if parts.scheme == "runs":
-        run_id, _, folder = path.partition("/")
-        run, logged = _run_folder(request, source, run_id, folder)
-        return logged, run
-    if parts.scheme == "mlflow-artifacts":
-        segments = path.split("/", 3)
-        if len(segments) >= 3 and segments[1] == "models":
-            logged = _logged_model(request, segments[2])
-            if str(logged.project_id) != segments[0]:
-                raise _invalid_source(source)
-            return logged, logged.source_run
-        if len(segments) == 4 and segments[2] == "artifacts":
-            run, logged = _run_folder(request, source, segments[1], segments[3])
-            if str(run.project_id) != segments[0]:
-                raise _invalid_source(source)
-            return logged, run
-    raise _invalid_source(source)
-
-
-def create_model_version(request, data):
-    model = model_for(request, text(data, "name"), "retrieve")
-    if not model.placed_by_default:  # Refused before any file is copied; a model yet to move is checked where it goes.
-        REGISTERED_MODEL_ACCESS.require(request.user, model, "create_version")
-    source = text(data, "source")
-    logged, source_run = resolve_source(request, source, text(data, "model_id", required=False))
-    run_id = text(data, "run_id", required=False)
-    if run_id:
-        source_run = lookups.run_for(user=request.user, run_id=run_id, operation="retrieve")
-    version = registry.model_version_create(
-        actor=request.user,
-        model=model,
-        logged_model=logged,
-        source=source,
-        storage_location=entities.logged_model_artifact_uri(logged),
-        source_run=source_run,
-        run_uuid=run_id or (source_run.run_uuid if source_run is not None else ""),
-        run_link=text(data, "run_link", required=False, default=""),
-        description=text(data, "description", required=False, default=""),
-        tags=_key_values(data, "tags"),
-    )
-    version = selectors.model_version_get(model=model, version=version.version)
-    return {"model_version": model_version_json(version)}
-
-
-def get_model_version(request, data):
-    return {"model_version": model_version_json(version_for(request, data, "retrieve"))}
-
-
-def update_model_version(request, data):
-    version = version_for(request, data, "retrieve")
-    registry.model_version_update(
-        actor=request.user, version=version, description=text(data, "description", required=False, default="")
-    )
-    return {"model_version": model_version_json(version)}
-
-
-def delete_model_version(request, data):
-    registry.model_version_delete(actor=request.user, version=version_for(request, data, "retrieve"))
-
-
-def transition_stage(request, data):
-    version = version_for(request, data, "retrieve")
-    archive = data.get("archive_existing_versions", False)
-    archive = archive if isinstance(archive, bool) else str(archive).lower() == "true"
-    registry.model_version_transition_stage(
-        actor=request.user, version=version, stage=text(data, "stage"), archive_existing_versions=archive
-    )
-    return {"model_version": model_version_json(version)}
-
-
-def get_download_uri(request, data):
-    return {"artifact_uri": version_for(request, data, "retrieve").storage_location}
-
-
-def set_model_version_tag(request, data):
-    version = version_for(request, data, "retrieve")
-    registry.model_version_set_tag(
-        actor=request.user, version=version, key=text(data, "key"), value=data.get("value", "")
-    )
-
-
-def delete_model_version_tag(request, data):
-    version = version_for(request, data, "retrieve")
-    registry.model_version_delete_tag(actor=request.user, version=version, key=text(data, "key"))
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Searches
-# ---------------------------------------------------------------------------------------------------------------------
-
-STRING_ATTRIBUTE_COMPARATORS = {"=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"}
-TAG_COMPARATORS = {"=", "!=", "LIKE", "ILIKE"}
-
-
-def _tag_q(tags: QuerySet, owner: str, clause: Clause) -> Q:
-    if clause.comparator not in TAG_COMPARATORS:
-        raise MlflowError(f"Invalid comparator for tag: {clause.comparator}")
-    matching = tags.filter(**{owner: OuterRef("pk")}, key=clause.key).filter(string_q("value", clause))
-    return Q(Exists(matching))
-
-
-def _prompts_wanted(clauses: list[Clause]) -> tuple[bool, list[Clause]]:
-    """Whether a search asks for prompts (MLflow keeps its prompts as models tagged `mlflow.prompt.is_prompt`), and
-    its other clauses. Without `tags.mlflow.prompt.is_prompt = 'true'`, which MLflow's client never sends for models,
-    prompts are left out, as MLflow's server does: the client adds `!= 'true'` to each search of models."""
-    wanted, rest = False, []
-    for clause in clauses:
-        if clause.kind == TAG and clause.key == IS_PROMPT_TAG:
-            value = str(clause.value).lower()
-            wanted = (clause.comparator == "=" and value == "true") or (clause.comparator == "!=" and value == "false")
-        else:
-            rest.append(clause)
-    return wanted, rest
-
-
-def _prompt_q(field: str, wanted: bool) -> Q:
-    """Models (or versions of models) tagged as prompts, or all others: one uncorrelated subquery, computed once
-    rather than for every row a search sorts."""
-    prompts = RegisteredModelTag.objects.filter(key=IS_PROMPT_TAG, value__iexact="true").values("registered_model_id")
-    prompt = Q(**{f"{field}__in": prompts})
-    return prompt if wanted else ~prompt
-
-
-def _max_results(data, default: int, limit: int) -> int:
-    max_results = integer(data, "max_results", default=default)
-    if not 1 <= max_results <= limit:
-        raise MlflowError(
-            f"Invalid value for request parameter max_results. It must be at most {limit}, but got value {max_results}"
-        )
-    return max_results
-
-
-def _ordering(terms: list[str], fields: dict, defaults: list) -> list:
-    ordering, seen = [], set()
-    for term in terms:
-        words = term.split()
-        if not words or len(words) > 2 or (len(words) == 2 and words[1].upper() not in ("ASC", "DESC")):
-            raise MlflowError(f"Invalid order_by clause '{term}'.")
-        key = words[0].removeprefix("attributes.").removeprefix("attribute.").strip("`")
-        if key not in fields:
-            raise MlflowError(f"Invalid order by key '{key}' specified. Valid keys are {sorted(set(fields))}")
-        field = fields[key]
-        if field in seen:
-            raise MlflowError(f"`order_by` contains duplicate fields: {terms}")
-        seen.add(field)
-        descending = len(words) == 2 and words[1].upper() == "DESC"
-        ordering.append(F(field).desc() if descending else F(field).asc())
-    for field, descending in defaults:
-        if field not in seen:
-            ordering.append(F(field).desc() if descending else F(field).asc())
-    return ordering
-
-
-def _page_of_rows(queryset: QuerySet, *, max_results: int, page_token) -> tuple[list, str | None]:
-    """One page of a search: the page's ids sorted and cut first, over narrow rows, then those rows read whole with
-    what they show. A sort over every matching row whole (joined and wide) costs several times more."""
-    ids, token = page(queryset.values_list("pk", flat=True), max_results=max_results, page_token=page_token)
-    rows = queryset.order_by().in_bulk(ids)
-    return [rows[pk] for pk in ids], token
-
-
-MODEL_ORDER_FIELDS = {"name": "name", "timestamp": "updated_at", "last_updated_timestamp": "updated_at"}
-
-
-def registered_models_search(*, user: User, filter_string, max_results: int, order_by: list[str], page_token):
-    prompts, clauses = _prompts_wanted(grammar.parse_filter(filter_string))
-    models = selectors.registered_model_list(user=user, with_role=False).filter(_prompt_q("pk", prompts))
-    for clause in clauses:
-        if clause.kind == ATTRIBUTE:
-            if clause.key != "name":
-                raise MlflowError(f"Invalid attribute name: {clause.key}")
-            if clause.comparator not in STRING_ATTRIBUTE_COMPARATORS:
-                raise MlflowError(f"Invalid comparator for attribute: {clause.comparator}")
-            models = models.filter(string_q("name", clause))
-        elif clause.kind == TAG:
-            models = models.filter(_tag_q(RegisteredModelTag.objects, "registered_model", clause))
-        else:
-            raise MlflowError(f"Invalid token type: {clause.kind}")
-    ordering = _ordering(order_by, MODEL_ORDER_FIELDS, [("name", False), ("pk", False)])
-    found, token = _page_of_rows(models.order_by(*ordering), max_results=max_results, page_token=page_token)
-    return selectors.versions_of(models=found, user=user), token
-
-
-def search_registered_models(request, data):
-    found, token = registered_models_search(
-        user=request.user,
-        filter_string=text(data, "filter", required=False),
-        max_results=_max_results(data, MODELS_MAX_RESULTS_DEFAULT, MODELS_MAX_RESULTS),
-        order_by=_list(data, "order_by"),
-        page_token=text(data, "page_token", required=False),
-    )
-    answer = {"registered_models": [registered_model_json(model, model.latest) for model in found]}
-    if token:
-        answer["next_page_token"] = token
-    return answer
-
-
-VERSION_ORDER_FIELDS = {
-    "name": "registered_model__name",
-    "version_number": "version",
-    "creation_timestamp": "created_at",
-    "last_updated_timestamp": "updated_at",
-}
-VERSION_STRING_ATTRIBUTES = {"name": "registered_model__name", "run_id": "run_uuid", "source_path": "source"}
-
-
-def _version_clause(versions: QuerySet, clause: Clause) -> QuerySet:
-    if clause.kind == TAG:
-        return versions.filter(_tag_q(ModelVersionTag.objects, "model_version", clause))
-    if clause.kind != ATTRIBUTE:
-        raise MlflowError(f"Invalid token type: {clause.kind}")
-    if clause.key == "version_number":
-        if clause.comparator not in grammar.NUMERIC_COMPARATORS or not isinstance(clause.value, float):
-            raise MlflowError(f"Invalid value for numeric attribute 'version_number': {clause.value!r}")
-        if clause.comparator == "!=":
-            return versions.exclude(version=int(clause.value))
-        return versions.filter(**{f"version__{NUMERIC_LOOKUPS[clause.comparator]}": int(clause.value)})
-    if clause.key not in VERSION_STRING_ATTRIBUTES:
-        raise MlflowError(f"Invalid attribute name: {clause.key}")
-    if clause.comparator not in STRING_ATTRIBUTE_COMPARATORS or (
-        clause.comparator in grammar.LIST_COMPARATORS and clause.key == "source_path"
-    ):
-        raise MlflowError(f"Invalid comparator for attribute: {clause.comparator}")
-    if clause.key == "name" and clause.comparator == "=" and isinstance(clause.value, str):
-        project_id, bare = selectors.split_name(clause.value)
-        if project_id is not None:
-            return versions.filter(registered_model__project_id=project_id, registered_model__name=bare)
-    return versions.filter(string_q(VERSION_STRING_ATTRIBUTES[clause.key], clause))
-
-
-def model_versions_search(*, user: User, filter_string, max_results: int, order_by: list[str], page_token):
-    prompts, clauses = _prompts_wanted(grammar.parse_filter(filter_string))
-    versions = selectors.model_version_list(user=user, with_role=False).filter(
-        _prompt_q("registered_model_id", prompts)
-    )
-    for clause in clauses:
-        versions = _version_clause(versions, clause)
-    defaults = [("updated_at", True), ("registered_model__name", False), ("version", True), ("pk", True)]
-    ordering = _ordering(order_by, VERSION_ORDER_FIELDS, defaults)
-    found, token = _page_of_rows(versions.order_by(*ordering), max_results=max_results, page_token=page_token)
-    models = {version.registered_model_id: version.registered_model for version in found}
-    selectors.show_names(user=user, models=list(models.values()))
-    return found, token
-
-
-def search_model_versions(request, data):
-    found, token = model_versions_search(
-        user=request.user,
-        filter_string=text(data, "filter", required=False),
-        max_results=_max_results(data, VERSIONS_MAX_RESULTS_DEFAULT, VERSIONS_MAX_RESULTS),
-        order_by=_list(data, "order_by"),
-        page_token=text(data, "page_token", required=False),
-    )
-    # MLflow's search answers carry no aliases on versions; ours do, for the caller who reads them.
-    answer = {"model_versions": [model_version_json(version) for version in found]}
-    if token:
-        answer["next_page_token"] = token
-    return answer

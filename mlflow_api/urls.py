@@ -1,8 +1,9 @@
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from mlflow_api import artifacts, inputs, logged_models, metrics, views
+from mlflow_api import artifacts, inputs, logged_models, metrics, registry_search, views
 from mlflow_api import model_registry as registry
+from mlflow_api import model_versions as versions
 from mlflow_api.errors import artifacts_not_implemented, endpoint_not_found
 
 # (path under /api/2.0/mlflow/, handler, method, writes). The MLflow client never sends a trailing slash. A path may
@@ -50,7 +51,7 @@ ROUTES = [
     ("registered-models/rename", registry.rename_registered_model, "POST", True),
     ("registered-models/update", registry.update_registered_model, "PATCH", True),
     ("registered-models/delete", registry.delete_registered_model, "DELETE", True),
-    ("registered-models/search", registry.search_registered_models, "GET", False),
+    ("registered-models/search", registry_search.search_registered_models, "GET", False),
     ("registered-models/get-latest-versions", registry.get_latest_versions, "POST", False),
     ("registered-models/get-latest-versions", registry.get_latest_versions, "GET", False),
     ("registered-models/set-tag", registry.set_registered_model_tag, "POST", True),
@@ -58,15 +59,15 @@ ROUTES = [
     ("registered-models/alias", registry.set_alias, "POST", True),
     ("registered-models/alias", registry.delete_alias, "DELETE", True),
     ("registered-models/alias", registry.get_version_by_alias, "GET", False),
-    ("model-versions/create", registry.create_model_version, "POST", True),
-    ("model-versions/get", registry.get_model_version, "GET", False),
-    ("model-versions/update", registry.update_model_version, "PATCH", True),
-    ("model-versions/delete", registry.delete_model_version, "DELETE", True),
-    ("model-versions/search", registry.search_model_versions, "GET", False),
-    ("model-versions/transition-stage", registry.transition_stage, "POST", True),
-    ("model-versions/get-download-uri", registry.get_download_uri, "GET", False),
-    ("model-versions/set-tag", registry.set_model_version_tag, "POST", True),
-    ("model-versions/delete-tag", registry.delete_model_version_tag, "DELETE", True),
+    ("model-versions/create", versions.create_model_version, "POST", True),
+    ("model-versions/get", versions.get_model_version, "GET", False),
+    ("model-versions/update", versions.update_model_version, "PATCH", True),
+    ("model-versions/delete", versions.delete_model_version, "DELETE", True),
+    ("model-versions/search", registry_search.search_model_versions, "GET", False),
+    ("model-versions/transition-stage", versions.transition_stage, "POST", True),
+    ("model-versions/get-download-uri", versions.get_download_uri, "GET", False),
+    ("model-versions/set-tag", versions.set_model_version_tag, "POST", True),
+    ("model-versions/delete-tag", versions.delete_model_version_tag, "DELETE", True),
 ]
 
 # What each parameter of a path matches: a model's id is one segment, a tag's key may hold '/'.
