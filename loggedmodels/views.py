@@ -16,8 +16,13 @@ NOT_A_VIEWER = OpenApiResponse(description="The project exists but the caller's 
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List a project's logged models (viewer and up)", responses={403: NOT_A_VIEWER}),
-    retrieve=extend_schema(summary="Read a logged model (viewer and up)", responses={403: NOT_A_VIEWER}),
+    list=extend_schema(
+        summary="List a project's logged models (viewer and up)",
+        responses={200: LoggedModelSerializer(many=True), 403: NOT_A_VIEWER},
+    ),
+    retrieve=extend_schema(
+        summary="Read a logged model (viewer and up)", responses={200: LoggedModelSerializer, 403: NOT_A_VIEWER}
+    ),
     destroy=extend_schema(
         summary="Delete a logged model (maintainer and up)",
         description="Softly, as MLflow's client deletes models: it no longer shows here nor in MLflow's searches, and "
@@ -68,7 +73,10 @@ class ProjectLoggedModelViewSet(
 @extend_schema_view(
     list=extend_schema(
         summary="List the models an experiment recorded as its outputs (viewer and up)",
-        responses={403: OpenApiResponse(description="The caller may not read the experiment.")},
+        responses={
+            200: ModelOutputSerializer(many=True),
+            403: OpenApiResponse(description="The caller may not read the experiment."),
+        },
     )
 )
 class ExperimentOutputViewSet(ExperimentPartViewSet):

@@ -8,7 +8,10 @@ from runinputs.serializers import DatasetInputSerializer
 @extend_schema_view(
     list=extend_schema(
         summary="List the datasets an experiment used (viewer and up)",
-        responses={403: OpenApiResponse(description="The caller may not read the experiment.")},
+        responses={
+            200: DatasetInputSerializer(many=True),
+            403: OpenApiResponse(description="The caller may not read the experiment."),
+        },
     )
 )
 class ExperimentInputViewSet(ExperimentPartViewSet):
