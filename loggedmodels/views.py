@@ -5,7 +5,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from common.access import HasRole
 from common.viewsets import ParentScopedMixin
-from experiments.viewsets import ExperimentPartViewSet
+from experiments.viewsets import ExperimentPartViewSet, experiment_part_schema
 from loggedmodels import selectors, services
 from loggedmodels.access import LOGGED_MODEL_ACCESS
 from loggedmodels.models import LoggedModel
@@ -70,14 +70,8 @@ class ProjectLoggedModelViewSet(
         services.logged_model_delete(actor=self.request.user, model=instance)
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List the models an experiment recorded as its outputs (viewer and up)",
-        responses={
-            200: ModelOutputSerializer(many=True),
-            403: OpenApiResponse(description="The caller may not read the experiment."),
-        },
-    )
+@experiment_part_schema(
+    summary="List the models an experiment recorded as its outputs (viewer and up)", serializer=ModelOutputSerializer
 )
 class ExperimentOutputViewSet(ExperimentPartViewSet):
     """The models an experiment recorded as its outputs (MLflow's `runs/outputs`), with their steps, deleted models
