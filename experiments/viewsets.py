@@ -1,5 +1,6 @@
 """What other apps' ViewSets of an experiment's parts build on."""
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 
@@ -25,3 +26,9 @@ class ExperimentPartViewSet(ParentScopedMixin, mixins.ListModelMixin, viewsets.G
 
     def get_parent_queryset(self):
         return Experiment.objects.with_access(self.request.user)
+
+
+def experiment_part_schema(*, summary: str, serializer):
+    """The OpenAPI description of an ExperimentPartViewSet's list: `summary`, its rows shown by `serializer`."""
+    refused = OpenApiResponse(description="The caller may not read the experiment.")
+    return extend_schema_view(list=extend_schema(summary=summary, responses={200: serializer(many=True), 403: refused}))

@@ -5,7 +5,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from common.access import HasRole
 from common.viewsets import ParentScopedMixin
-from experiments.viewsets import ExperimentPartViewSet
+from experiments.viewsets import ExperimentPartViewSet, experiment_part_schema
 from loggedmodels import selectors, services
 from loggedmodels.access import LOGGED_MODEL_ACCESS
 from loggedmodels.models import LoggedModel
@@ -16,8 +16,13 @@ NOT_A_VIEWER = OpenApiResponse(description="The project exists but the caller's 
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List a project's logged models (viewer and up)", responses={403: NOT_A_VIEWER}),
-    retrieve=extend_schema(summary="Read a logged model (viewer and up)", responses={403: NOT_A_VIEWER}),
+    list=extend_schema(
+        summary="List a project's logged models (viewer and up)",
+        responses={200: LoggedModelSerializer(many=True), 403: NOT_A_VIEWER},
+    ),
+    retrieve=extend_schema(
+        summary="Read a logged model (viewer and up)", responses={200: LoggedModelSerializer, 403: NOT_A_VIEWER}
+    ),
     destroy=extend_schema(
         summary="Delete a logged model (maintainer and up)",
         description="Softly, as MLflow's client deletes models: it no longer shows here nor in MLflow's searches, and "
@@ -65,11 +70,8 @@ class ProjectLoggedModelViewSet(
         services.logged_model_delete(actor=self.request.user, model=instance)
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List the models an experiment recorded as its outputs (viewer and up)",
-        responses={403: OpenApiResponse(description="The caller may not read the experiment.")},
-    )
+@experiment_part_schema(
+    summary="List the models an experiment recorded as its outputs (viewer and up)", serializer=ModelOutputSerializer
 )
 class ExperimentOutputViewSet(ExperimentPartViewSet):
     """The models an experiment recorded as its outputs (MLflow's `runs/outputs`), with their steps, deleted models

@@ -1,15 +1,10 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-
-from experiments.viewsets import ExperimentPartViewSet
+from experiments.viewsets import ExperimentPartViewSet, experiment_part_schema
 from runinputs import selectors
 from runinputs.serializers import DatasetInputSerializer
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List the datasets an experiment used (viewer and up)",
-        responses={403: OpenApiResponse(description="The caller may not read the experiment.")},
-    )
+@experiment_part_schema(
+    summary="List the datasets an experiment used (viewer and up)", serializer=DatasetInputSerializer
 )
 class ExperimentInputViewSet(ExperimentPartViewSet):
     """The datasets an experiment used (MLflow's `runs/log-inputs`), in the order it logged them; whoever may read the

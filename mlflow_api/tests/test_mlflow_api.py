@@ -290,12 +290,8 @@ def test_log_batch_stores_all_and_a_replay_stores_nothing_new(user_client, proje
 
 def test_a_batch_of_params_tags_and_metrics_locks_its_run_once(user_client, project):
     run_id = make_run(user_client, str(project.pk))["info"]["run_id"]
-    body = {
-        "run_id": run_id,
-        "metrics": [{"key": "m", "value": 1.0, "timestamp": 7, "step": 0}],
-        "params": [{"key": "p", "value": "1"}],
-        "tags": [{"key": "t", "value": "v"}],
-    }
+    body = {"run_id": run_id, "metrics": [{"key": "m", "value": 1.0, "timestamp": 7, "step": 0}]}
+    body.update(params=[{"key": "p", "value": "1"}], tags=[{"key": "t", "value": "v"}])
     table = connection.ops.quote_name(Experiment._meta.db_table)
     with CaptureQueriesContext(connection) as queries:
         ok(call(user_client, "runs/log-batch", body))
