@@ -12,7 +12,7 @@ logged model (`models:/m-<id>`, MLflow 3), a run's folder of files (`runs:/<run_
 from mlflow_api import entities, lookups
 from mlflow_api.errors import RESOURCE_ALREADY_EXISTS, MlflowError, does_not_exist
 from mlflow_api.fields import pairs, strings, text
-from modelregistry import selectors
+from modelregistry import aliases, selectors
 from modelregistry import services as registry
 from modelregistry.access import REGISTERED_MODEL_ACCESS
 from modelregistry.models import (
@@ -236,12 +236,12 @@ def set_alias(request, data):
     registry.validate_alias(alias)
     REGISTERED_MODEL_ACCESS.require(request.user, model, "alias")
     version = selectors.model_version_get(model=model, version=text(data, "version"))
-    registry.alias_set(actor=request.user, model=model, alias=alias, version=version)
+    aliases.alias_set(actor=request.user, model=model, alias=alias, version=version)
 
 
 def delete_alias(request, data):
     model = model_for(request, text(data, "name"), "retrieve")
-    registry.alias_delete(actor=request.user, model=model, alias=text(data, "alias"))
+    aliases.alias_delete(actor=request.user, model=model, alias=text(data, "alias"))
 
 
 def get_version_by_alias(request, data):

@@ -10,8 +10,7 @@ from mlflow_api import entities, lookups
 from mlflow_api.errors import MlflowError, does_not_exist
 from mlflow_api.fields import text
 from mlflow_api.model_registry import key_values, model_for, model_version_json, version_for
-from modelregistry import selectors
-from modelregistry import services as registry
+from modelregistry import selectors, versions
 from modelregistry.access import REGISTERED_MODEL_ACCESS
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -43,7 +42,7 @@ def _run_folder(request, source: str, run_id: str, path: str):
     if not path or ".." in path.split("/"):
         raise _invalid_source(source)
     name = path.rsplit("/", 1)[-1]
-    return run, registry.logged_model_from_run_files(actor=request.user, run=run, path=path, name=name)
+    return run, versions.logged_model_from_run_files(actor=request.user, run=run, path=path, name=name)
 
 
 def resolve_source(request, source: str, model_id: str | None) -> tuple[LoggedModel, object]:
@@ -100,7 +99,7 @@ def create_model_version(request, data):
     run_id = text(data, "run_id", required=False)
     if run_id:
         source_run = lookups.run_for(user=request.user, run_id=run_id, operation="retrieve")
-    version = registry.model_version_create(
+    version = versions.model_version_create(
         actor=request.user,
         model=model,
         logged_model=logged,
@@ -122,21 +121,21 @@ def get_model_version(request, data):
 
 def update_model_version(request, data):
     version = version_for(request, data, "retrieve")
-    registry.model_version_update(
+    versions.model_version_update(
         actor=request.user, version=version, description=text(data, "description", required=False, default="")
     )
     return {"model_version": model_version_json(version)}
 
 
 def delete_model_version(request, data):
-    registry.model_version_delete(actor=request.user, version=version_for(request, data, "retrieve"))
+    versions.model_version_delete(actor=request.user, version=version_for(request, data, "retrieve"))
 
 
 def transition_stage(request, data):
     version = version_for(request, data, "retrieve")
     archive = data.get("archive_existing_versions", False)
     archive = archive if isinstance(archive, bool) else str(archive).lower() == "true"
-    registry.model_version_transition_stage(
+    versions.model_version_transition_stage(
         actor=request.user, version=version, stage=text(data, "stage"), archive_existing_versions=archive
     )
     return {"model_version": model_version_json(version)}
@@ -148,11 +147,11 @@ def get_download_uri(request, data):
 
 def set_model_version_tag(request, data):
     version = version_for(request, data, "retrieve")
-    registry.model_version_set_tag(
+    versions.model_version_set_tag(
         actor=request.user, version=version, key=text(data, "key"), value=data.get("value", "")
     )
 
 
 def delete_model_version_tag(request, data):
     version = version_for(request, data, "retrieve")
-    registry.model_version_delete_tag(actor=request.user, version=version, key=text(data, "key"))
+    versions.model_version_delete_tag(actor=request.user, version=version, key=text(data, "key"))

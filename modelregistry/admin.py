@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from modelregistry import services
+from modelregistry import aliases, services, versions
 from modelregistry.access import REGISTERED_MODEL_ACCESS
 from modelregistry.models import (
     AliasChange,
@@ -190,16 +190,16 @@ class ModelVersionAdmin(_ActorAdmin):
     def save_model(self, request, obj, form, change):
         stored = ModelVersion.objects.select_related("registered_model").get(pk=obj.pk)
         if "description" in form.changed_data:
-            services.model_version_update(actor=request.user, version=stored, description=obj.description)
+            versions.model_version_update(actor=request.user, version=stored, description=obj.description)
         if "stage" in form.changed_data:
-            services.model_version_transition_stage(actor=request.user, version=stored, stage=obj.stage)
+            versions.model_version_transition_stage(actor=request.user, version=stored, stage=obj.stage)
 
     def delete_model(self, request, obj):
-        services.model_version_delete(actor=request.user, version=obj)
+        versions.model_version_delete(actor=request.user, version=obj)
 
     def delete_queryset(self, request, queryset):
         for version in queryset.select_related("registered_model"):
-            services.model_version_delete(actor=request.user, version=version)
+            versions.model_version_delete(actor=request.user, version=version)
 
 
 class AliasForm(_ActorForm):
@@ -240,17 +240,17 @@ class RegisteredModelAliasAdmin(_ActorAdmin):
         return [*self.readonly_fields, "registered_model", "alias"] if obj is not None else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        alias = services.alias_set(
+        alias = aliases.alias_set(
             actor=request.user, model=obj.registered_model, alias=obj.alias, version=obj.model_version
         )
         obj.pk = alias.pk
 
     def delete_model(self, request, obj):
-        services.alias_delete(actor=request.user, model=obj.registered_model, alias=obj.alias)
+        aliases.alias_delete(actor=request.user, model=obj.registered_model, alias=obj.alias)
 
     def delete_queryset(self, request, queryset):
         for alias in queryset.select_related("registered_model"):
-            services.alias_delete(actor=request.user, model=alias.registered_model, alias=alias.alias)
+            aliases.alias_delete(actor=request.user, model=alias.registered_model, alias=alias.alias)
 
 
 @admin.register(AliasChange)

@@ -69,7 +69,7 @@ class RegisteredModel(FieldConstraintErrorsMixin, models.Model):
     )
     # True while the project is the creator's default one, chosen because the client named none (MLflow's
     # `register_model` creates the model before it names its source): the first version moves the model to the
-    # project of its source (modelregistry.services.model_version_create).
+    # project of its source (modelregistry.versions.model_version_create).
     placed_by_default = models.BooleanField(default=False)
     # The highest version number ever given: a deleted version's number is never given again, as in MLflow.
     last_version = models.PositiveIntegerField(default=0, editable=False)

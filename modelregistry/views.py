@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from common.access import HasRole
 from common.viewsets import ServiceDestroyMixin, ServiceModelMixin, ServiceUpdateMixin
-from modelregistry import selectors, services
+from modelregistry import aliases, selectors, services, versions
 from modelregistry.access import REGISTERED_MODEL_ACCESS
 from modelregistry.filters import ModelVersionFilterSet, RegisteredModelFilterSet
 from modelregistry.serializers import (
@@ -107,7 +107,7 @@ class RegisteredModelViewSet(ServiceModelMixin, viewsets.ModelViewSet):
             version = selectors.model_version_get(model=model, version=serializer.validated_data["version"])
         except ObjectDoesNotExist as exc:
             raise Http404 from exc
-        alias = services.alias_set(
+        alias = aliases.alias_set(
             actor=request.user, model=model, alias=serializer.validated_data["alias"], version=version
         )
         return Response(AliasSerializer(alias).data)
@@ -115,7 +115,7 @@ class RegisteredModelViewSet(ServiceModelMixin, viewsets.ModelViewSet):
     @extend_schema(summary="Remove an alias (maintainers)", request=None, responses={204: None, 403: NOT_YOURS})
     @action(detail=True, methods=["delete"], url_path=r"aliases/(?P<alias>[\w\-]+)")
     def alias(self, request, pk=None, alias=None):
-        services.alias_delete(actor=request.user, model=self.get_object(), alias=alias)
+        aliases.alias_delete(actor=request.user, model=self.get_object(), alias=alias)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -191,12 +191,12 @@ class ModelVersionViewSet(
         return selectors.model_version_get_by_pk(user=self.request.user, pk=instance.pk)
 
     def service_update(self, instance, data):
-        return services.model_version_update(
+        return versions.model_version_update(
             actor=self.request.user, version=instance, description=data.get("description", "")
         )
 
     def service_destroy(self, instance):
-        services.model_version_delete(actor=self.request.user, version=instance)
+        versions.model_version_delete(actor=self.request.user, version=instance)
 
     @extend_schema(
         summary="Move a version to another stage (maintainers)",
@@ -208,5 +208,5 @@ class ModelVersionViewSet(
         version = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.model_version_transition_stage(actor=request.user, version=version, **serializer.validated_data)
+        versions.model_version_transition_stage(actor=request.user, version=version, **serializer.validated_data)
         return Response(ModelVersionSerializer(self.read_back(version), context=self.get_serializer_context()).data)

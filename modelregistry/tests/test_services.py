@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from accounts.tests.factories import UserFactory
 from experiments.tests.factories import ExperimentFactory
 from loggedmodels.tests.factories import LoggedModelFactory
-from modelregistry import selectors, services
+from modelregistry import aliases, selectors, services, versions
 from modelregistry.access import REGISTERED_MODEL_ACCESS
 from modelregistry.models import AliasChange, ModelStage, ModelVersion, RegisteredModel, RegisteredModelAlias
 from modelregistry.signals import alias_moved
@@ -46,7 +46,7 @@ def _member(project, role):
 
 def _create_version(actor, model, logged=None, **extra):
     logged = logged or LoggedModelFactory(project=model.project)
-    return services.model_version_create(
+    return versions.model_version_create(
         actor=actor,
         model=model,
         logged_model=logged,
@@ -67,7 +67,7 @@ def test_versions_count_from_one_and_a_deleted_number_is_never_given_again():
     first, second = _create_version(owner, model), _create_version(owner, model)
     assert (first.version, second.version) == (1, 2)
 
-    services.model_version_delete(actor=owner, version=second)
+    versions.model_version_delete(actor=owner, version=second)
     assert _create_version(owner, model).version == 3
     assert list(ModelVersion.objects.filter(registered_model=model).values_list("version", flat=True)) == [1, 3]
 
@@ -154,16 +154,16 @@ def test_transition_archives_the_others_in_the_stage_when_asked():
     model = RegisteredModelFactory()
     owner = model.project.owner
     first, second = ModelVersionFactory(registered_model=model), ModelVersionFactory(registered_model=model)
-    services.model_version_transition_stage(actor=owner, version=first, stage="production")
-    services.model_version_transition_stage(
+    versions.model_version_transition_stage(actor=owner, version=first, stage="production")
+    versions.model_version_transition_stage(
         actor=owner, version=second, stage="Production", archive_existing_versions=True
     )
     first.refresh_from_db()
     assert (first.stage, second.stage) == (ModelStage.ARCHIVED, ModelStage.PRODUCTION)
     with pytest.raises(ValidationError, match="Invalid Model Version stage: shipped"):
-        services.model_version_transition_stage(actor=owner, version=first, stage="shipped")
+        versions.model_version_transition_stage(actor=owner, version=first, stage="shipped")
     with pytest.raises(ValidationError, match="not an Active stage"):
-        services.model_version_transition_stage(
+        versions.model_version_transition_stage(
             actor=owner, version=first, stage="None", archive_existing_versions=True
         )
 
@@ -238,7 +238,7 @@ def test_a_bare_name_two_visible_models_share_is_ambiguous_and_a_qualified_one_i
 def test_aliases_mlflow_reserves_or_refuses_are_refused(alias, message):
     version = ModelVersionFactory()
     with pytest.raises(ValidationError) as refused:
-        services.alias_set(actor=version.creator, model=version.registered_model, alias=alias, version=version)
+        aliases.alias_set(actor=version.creator, model=version.registered_model, alias=alias, version=version)
     assert refused.value.messages == [message]
 
 
@@ -256,13 +256,13 @@ def test_an_alias_move_is_recorded_mailed_to_the_other_maintainers_and_signalled
     alias_moved.connect(receiver)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            services.alias_set(actor=maintainer, model=model, alias="champion", version=first)
+            aliases.alias_set(actor=maintainer, model=model, alias="champion", version=first)
         with django_capture_on_commit_callbacks(execute=True):
-            services.alias_set(actor=maintainer, model=model, alias="champion", version=first)  # No move.
+            aliases.alias_set(actor=maintainer, model=model, alias="champion", version=first)  # No move.
         with django_capture_on_commit_callbacks(execute=True):
-            services.alias_set(actor=owner, model=model, alias="champion", version=second)
+            aliases.alias_set(actor=owner, model=model, alias="champion", version=second)
         with django_capture_on_commit_callbacks(execute=True):
-            services.alias_delete(actor=owner, model=model, alias="champion")
+            aliases.alias_delete(actor=owner, model=model, alias="champion")
     finally:
         alias_moved.disconnect(receiver)
 
@@ -284,14 +284,14 @@ def test_an_alias_move_is_recorded_mailed_to_the_other_maintainers_and_signalled
 def test_an_alias_records_who_set_it_and_when():
     version = ModelVersionFactory()
     maintainer = _member(version.registered_model.project, "maintainer")
-    alias = services.alias_set(actor=maintainer, model=version.registered_model, alias="champion", version=version)
+    alias = aliases.alias_set(actor=maintainer, model=version.registered_model, alias="champion", version=version)
     assert (alias.set_by, alias.set_at is not None, alias.model_version) == (maintainer, True, version)
 
 
 def test_deleting_a_version_removes_its_aliases_and_records_it():
     alias = AliasFactory()
     version = alias.model_version
-    services.model_version_delete(actor=version.registered_model.project.owner, version=version)
+    versions.model_version_delete(actor=version.registered_model.project.owner, version=version)
     assert not RegisteredModelAlias.objects.exists()
     assert list(AliasChange.objects.values_list("alias", "from_version", "to_version")) == [("champion", 1, None)]
 
@@ -302,10 +302,10 @@ def test_maintainers_move_aliases_and_stages_and_delete(role, allowed):
     model = version.registered_model
     actor = _member(model.project, role)
     calls = [
-        lambda: services.alias_set(actor=actor, model=model, alias="champion", version=version),
-        lambda: services.model_version_transition_stage(actor=actor, version=version, stage="Staging"),
+        lambda: aliases.alias_set(actor=actor, model=model, alias="champion", version=version),
+        lambda: versions.model_version_transition_stage(actor=actor, version=version, stage="Staging"),
         lambda: services.registered_model_rename(actor=actor, model=model, new_name="renamed"),
-        lambda: services.model_version_delete(actor=actor, version=version),
+        lambda: versions.model_version_delete(actor=actor, version=version),
         lambda: services.registered_model_delete(actor=actor, model=model),
     ]
     for call in calls:
