@@ -160,7 +160,9 @@ def model_version_get(*, model: RegisteredModel, version) -> ModelVersion:
     number = _version_number(version)
     found = _versions_shown(ModelVersion.objects.filter(registered_model=model, version=number)).first()
     if found is None:
-        raise ModelVersionNotFound(f"Model Version (name={model.shown_name}, version={version}) not found")
+        # A model found by name shows the name its caller used (model_get); one found by id, its own.
+        name = getattr(model, "shown_name", model.name)
+        raise ModelVersionNotFound(f"Model Version (name={name}, version={version}) not found")
     found.registered_model = model
     return found
 

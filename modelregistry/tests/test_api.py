@@ -268,3 +268,12 @@ def test_staff_without_a_role_change_nothing_in_the_admin(client):
     assert response.status_code == 200 and "does not allow this" in response.content.decode()
     assert snapshot() == before
     assert RegisteredModel.objects.get().name == "churn" and ModelVersion.objects.get(pk=first.pk).stage == "None"
+
+
+def test_an_alias_for_a_version_the_model_lacks_is_404_and_changes_nothing(user):
+    project, model, first, second = _world()
+    client = bearer_client(project.owner)
+    before = snapshot()
+    response = client.post(reverse("registered-model-aliases", args=[model.pk]), {"alias": "champion", "version": 99})
+    assert response.status_code == 404, response.content
+    assert snapshot() == before
