@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from ui import account_views, views
+from ui import account_views, token_views, views
 
 app_name = "ui"
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("email/confirm", account_views.email_confirm, name="email-confirm"),
     path("password/forgot", account_views.password_forgot, name="password-forgot"),
     path("password/reset", account_views.password_reset, name="password-reset"),
+    path("tokens", token_views.tokens, name="tokens"),
+    path("tokens/<int:pk>/revoke", token_views.token_delete, name="token-revoke"),
     path("projects/<int:pk>", views.project, name="project"),
     path("projects/<int:pk>/compare", views.compare, name="compare"),
     re_path(r"^runs/(?P<run_id>[0-9a-f]{32})$", views.run, name="run"),

@@ -103,10 +103,24 @@ def test_a_hostile_metric_key_reaches_the_history_url_encoded(user, hostile):
     assert answer.json()["steps"] == [0]
 
 
-@pytest.mark.parametrize("url", ["/ui/", "/ui/signin", "/", "/ui/projects/{project}", "/ui/runs/{run}"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/ui/",
+        "/ui/signin",
+        "/",
+        "/ui/projects/{project}",
+        "/ui/runs/{run}",
+        "/ui/account",
+        "/ui/tokens",
+        "/ui/password/forgot",
+        "/ui/password/reset",
+        "/ui/email/confirm",
+    ],
+)
 def test_pages_carry_a_csp_without_inline_scripts_or_styles_and_deny_framing(user, hostile, url):
     client = Client()
-    if url != "/ui/signin":  # Shown to those not signed in.
+    if url not in ("/ui/signin", "/ui/password/forgot", "/ui/password/reset", "/ui/email/confirm"):
         client.force_login(user)
     project, runs = hostile
     response = client.get(url.format(project=project.pk, run=runs[0].run_uuid), HTTP_ACCEPT="text/html")
