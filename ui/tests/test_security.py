@@ -113,6 +113,8 @@ def test_a_hostile_metric_key_reaches_the_history_url_encoded(user, hostile):
         "/ui/runs/{run}",
         "/ui/account",
         "/ui/tokens",
+        "/ui/invitations",
+        "/ui/projects/{project}/sharing",
         "/ui/password/forgot",
         "/ui/password/reset",
         "/ui/email/confirm",
