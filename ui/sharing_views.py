@@ -2,6 +2,8 @@
 (members and their roles, invitations sent). Every change goes through projects.sharing, whose rules are the API's:
 nobody grants more than they hold."""
 
+import datetime
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -186,7 +188,9 @@ def member_change(request, pk: int, user_id: int):
     form = MembershipForm(request.POST, prefix=f"member-{user_id}")
     if not form.is_valid():
         return _sharing_page(request, project, error=f"{membership.user.username}: {_form_errors(form)}", status=400)
-    changed = {field: value for field, value in form.cleaned_data.items() if value != getattr(membership, field)}
+    changed = {
+        field: value for field, value in form.cleaned_data.items() if not _same(value, getattr(membership, field))
+    }
     if changed:
         try:
             sharing.membership_change(membership=membership, actor=request.user, **changed)
@@ -194,6 +198,14 @@ def member_change(request, pk: int, user_id: int):
             return _refused(request, project, exc)
         messages.success(request, f"{membership.user.username}'s membership is changed.")
     return redirect("ui:sharing", pk=project.pk)
+
+
+def _same(shown, stored) -> bool:
+    """Whether a value sent back by the form is the one stored: an end is shown to the minute, so an end stored with
+    seconds and sent back as it was shown is unchanged."""
+    if isinstance(stored, datetime.datetime) and isinstance(shown, datetime.datetime):
+        return shown == stored.replace(second=0, microsecond=0)
+    return shown == stored
 
 
 def _form_errors(form) -> str:

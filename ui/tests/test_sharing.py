@@ -337,3 +337,30 @@ def test_hostile_names_are_escaped_on_the_sharing_and_invitations_pages(project)
         page = client.get(url).content.decode()
         assert "<script>alert" not in page
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_saving_a_role_keeps_an_end_stored_with_seconds(project):
+    end = datetime.datetime(2099, 6, 30, 23, 59, 59, tzinfo=datetime.UTC)
+    target = ProjectMembershipFactory(project=project, role=ProjectRole.VIEWER, expires_at=end)
+    page = signed_in(project.owner).get(reverse("ui:sharing", args=[project.pk])).content.decode()
+    assert 'value="2099-06-30T23:59"' in page
+    response = signed_in(project.owner).post(
+        reverse("ui:member-change", args=[project.pk, target.user_id]),
+        {f"member-{target.user_id}-role": "editor", f"member-{target.user_id}-expires_at": "2099-06-30T23:59"},
+    )
+    assert response.status_code == 302
+    target.refresh_from_db()
+    assert (target.role, target.expires_at) == ("editor", end)
+
+
+def test_accepting_a_transfer_makes_the_invitee_the_owner(project, other_user):
+    invitation = ProjectInvitationFactory(project=project, invitee=other_user, kind=InvitationKind.TRANSFER, role="")
+    client = signed_in(other_user)
+    assert "the project itself (you become its owner)" in client.get(reverse("ui:invitations")).content.decode()
+    response = client.post(reverse("ui:invitation-accept", args=[invitation.pk]))
+    assert response.status_code == 302
+    project.refresh_from_db()
+    assert project.owner == other_user
+    assert list(ProjectMembership.objects.filter(project=project).values_list("user_id", "role")) == [
+        (invitation.invited_by_id, "maintainer")
+    ]
