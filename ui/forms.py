@@ -8,9 +8,12 @@ from projects.models import MEMBER_ROLES
 from tokens.models import DEFAULT_LIFETIME_DAYS, MAX_LIFETIME_DAYS, TokenScope
 
 
-def password_field() -> forms.CharField:
-    """A field that holds a password: kept as typed, and never sent back to the browser when a form is shown again."""
-    return forms.CharField(strip=False, max_length=4096, widget=forms.PasswordInput)
+def password_field(autocomplete: str) -> forms.CharField:
+    """A field that holds a password: kept as typed, and never sent back to the browser when a form is shown again;
+    `autocomplete` tells password managers which one it is (`current-password`, `new-password`)."""
+    return forms.CharField(
+        strip=False, max_length=4096, widget=forms.PasswordInput(attrs={"autocomplete": autocomplete})
+    )
 
 
 def refuse(form: forms.Form, exc: ValidationError) -> None:
@@ -27,8 +30,8 @@ def refuse(form: forms.Form, exc: ValidationError) -> None:
 class _NewPasswordForm(forms.Form):
     """A new password typed twice (the service checks it against the password rules)."""
 
-    new_password = password_field()
-    repeat_password = password_field()
+    new_password = password_field("new-password")
+    repeat_password = password_field("new-password")
 
     def clean(self):
         data = super().clean()
@@ -38,13 +41,21 @@ class _NewPasswordForm(forms.Form):
 
 
 class PasswordChangeForm(_NewPasswordForm):
-    current_password = password_field()
+    """Shown beside EmailChangeForm: the ids of its fields differ from that form's (both have `current_password`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, auto_id="password_%s", **kwargs)
+
+    current_password = password_field("current-password")
     field_order = ["current_password", "new_password", "repeat_password"]
 
 
 class EmailChangeForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, auto_id="email_%s", **kwargs)
+
     email = forms.EmailField(max_length=254, label="New e-mail")
-    current_password = password_field()
+    current_password = password_field("current-password")
 
 
 class LinkForm(forms.Form):

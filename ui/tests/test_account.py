@@ -76,6 +76,17 @@ def test_the_account_page_shows_the_username_email_and_pending_email(user):
     assert 'data-testid="pending-email">next@example.com</dd>' in page
 
 
+def test_the_account_pages_forms_label_each_field_once(user):
+    page = signed_in(user).get(reverse("ui:account")).content.decode()
+    ids = re.findall(r' id="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
+    for field in ["password_current_password", "password_new_password", "email_email", "email_current_password"]:
+        assert page.count(f'for="{field}"') == 1
+        assert page.count(f'id="{field}"') == 1
+    assert page.count('autocomplete="current-password"') == 2
+    assert page.count('autocomplete="new-password"') == 2
+
+
 def test_changing_the_password_keeps_this_session_and_ends_the_others(user):
     here, elsewhere = signed_in(user), signed_in(user)
     response = here.post(
