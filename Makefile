@@ -63,7 +63,8 @@ bench-mlflow: install-dev bootstrap
 
 # Artifact uploads and downloads (1 MiB, 100 MiB, 1 GiB) through MLflow's full client: Registry beside MLflow's server
 # with --serve-artifacts, and a plain copy on the same disk; the servers' memory growth. Writes several GiB in TMPDIR.
-# A quick run: make bench-artifacts BENCH_ARTIFACT_SIZES=1,100
+# Then log_model and load_model of a small scikit-learn model on both. A quick run: make bench-artifacts
+# BENCH_ARTIFACT_SIZES=1,100; the models alone: make bench-artifacts BENCH_ARTIFACT_SIZES=''
 bench-artifacts: install-dev bootstrap
 	$(BIN)/python bench/artifacts_bench.py
 

@@ -10,12 +10,18 @@ systemtests/mlflow-full-requirements.txt, one client process per server, started
 samples the resident memory (VmRSS) of every process of the server's session every 50 ms: the growth reported is the
 peak of their sum minus the sum just before.
 
+Then, with the same two clients, it times MLflow 3's logged models (issue 25): `mlflow.sklearn.log_model` of a small
+fitted LogisticRegression in a new run, with its pip requirements inferred as by default (the client loads the model in
+a subprocess of its own to find them) and given, and `mlflow.pyfunc.load_model` of the model logged, by
+`runs:/<run_id>/model` and by `models:/<model_id>`, the servers turn about, after one untimed round on each.
+
 Everything is on 127.0.0.1 and in one temporary folder (on the disk of TMPDIR), removed at the end with both servers,
 whatever happens. The report is printed and written to bench/results/ (ignored by git).
 
-Settings (environment): BENCH_ARTIFACT_SIZES (MiB, default "1,100,1024"), BENCH_ARTIFACT_REPEAT (repetitions of
-every size; by default 9 below 100 MiB, 5 below 1 GiB, 3 from 1 GiB), BENCH_TRANSFER_TIMEOUT (seconds one transfer
-may take, default 900).
+Settings (environment): BENCH_ARTIFACT_SIZES (MiB, default "1,100,1024"; empty for none), BENCH_ARTIFACT_REPEAT
+(repetitions of every size; by default 9 below 100 MiB, 5 below 1 GiB, 3 from 1 GiB), BENCH_MODEL_REPEAT (repetitions
+of the logged models' calls, default 9; 0 for none), BENCH_TRANSFER_TIMEOUT (seconds one transfer may take, default
+900).
 """
 
 import json
@@ -43,8 +49,9 @@ from systemtests.test_artifacts import REQUIREMENTS, personal_access_token  # no
 RESULTS = Path(__file__).resolve().parent / "results"
 CLIENT = Path(__file__).resolve().parent / "artifacts_client.py"
 MIB = 1024 * 1024
-SIZES = [int(size) for size in os.environ.get("BENCH_ARTIFACT_SIZES", "1,100,1024").split(",")]
+SIZES = [int(size) for size in os.environ.get("BENCH_ARTIFACT_SIZES", "1,100,1024").split(",") if size.strip()]
 REPEAT = int(os.environ.get("BENCH_ARTIFACT_REPEAT", "0"))
+MODEL_REPEAT = int(os.environ.get("BENCH_MODEL_REPEAT", "9"))
 TRANSFER_TIMEOUT = float(os.environ.get("BENCH_TRANSFER_TIMEOUT", "900"))
 CLIENT_START_TIMEOUT = 120
 SAMPLE_SECONDS = 0.05
@@ -52,6 +59,12 @@ SAMPLE_SECONDS = 0.05
 REGISTRY_WORKERS = "2"
 SERVERS = ["MLflow", "Registry"]
 DIRECTIONS = ["upload", "download"]
+MODEL_CALLS = {
+    "log": "`mlflow.sklearn.log_model`, requirements inferred",
+    "log-given": "`mlflow.sklearn.log_model`, requirements given",
+    "load-run": '`mlflow.pyfunc.load_model("runs:/<run_id>/model")`',
+    "load-model": '`mlflow.pyfunc.load_model("models:/<model_id>")`',
+}
 
 
 def repetitions(size_mib: int) -> int:
@@ -177,10 +190,13 @@ class Client:
             raise RuntimeError(f"MLflow's client failed: {answer['error']}")
         return answer
 
-    def time(self, **command) -> float:
+    def call(self, **command) -> dict:
         self.process.stdin.write(json.dumps(command) + "\n")
         self.process.stdin.flush()
-        return self._answer(TRANSFER_TIMEOUT)["seconds"]
+        return self._answer(TRANSFER_TIMEOUT)
+
+    def time(self, **command) -> float:
+        return self.call(**command)["seconds"]
 
     def close(self) -> None:
         try:
@@ -292,6 +308,36 @@ def warm_up(clients: dict[str, Client], workdir: Path) -> None:
     source.unlink()
 
 
+def model_round(client: Client) -> dict[str, float]:
+    """Seconds of each logged-model call on one server: two models logged, the second loaded by run and by id."""
+    seconds = {"log": client.time(op="log_model", infer=True)}
+    logged = client.call(op="log_model", infer=False)
+    seconds["log-given"] = logged["seconds"]
+    seconds["load-run"] = client.time(op="load_model", uri=f"runs:/{logged['run_id']}/model")
+    seconds["load-model"] = client.time(op="load_model", uri=f"models:/{logged['model_id']}")
+    return seconds
+
+
+def measure_models(clients: dict[str, Client]) -> dict:
+    """Seconds of every logged-model call on each server, turn about (the first server alternates), after one untimed
+    round on each: the first pays the imports of scikit-learn and of MLflow's model flavors."""
+    for client in clients.values():
+        model_round(client)
+    seconds = {name: {call: [] for call in MODEL_CALLS} for name in SERVERS}
+    for repetition in range(MODEL_REPEAT):
+        for name in SERVERS if repetition % 2 == 0 else SERVERS[::-1]:
+            for call, value in model_round(clients[name]).items():
+                seconds[name][call].append(value)
+        log(
+            f"    models, {repetition + 1}/{MODEL_REPEAT}: "
+            + ", ".join(
+                f"{name} " + " ".join(f"{seconds[name][call][-1]:.3f}" for call in MODEL_CALLS) for name in SERVERS
+            )
+        )
+    median = {name: {call: statistics.median(seconds[name][call]) for call in MODEL_CALLS} for name in SERVERS}
+    return {"repetitions": MODEL_REPEAT, "seconds": seconds, "median": median}
+
+
 def run(workdir: Path) -> dict:
     venv = mlflow_venv()
     python = client_python(REQUIREMENTS, "mlflow-full")
@@ -321,8 +367,15 @@ def run(workdir: Path) -> dict:
             figures[str(size_mib)] = measure_size(size_mib, clients, sessions, workdir)
         # A heap that grew during a smaller file may hold the next one without growing again: the growth over the
         # whole run shows what a server keeps.
-        overall = {name: max(m["memory_peak"][name] for m in figures.values()) - baseline[name] for name in SERVERS}
-        return {"sizes": figures, "baseline_rss": baseline, "run_growth": overall}
+        overall = {
+            name: max((m["memory_peak"][name] for m in figures.values()), default=baseline[name]) - baseline[name]
+            for name in SERVERS
+        }
+        result = {"sizes": figures, "baseline_rss": baseline, "run_growth": overall}
+        if MODEL_REPEAT:
+            log("== logged models")
+            result["models"] = measure_models(clients)
+        return result
     except Exception:
         log(f"---- MLflow log tail:\n{tail(workdir / 'mlflow.log')}")
         log(f"---- Registry log tail:\n{registry.log_tail()}")
@@ -375,10 +428,18 @@ def verdicts(figures: dict) -> list[str]:
 
 
 def render(context: dict, result: dict) -> str:
-    figures = result["sizes"]
     lines = ["# Artifacts: Registry beside MLflow's artifact proxy, through MLflow's client", ""]
     lines += [f"- {name}: {value}" for name, value in context.items() if value]
-    lines += [
+    if result["sizes"]:
+        lines += render_transfers(result)
+    if "models" in result:
+        lines += render_models(result["models"])
+    return "\n".join(lines) + "\n"
+
+
+def render_transfers(result: dict) -> list[str]:
+    figures = result["sizes"]
+    lines = [
         "",
         "Median seconds and MiB/s of each transfer; ratios of median times (below 1.0: Registry is faster).",
         "",
@@ -415,7 +476,33 @@ def render(context: dict, result: dict) -> str:
     rows.append(["before", "after warm-up (RSS)"] + [megabytes(result["baseline_rss"][name]) for name in SERVERS])
     lines += report.table(["size", "direction", *SERVERS], rows, right_from=2)
     lines += ["", "Targets (issue 24):", "", *verdicts(figures)]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def render_models(models: dict) -> list[str]:
+    """The logged models' calls: median seconds on each server, their ratio, and issue 25's target."""
+    median = models["median"]
+    lines = [
+        "",
+        f"Logged models through MLflow's client, median seconds of {models['repetitions']} (below 1.0: Registry is "
+        "faster):",
+        "",
+    ]
+    rows = [
+        [label, f"{median['MLflow'][call]:.3f}", f"{median['Registry'][call]:.3f}"]
+        + [f"{median['Registry'][call] / median['MLflow'][call]:.2f}"]
+        for call, label in MODEL_CALLS.items()
+    ]
+    lines += report.table(["call", "MLflow s", "Registry s", "Registry/MLflow"], rows)
+    slower = [label for call, label in MODEL_CALLS.items() if median["Registry"][call] > median["MLflow"][call]]
+    verdict = "met" if not slower else f"NOT met for {', '.join(slower)}"
+    lines += [
+        "",
+        "Target (issue 25):",
+        "",
+        f"- log_model and load_model at least as fast as MLflow's server: {verdict}",
+    ]
+    return lines
 
 
 def main() -> int:
@@ -424,7 +511,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-artifacts-"))
     free = shutil.disk_usage(workdir).free
     # The source, one stored copy per server and repetition, and a download or a copy at a time.
-    needed = max(size * MIB * (2 * repetitions(size) + 3) for size in SIZES)
+    needed = max((size * MIB * (2 * repetitions(size) + 3) for size in SIZES), default=0)
     if free < needed * 1.2:
         log(f"{workdir} has {free / 2**30:.1f} GiB free; this needs about {needed / 2**30:.1f} GiB.")
         shutil.rmtree(workdir, ignore_errors=True)

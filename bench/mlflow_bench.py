@@ -15,10 +15,16 @@ reads do not slow down as the metric history grows: it times runs/search, get-ru
 point table holds N (spread over the runs searched, their latest values kept consistent), times the same calls again
 and prints both side by side.
 
+MLflow 3's logged models and datasets are loaded the same way in both servers: every run logs one dataset input
+(`runs/log-inputs`, one of DATASETS, its `mlflow.data.context` tag `training` for half the runs), and BENCH_MODELS
+logged models (`POST logged-models`, params and tags, their source runs spread over the runs) are made after the runs.
+The timed calls then include `logged-models/search` (filters on a param, and on the name and a tag, each with an
+order) and `runs/search` filtered on `datasets.name` and on `datasets.context`, printed in a table of their own.
+
 Settings (environment): BENCH_RUNS (runs searched, default 10000), BENCH_HISTORY (points in the history read, default
-10000), BENCH_REPEAT (timed repetitions, median reported, default 15: a shared machine is noisy), BENCH_BACKENDS
-(default "sqlite,postgres"), BENCH_POINTS (default 0: no growth check), PG_HOST, PG_PORT, PG_USER (as the system
-tests).
+10000), BENCH_MODELS (logged models, default 2000), BENCH_REPEAT (timed repetitions, median reported, default 15: a
+shared machine is noisy), BENCH_BACKENDS (default "sqlite,postgres"), BENCH_POINTS (default 0: no growth check),
+PG_HOST, PG_PORT, PG_USER (as the system tests).
 """
 
 import argparse
@@ -41,6 +47,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from systemtests.harness import Postgres, Server, free_port, register_and_login  # noqa: E402
+from systemtests.test_artifacts import personal_access_token  # noqa: E402
 
 MLFLOW_SERVER = ["mlflow==3.17.2", "psycopg2-binary==2.9.13"]
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "registry-bench"
@@ -49,7 +56,11 @@ HISTORY = int(os.environ.get("BENCH_HISTORY", "10000"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "15"))
 BACKENDS = os.environ.get("BENCH_BACKENDS", "sqlite,postgres").split(",")
 POINTS = int(os.environ.get("BENCH_POINTS", "0"))
+MODELS = int(os.environ.get("BENCH_MODELS", "2000"))
 SEED_THREADS = 4
+# Each run logs one of these: run i the dataset i % 5, in the context `training` when i is even, `evaluation` if not.
+DATASETS = [f"digits-{k}" for k in range(5)]
+STAGES = ["dev", "staging", "prod"]
 
 
 def mlflow_venv() -> Path:
@@ -145,11 +156,13 @@ def seed(port: int, token: str | None) -> dict:
         metrics = [{"key": "h", "value": i * 0.5, "timestamp": 1000 + i, "step": i} for i in range(start, start + 1000)]
         client.call("POST", "runs/log-batch", {"run_id": history_id, "metrics": metrics})
 
-    def make_runs(chunk: range) -> None:
+    def make_runs(chunk: range) -> list[tuple[int, str]]:
         own = Client(port, token)
+        made = []
         for index in chunk:
             run = own.call("POST", "runs/create", {"experiment_id": experiment_id, "start_time": 10_000 + index})[0]
             run_id = run["run"]["info"]["run_id"]
+            made.append((index, run_id))
             own.call(
                 "POST",
                 "runs/log-batch",
@@ -167,18 +180,93 @@ def seed(port: int, token: str | None) -> dict:
                     ],
                 },
             )
+            own.call("POST", "runs/log-inputs", {"run_id": run_id, "datasets": [dataset_input(index)]})
+        return made
 
+    def make_models(chunk: range) -> None:
+        own = Client(port, token)
+        for index in chunk:
+            own.call("POST", "logged-models", logged_model(experiment_id, index, run_ids[index * RUNS // MODELS]))
+
+    # Each dataset stored once first: MLflow's server fails a log-inputs that stores a dataset another one is storing.
+    first = client.call("POST", "runs/create", {"experiment_id": experiment_id, "start_time": 3})[0]["run"]
+    datasets = [dataset_input(index) for index in range(len(DATASETS))]
+    client.call("POST", "runs/log-inputs", {"run_id": first["info"]["run_id"], "datasets": datasets})
     chunks = [range(start, RUNS, SEED_THREADS) for start in range(SEED_THREADS)]
     started = time.monotonic()
     with ThreadPoolExecutor(SEED_THREADS) as pool:
-        list(pool.map(make_runs, chunks))
-    print(f"    seeded {RUNS} runs in {time.monotonic() - started:.0f} s", flush=True)
+        run_ids = dict(pair for made in pool.map(make_runs, chunks) for pair in made)
+    print(f"    seeded {RUNS} runs, each with a dataset input, in {time.monotonic() - started:.0f} s", flush=True)
+    started = time.monotonic()
+    with ThreadPoolExecutor(SEED_THREADS) as pool:
+        list(pool.map(make_models, [range(start, MODELS, SEED_THREADS) for start in range(SEED_THREADS)]))
+    print(f"    seeded {MODELS} logged models in {time.monotonic() - started:.0f} s", flush=True)
     batch_run = client.call("POST", "runs/create", {"experiment_id": experiment_id, "start_time": 2})[0]["run"]
     return {"experiment_id": experiment_id, "history_id": history_id, "batch_id": batch_run["info"]["run_id"]}
 
 
+def dataset_input(index: int) -> dict:
+    """The dataset input of run `index`: a name, a digest and a schema as `mlflow.log_input` sends them."""
+    name = DATASETS[index % len(DATASETS)]
+    schema = {"mlflow_colspec": [{"type": "double", "name": f"x{k}", "required": True} for k in range(4)]}
+    return {
+        "tags": [{"key": "mlflow.data.context", "value": "training" if index % 2 == 0 else "evaluation"}],
+        "dataset": {
+            "name": name,
+            "digest": uuid.uuid5(uuid.NAMESPACE_URL, name).hex[:8],
+            "source_type": "local",
+            "source": json.dumps({"uri": f"/data/{name}.csv"}),
+            "schema": json.dumps(schema),
+            "profile": json.dumps({"num_rows": 1000 + index % len(DATASETS)}),
+        },
+    }
+
+
+def logged_model(experiment_id: str, index: int, source_run_id: str) -> dict:
+    """Logged model `index`: one of 20 names, 2 params and 2 tags, made by the run given."""
+    return {
+        "experiment_id": experiment_id,
+        "name": f"model-{index % 20}",
+        "model_type": "sklearn",
+        "source_run_id": source_run_id,
+        "params": [{"key": "alpha", "value": str(index % 7)}, {"key": "layers", "value": str(index % 5)}],
+        "tags": [{"key": "stage", "value": STAGES[index % 3]}, {"key": "team", "value": f"t{index % 4}"}],
+    }
+
+
 SEARCH = {"filter": "metrics.m1 > 0.5", "order_by": ["metrics.m1 DESC"], "max_results": 100}
-CALLS = ["log-batch 1000 metrics", "history", "search"]
+# MLflow 3's logged models and datasets: (label, path, body without experiment_ids, the answer's list).
+MODEL_CALLS = {
+    "models by param": (
+        "logged-models/search, params.alpha = '3', order by name",
+        "logged-models/search",
+        {"filter": "params.alpha = '3'", "order_by": [{"field_name": "name", "ascending": True}], "max_results": 100},
+        "models",
+    ),
+    "models by name and tag": (
+        "logged-models/search, name and tags.stage, newest first",
+        "logged-models/search",
+        {
+            "filter": "name = 'model-7' AND tags.stage = 'prod'",
+            "order_by": [{"field_name": "creation_timestamp", "ascending": False}],
+            "max_results": 100,
+        },
+        "models",
+    ),
+    "runs by dataset name": (
+        f"runs/search, datasets.name = '{DATASETS[3]}'",
+        "runs/search",
+        {"filter": f"datasets.name = '{DATASETS[3]}'", "max_results": 100},
+        "runs",
+    ),
+    "runs by dataset context": (
+        "runs/search, datasets.context = 'training'",
+        "runs/search",
+        {"filter": "datasets.context = 'training'", "max_results": 100},
+        "runs",
+    ),
+}
+CALLS = ["log-batch 1000 metrics", "history", "search", *MODEL_CALLS]
 
 
 def measure_once(client: Client, seeded: dict, repetition: int) -> dict[str, float]:
@@ -195,6 +283,9 @@ def measure_once(client: Client, seeded: dict, repetition: int) -> dict[str, flo
     body = {"experiment_ids": [seeded["experiment_id"]], **SEARCH}
     answer, figures["search"] = client.call("POST", "runs/search", body)
     assert answer.get("runs"), "the search found nothing"
+    for call, (_, path, search, found) in MODEL_CALLS.items():
+        answer, figures[call] = client.call("POST", path, {"experiment_ids": [seeded["experiment_id"]], **search})
+        assert answer.get(found), f"{call} found nothing"
     return figures
 
 
@@ -381,7 +472,8 @@ def bench_backend(backend: str, venv: Path, postgres: Postgres | None, points: i
 
         print(f"== {backend}: loading Registry", flush=True)
         registry.start()
-        token = register_and_login(registry.port, "bench")["access"]
+        # A personal access token, as MLflow's clients use: a JWT expires after 15 minutes, less than a slow load takes.
+        token = personal_access_token(registry.port, register_and_login(registry.port, "bench")["access"])
         registry_seeded = seed(registry.port, token)
 
         if backend == "postgres":
@@ -403,6 +495,11 @@ def bench_backend(backend: str, venv: Path, postgres: Postgres | None, points: i
         ]:
             theirs, ours = figures["MLflow"][name], figures["Registry"][name]
             print(f"    {label:<30}{theirs * 1000:>8.1f}ms{ours * 1000:>8.1f}ms{theirs / ours:>7.1f}x", flush=True)
+        print(f"\n[models and datasets] {backend}, {MODELS} logged models, {RUNS} runs with a dataset each")
+        print(f"    {'call':<60}{'MLflow':>10}{'Registry':>10}{'ratio':>8}")
+        for name, (label, *_) in MODEL_CALLS.items():
+            theirs, ours = figures["MLflow"][name], figures["Registry"][name]
+            print(f"    {label:<60}{theirs * 1000:>8.1f}ms{ours * 1000:>8.1f}ms{theirs / ours:>7.1f}x", flush=True)
 
         if points:
             database = PointTable(backend, postgres, registry_db if backend == "postgres" else None, workdir)

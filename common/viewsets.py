@@ -1,8 +1,12 @@
 """ViewSets as declarations: a resource's ViewSet names its queryset, serializers, access table and services; this mixin
 performs create, update and destroy through those services, and builds the `Location` header and the read-back."""
 
+from functools import cached_property
+
 from django.db import models
+from django.shortcuts import get_object_or_404
 from rest_framework import status
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
@@ -68,3 +72,29 @@ class ServiceDestroyMixin(ServiceWritesMixin):
 
 class ServiceModelMixin(ServiceCreateMixin, ServiceUpdateMixin, ServiceDestroyMixin):
     """Every write through the services, for a ViewSet that offers them all."""
+
+
+class ParentScopedMixin:
+    """Routes under one parent object (`/projects/{project_pk}/...`, `/experiments/{experiment_pk}/...`) whose access is
+    the caller's role on that parent, read from `get_parent_queryset()` (annotated with the role) by the URL's
+    `parent_kwarg` and checked against the ViewSet's access table before anything else: a parent the caller may not
+    see answers 403, a missing one 404, and a method the route does not answer 405 for everyone."""
+
+    parent_kwarg = ""
+
+    def get_parent_queryset(self) -> models.QuerySet:
+        raise NotImplementedError
+
+    @cached_property
+    def parent(self) -> models.Model:
+        parent = get_object_or_404(self.get_parent_queryset(), pk=self.kwargs.get(self.parent_kwarg))
+        self.check_object_permissions(self.request, parent)
+        return parent
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Without this, the role check below, which finds no operation for a method the route does not answer, would
+        # answer 403 first.
+        if request.method.lower() not in self.http_method_names or self.action is None:
+            raise MethodNotAllowed(request.method)
+        self.parent  # noqa: B018  (the parent's existence and the caller's role are checked before anything else)

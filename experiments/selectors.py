@@ -13,6 +13,7 @@ from django.db.models.functions import Cast
 
 from experiments import statements
 from experiments.models import Experiment
+from experiments.search.runs import runs_matching
 from projects.models import LifecycleStage
 from tracking.models import LatestMetric
 
@@ -102,3 +103,21 @@ def run_list_in_project(*, project_id: int, run_ids: list[str]) -> list[Experime
     )
     by_id = {run.run_uuid: run for run in runs}
     return [by_id[run_id] for run_id in dict.fromkeys(run_ids) if run_id in by_id]
+
+
+def run_search(
+    *,
+    user,
+    project_ids: Iterable[int],
+    lifecycle_stages: list[str] | None,
+    filter_string: str | None,
+    order_by: list | None,
+    status_names: dict[str, str] | None = None,
+) -> QuerySet[Experiment]:
+    """The experiments (runs) `user` may see in `project_ids`, at one of `lifecycle_stages` (None: any), narrowed by a
+    filter and ordered by `order_by` terms of the search grammar (experiments.search). The caller's role is not part
+    of a run's answer: only which runs they may see."""
+    runs = Experiment.objects.where_visible_to(user).filter(project_id__in=project_ids)
+    if lifecycle_stages is not None:
+        runs = runs.filter(lifecycle_stage__in=lifecycle_stages)
+    return runs_matching(runs, filter_string=filter_string, order_by=order_by, status_names=status_names)

@@ -230,6 +230,6 @@ class MetricViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Gen
             Point(timestamp=now, **item) if "timestamp" not in item else Point(**item)
             for item in serializer.validated_data
         ]
-        tracking.metrics_record(experiment=experiment, points=points)
+        services.experiment_record_metrics(experiment=experiment, points=points)
         data = [{"key": p.key, "value": p.value, "step": p.step, "timestamp": p.timestamp} for p in points]
         return Response(MetricPointSerializer(data, many=True).data, status=status.HTTP_201_CREATED)

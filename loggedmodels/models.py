@@ -52,9 +52,9 @@ class LoggedModel(models.Model):
     # Key/value strings, as MLflow's client sends them.
     tags = models.JSONField(default=dict, blank=True)
     params = models.JSONField(default=dict, blank=True)
-    lifecycle_stage = models.CharField(
-        max_length=16, choices=LifecycleStage.choices, default=LifecycleStage.ACTIVE, db_index=True
-    )
+    # No index of its own: nearly every model is active, and SQLite without statistics would start a run's outputs
+    # from an index that every model matches.
+    lifecycle_stage = models.CharField(max_length=16, choices=LifecycleStage.choices, default=LifecycleStage.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

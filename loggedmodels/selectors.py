@@ -1,5 +1,7 @@
 """Reads of logged models that other code uses."""
 
+from django.db.models import QuerySet
+
 from accounts.models import User
 from loggedmodels.models import LoggedModel, LoggedModelInput, LoggedModelOutput, LoggedModelQuerySet
 from projects.models import LifecycleStage
@@ -20,6 +22,16 @@ def logged_model_list(*, user: User, project_ids: list[int]) -> LoggedModelQuery
         LoggedModel.objects.visible_to(user)
         .filter(project_id__in=project_ids, lifecycle_stage=LifecycleStage.ACTIVE)
         .select_related("source_run")
+    )
+
+
+def experiment_outputs(*, experiment_id: int) -> QuerySet[LoggedModelOutput]:
+    """The models one experiment (run) recorded as its outputs, with the models, in the order recorded; deleted models
+    left out."""
+    return (
+        LoggedModelOutput.objects.filter(run_id=experiment_id, model__lifecycle_stage=LifecycleStage.ACTIVE)
+        .select_related("model__source_run")
+        .order_by("pk")
     )
 
 

@@ -24,8 +24,7 @@ from loggedmodels import selectors as loggedmodels
 from loggedmodels import services as models
 from loggedmodels.access import LOGGED_MODEL_ACCESS
 from loggedmodels.models import LoggedModel
-from mlflow_api import entities
-from mlflow_api import services as mlflow
+from mlflow_api import entities, lookups
 from mlflow_api.errors import MlflowError, does_not_exist, mlflow_exception_handler
 from mlflow_api.fields import run_id, text
 
@@ -52,7 +51,8 @@ def _locate_model(user, proxy_path: str, operation: str, *, allow_root: bool) ->
         raise MlflowError(f"A model's path must read '<experiment_id>/{MODELS}/<model_id>/{ROOT}/<path>'.")
     experiment_id, model_id = parts[0], parts[2]
     path = artifact_path_clean(parts[4] if len(parts) == 5 else "", allow_root=allow_root)
-    model = loggedmodels.logged_model_get(user=user, model_id=model_id)
+    # A deleted model's files stay readable, as on MLflow's server: a registered version may still use them.
+    model = loggedmodels.logged_model_get(user=user, model_id=model_id, allow_deleted=operation == "retrieve")
     if model is None or str(model.project_id) != experiment_id:
         raise does_not_exist(f"Logged model with ID '{model_id}' not found in experiment {experiment_id}.")
     LOGGED_MODEL_ACCESS.remember(user, model, model.role)
@@ -70,7 +70,7 @@ def locate(user, proxy_path: str, operation: str, *, allow_root: bool = False) -
         raise MlflowError(f"An artifact path must read '<experiment_id>/<run_id>/{ROOT}/<path>', not {proxy_path!r}.")
     experiment_id, run_uuid = parts[0], parts[1]
     path = artifact_path_clean(parts[3] if len(parts) == 4 else "", allow_root=allow_root)
-    run = mlflow.run_for(user=user, run_id=run_uuid, operation=operation)
+    run = lookups.run_for(user=user, run_id=run_uuid, operation=operation)
     if str(run.project_id or 0) != experiment_id:
         raise does_not_exist(f"Run with id={run_uuid} not found in experiment {experiment_id}.")
     return run, path
@@ -163,7 +163,7 @@ class ArtifactProxyListEndpoint(_ProxyEndpoint):
 
 def artifacts_list(request, data):
     """`GET /api/2.0/mlflow/artifacts/list`: the files and folders in one folder of a run, named from its root."""
-    run = mlflow.run_for(user=request.user, run_id=run_id(data), operation="retrieve")
+    run = lookups.run_for(user=request.user, run_id=run_id(data), operation="retrieve")
     path = text(data, "path", required=False, default="")
     with mlflow_errors():
         entries = artifacts.artifact_list(actor=request.user, experiment=run, path=path)

@@ -4,8 +4,7 @@ outputs."""
 
 from loggedmodels import selectors as loggedmodels
 from loggedmodels import services as models
-from mlflow_api import entities
-from mlflow_api import services as mlflow
+from mlflow_api import entities, lookups
 from mlflow_api.errors import MlflowError
 from mlflow_api.fields import run_id, strings, text
 from mlflow_api.logged_models import model_for
@@ -37,7 +36,7 @@ def _dataset(item: dict) -> datasets.DatasetFields:
 
 
 def runs_log_inputs(request, data):
-    run = mlflow.run_for(user=request.user, run_id=run_id(data), operation="log")
+    run = lookups.run_for(user=request.user, run_id=run_id(data, checked=True), operation="log")
     fields = [_dataset(item) for item in _objects(data, "datasets")]
     inputs = [model_for(request, text(item, "model_id"), "retrieve") for item in _objects(data, "models")]
     datasets.run_log_datasets(actor=request.user, run=run, datasets=fields)
@@ -48,7 +47,7 @@ def runs_log_inputs(request, data):
 def experiments_search_datasets(request, data):
     experiment_ids = strings(data, "experiment_ids")
     projects = [
-        mlflow.project_for(user=request.user, experiment_id=eid, operation="retrieve") for eid in experiment_ids
+        lookups.project_for(user=request.user, experiment_id=eid, operation="retrieve") for eid in experiment_ids
     ]
     summaries = runinputs.dataset_summaries(project_ids=[p.pk for p in projects if p.pk is not None])
     return {

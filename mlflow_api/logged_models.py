@@ -7,17 +7,18 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from accounts.models import User
+from experiments.search import grammar
+from experiments.search.comparisons import NUMERIC_LOOKUPS, string_q, time_of
+from experiments.search.grammar import ATTRIBUTE, PARAM, TAG, Clause
 from loggedmodels import selectors
 from loggedmodels import services as models
 from loggedmodels.access import LOGGED_MODEL_ACCESS
 from loggedmodels.models import LoggedModel
-from mlflow_api import entities
-from mlflow_api import search as grammar
+from mlflow_api import entities, lookups
 from mlflow_api import services as mlflow
 from mlflow_api.errors import MlflowError, does_not_exist
 from mlflow_api.fields import integer, pairs, run_id, strings, text
-from mlflow_api.queries import NUMERIC_LOOKUPS, _string_q, _time, page
-from mlflow_api.search import ATTRIBUTE, PARAM, TAG, Clause
+from mlflow_api.paging import page
 
 SEARCH_MAX_RESULTS_DEFAULT = 100
 SEARCH_MAX_RESULTS = 1000
@@ -41,11 +42,11 @@ def _answer(model: LoggedModel) -> dict:
 
 
 def create(request, data):
-    project = mlflow.project_for(
+    project = lookups.project_for(
         user=request.user, experiment_id=text(data, "experiment_id"), operation="add_experiment"
     )
     source = text(data, "source_run_id", required=False)
-    source_run = mlflow.run_for(user=request.user, run_id=source, operation="retrieve") if source else None
+    source_run = lookups.run_for(user=request.user, run_id=source, operation="retrieve") if source else None
     model = models.logged_model_create(
         actor=request.user,
         project=project,
@@ -99,7 +100,7 @@ def log_params(request, data, model_id):
 
 
 def runs_outputs(request, data):
-    run = mlflow.run_for(user=request.user, run_id=run_id(data), operation="log")
+    run = lookups.run_for(user=request.user, run_id=run_id(data), operation="log")
     items = data.get("models") or []
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise MlflowError("Invalid value for parameter 'models': a list of {model_id, step} objects is required.")
@@ -111,7 +112,7 @@ def runs_outputs(request, data):
 
 def runs_log_model(request, data):
     """The MLmodel metadata of a model the run logged, kept in its `mlflow.log-model.history` tag."""
-    run = mlflow.run_for(user=request.user, run_id=run_id(data), operation="log")
+    run = lookups.run_for(user=request.user, run_id=run_id(data), operation="log")
     mlflow.run_record_model(run=run, actor=request.user, model_json=data.get("model_json"))
 
 
@@ -141,7 +142,7 @@ def _keyed_q(queryset: QuerySet, field: str, clause: Clause, index: int) -> Quer
         return queryset.filter(**{f"{alias}__isnull": False})
     if clause.comparator not in grammar.STRING_COMPARATORS:
         raise MlflowError(f"Invalid comparator {clause.comparator!r} for {clause.kind} {clause.key!r}.")
-    return queryset.filter(_string_q(alias, clause))
+    return queryset.filter(string_q(alias, clause))
 
 
 def _status_q(clause: Clause) -> Q:
@@ -174,10 +175,10 @@ def _clause(queryset: QuerySet, clause: Clause, index: int) -> QuerySet:
             queryset, field = queryset.alias(run_uuid=F("source_run__run_uuid")), "run_uuid"
         if clause.comparator not in grammar.STRING_COMPARATORS | grammar.LIST_COMPARATORS:
             raise MlflowError(f"Invalid comparator {clause.comparator!r} for the attribute {clause.key!r}.")
-        return queryset.filter(_string_q(field, clause))
+        return queryset.filter(string_q(field, clause))
     if clause.key in TIME_ATTRIBUTES:
         field = TIME_ATTRIBUTES[clause.key]
-        moment = _time(clause)
+        moment = time_of(clause)
         if clause.comparator == "!=":
             return queryset.exclude(**{field: moment})
         return queryset.filter(**{f"{field}__{NUMERIC_LOOKUPS[clause.comparator]}": moment})
@@ -205,7 +206,7 @@ def logged_models_search(
         raise MlflowError(f"max_results must be between 1 and {SEARCH_MAX_RESULTS}.")
     if not experiment_ids:
         raise MlflowError("Missing value for required parameter 'experiment_ids'.")
-    projects = [mlflow.project_for(user=user, experiment_id=eid, operation="retrieve") for eid in experiment_ids]
+    projects = [lookups.project_for(user=user, experiment_id=eid, operation="retrieve") for eid in experiment_ids]
     queryset = selectors.logged_model_list(user=user, project_ids=[p.pk for p in projects if p.pk is not None])
     for index, clause in enumerate(grammar.parse_filter(filter_string)):
         queryset = _clause(queryset, clause, index)

@@ -1,124 +1,33 @@
-"""What MLflow's calls do to projects (MLflow experiments) and experiments (MLflow runs).
-
-The lookups check the caller's role against the projects' and experiments' access tables (projects.access,
-experiments.access), and every write goes through those apps' own services, so the rules of the REST API hold here
-too. Operations are named as in those tables.
-"""
+"""What MLflow's calls do to projects (MLflow experiments) and experiments (MLflow runs), once the lookups
+(mlflow_api.lookups) have checked the caller's role: every write goes through those apps' own services, so the rules of
+the REST API hold here too."""
 
 import json
 import random
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from accounts.models import User
-from common.text import fold
-from experiments import selectors
 from experiments import services as experiments
-from experiments.access import EXPERIMENT_ACCESS
 from experiments.models import RUN_TAG_VALUE_MAX_LENGTH, Experiment, ExperimentStatus, RunTag
 from mlflow_api.entities import NOTE_TAG, RUN_NAME_TAG, param_text
 from mlflow_api.errors import RESOURCE_ALREADY_EXISTS, MlflowError, does_not_exist
 from projects import services as projects
-from projects.access import PROJECT_ACCESS
 from projects.models import (
     NAME_TAKEN,
     PROJECT_TAG_VALUE_MAX_LENGTH,
     LifecycleStage,
     Project,
-    ProjectRole,
     ProjectTag,
 )
 from tracking import services as tracking
 
-DEFAULT_PROJECT_NAME = "Default"
-DEFAULT_PROJECT_DESCRIPTION = "Runs logged without an experiment."
 PARAM_VALUE_MAX_LENGTH = 6000
 BATCH_MAX_METRICS = 1000
 BATCH_MAX_PARAMS = 100
 BATCH_MAX_TAGS = 100
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Lookups
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-def default_project(*, user: User, create: bool = True) -> Project | None:
-    """The caller's own project that MLflow's experiment "0" stands for, made on first use."""
-    found = Project.objects.with_role(user).filter(owner=user, name_key=fold(DEFAULT_PROJECT_NAME)).first()
-    if found is not None or not create:
-        return found
-    try:
-        projects.project_create(owner=user, name=DEFAULT_PROJECT_NAME, description=DEFAULT_PROJECT_DESCRIPTION)
-    except (ValidationError, IntegrityError):  # Made by a concurrent request.
-        pass
-    return Project.objects.with_role(user).get(owner=user, name_key=fold(DEFAULT_PROJECT_NAME))
-
-
-def unsaved_default_project(*, user: User) -> Project:
-    """The caller's default project as their first run in experiment "0" will make it, unsaved: what a read of that
-    experiment shows until then.
-
-    A read never writes, so it cannot make the project (a read-only token could then write through a GET). Nor does
-    it answer RESOURCE_DOES_NOT_EXIST: MLflow's server always has experiment 0, and its client reads it before logging
-    to it (`set_experiment(experiment_id="0")` raises on a 404), then sends "0" to runs/create, which makes it.
-    """
-    project = Project(
-        owner=user,
-        name=DEFAULT_PROJECT_NAME,
-        description=DEFAULT_PROJECT_DESCRIPTION,
-        lifecycle_stage=LifecycleStage.ACTIVE,
-        created_at=user.date_joined,
-        updated_at=user.date_joined,
-    )
-    project.role = ProjectRole.OWNER
-    return project
-
-
-def project_for(*, user: User, experiment_id, operation: str) -> Project:
-    """The project MLflow's `experiment_id` names, if the caller's role allows `operation` (PROJECT_ACCESS) in it.
-
-    Experiment "0" is the caller's default project, made by the first write that names it; a read of it before then
-    sees it unsaved (unsaved_default_project).
-    """
-    experiment_id = str(experiment_id)
-    if experiment_id == "0" and operation == "retrieve":
-        project = default_project(user=user, create=False) or unsaved_default_project(user=user)
-    elif experiment_id == "0":
-        project = default_project(user=user)
-    else:
-        project = None
-        if experiment_id.isascii() and experiment_id.isdigit() and len(experiment_id) < 19:
-            project = Project.objects.with_role(user).filter(pk=int(experiment_id)).first()
-        if project is None:
-            raise does_not_exist(f"No experiment with id {experiment_id}.")
-    PROJECT_ACCESS.remember(user, project, project.role)
-    PROJECT_ACCESS.require(user, project, operation)
-    return project
-
-
-def project_by_name(*, user: User, name: str) -> Project:
-    """The project of this name the caller may read: their own first, then those shared with them (oldest first)."""
-    # Names compare as the unique constraint compares them (folded), so the name a create refused is the one found.
-    candidates = Project.objects.visible_to(user).filter(name_key=fold(name.strip())).order_by("pk")
-    own = [p for p in candidates if p.owner_id == user.pk]
-    found = own[0] if own else next(iter(candidates), None)
-    if found is None:
-        raise does_not_exist(f"No experiment named {name!r}.")
-    return found
-
-
-def run_for(*, user: User, run_id, operation: str, shown: bool = False) -> Experiment:
-    """The experiment MLflow's `run_id` names, if the caller's access allows `operation` (EXPERIMENT_ACCESS) on it;
-    `shown` reads with it what a run's answer shows (its owner, latest metrics and tags)."""
-    run = selectors.run_get(user=user, run_id=str(run_id), shown=shown)
-    if run is None:
-        raise does_not_exist(f"Run with id={run_id} not found.")
-    EXPERIMENT_ACCESS.remember(user, run, run.access_role)
-    EXPERIMENT_ACCESS.require(user, run, operation)
-    return run
-
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Experiments (projects)
@@ -208,22 +117,13 @@ def _tag_pairs(tags: list[dict], *, max_length: int) -> dict[str, str]:
 def run_create(
     *, user: User, project: Project, run_name: str | None, start_time: datetime | None, tags: list[dict]
 ) -> Experiment:
-    """A new running experiment in `project`, owned by the caller (never by the client's `user_id`).
-
-    The client replays a POST whose answer it did not get: a run of the same owner, project, start time and name is
-    that replay, and is answered again rather than made twice.
-    """
+    """A new running experiment in `project`, owned by the caller (never by the client's `user_id`): every call makes
+    one, as MLflow's server does. Distinct runs may share a project, a start time and a name (ten started in the same
+    millisecond by one script), so no call is taken for the replay of another."""
     if project.lifecycle_stage != LifecycleStage.ACTIVE:
         raise MlflowError(f"The experiment {project.pk} must be in the 'active' state to add runs; it is deleted.")
     pairs = _tag_pairs(tags, max_length=RUN_TAG_VALUE_MAX_LENGTH)
-    name = run_name or pairs.get(RUN_NAME_TAG) or None
-    if start_time is not None:
-        replay = Experiment.objects.filter(owner=user, project=project, started_at=start_time)
-        if name:
-            replay = replay.filter(name=name.strip())
-        if replay.exists():
-            return replay.order_by("pk").first()
-    name = name or generated_run_name()
+    name = run_name or pairs.get(RUN_NAME_TAG) or generated_run_name()
     pairs[RUN_NAME_TAG] = name
     with transaction.atomic():
         run = experiments.experiment_create(
@@ -235,10 +135,6 @@ def run_create(
         )
         RunTag.objects.bulk_create([RunTag(experiment=run, key=k, value=v) for k, v in pairs.items()])
     return run
-
-
-def _lock(run: Experiment) -> None:
-    tracking.experiments_lock(Experiment.objects.filter(pk=run.pk))
 
 
 def _set_tags(run: Experiment, actor: User, pairs: dict[str, str]) -> None:
@@ -260,7 +156,7 @@ def run_update(*, run: Experiment, actor: User, status, end_time: datetime | Non
     """Set the status a client reports (any move: clients resume finished runs), the end time and the name."""
     experiments.experiment_require_log(experiment=run, actor=actor)
     with transaction.atomic():
-        _lock(run)
+        experiments.experiment_lock(experiment=run)
         if run_name:
             _set_tags(run, actor, {RUN_NAME_TAG: run_name})
         if status is not None:
@@ -299,11 +195,14 @@ def run_log_batch(
             f"{BATCH_MAX_TAGS} tags."
         )
     pairs = _tag_pairs(tags, max_length=RUN_TAG_VALUE_MAX_LENGTH)
+    if not (metrics or params or pairs):
+        return
     # No savepoint inside the request's transaction: a batch that fails fails whole, and a savepoint is two round trips.
     with transaction.atomic(savepoint=False):
+        # Taken once for the whole batch: its parameters, tags and metric points are written under it.
+        experiments.experiment_lock(experiment=run)
         if params or pairs:
             # Read under the lock: parameters are checked against those a concurrent batch may just have written.
-            _lock(run)
             run.refresh_from_db(fields=["parameters", "name"])
         if params:
             _log_params(run, actor, params)
@@ -327,7 +226,7 @@ def run_record_model(*, run: Experiment, actor: User, model_json) -> None:
     if not isinstance(model, dict):
         raise MlflowError("Invalid value for parameter 'model_json': a JSON object is required.")
     with transaction.atomic():
-        _lock(run)
+        experiments.experiment_lock(experiment=run)
         stored = RunTag.objects.filter(experiment=run, key=LOGGED_MODELS_TAG).values_list("value", flat=True).first()
         try:
             history = json.loads(stored) if stored else []
@@ -343,7 +242,7 @@ def run_delete_tag(*, run: Experiment, actor: User, key) -> None:
     """Remove a key/value tag, or a plain label of that name; the `log` operation on an active run."""
     experiments.experiment_require_log(experiment=run, actor=actor)
     with transaction.atomic():
-        _lock(run)
+        experiments.experiment_lock(experiment=run)
         if RunTag.objects.filter(experiment=run, key=key).delete()[0]:
             return
         run.refresh_from_db(fields=["tags"])

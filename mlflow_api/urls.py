@@ -1,7 +1,9 @@
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from mlflow_api import artifacts, inputs, logged_models, views
+from mlflow_api import artifacts, inputs, logged_models, metrics, registry_search, views
+from mlflow_api import model_registry as registry
+from mlflow_api import model_versions as versions
 from mlflow_api.errors import artifacts_not_implemented, endpoint_not_found
 
 # (path under /api/2.0/mlflow/, handler, method, writes). The MLflow client never sends a trailing slash. A path may
@@ -27,7 +29,8 @@ ROUTES = [
     ("runs/set-tag", views.runs_set_tag, "POST", True),
     ("runs/delete-tag", views.runs_delete_tag, "POST", True),
     ("runs/log-batch", views.runs_log_batch, "POST", True),
-    ("metrics/get-history", views.metrics_get_history, "GET", False),
+    ("metrics/get-history", metrics.metrics_get_history, "GET", False),
+    ("metrics/get-history-bulk-interval", metrics.metrics_get_history_bulk_interval, "GET", False),
     ("artifacts/list", artifacts.artifacts_list, "GET", False),
     ("runs/outputs", logged_models.runs_outputs, "POST", True),
     ("runs/log-model", logged_models.runs_log_model, "POST", True),
@@ -41,6 +44,30 @@ ROUTES = [
     ("logged-models/{model_id}/tags", logged_models.set_tags, "PATCH", True),
     ("logged-models/{model_id}/tags/{tag_key}", logged_models.delete_tag, "DELETE", True),
     ("logged-models/{model_id}/params", logged_models.log_params, "POST", True),
+    # The model registry, with the methods MLflow's client uses (its protobuf service's first endpoint of each RPC;
+    # get-latest-versions also answers GET, its second).
+    ("registered-models/create", registry.create_registered_model, "POST", True),
+    ("registered-models/get", registry.get_registered_model, "GET", False),
+    ("registered-models/rename", registry.rename_registered_model, "POST", True),
+    ("registered-models/update", registry.update_registered_model, "PATCH", True),
+    ("registered-models/delete", registry.delete_registered_model, "DELETE", True),
+    ("registered-models/search", registry_search.search_registered_models, "GET", False),
+    ("registered-models/get-latest-versions", registry.get_latest_versions, "POST", False),
+    ("registered-models/get-latest-versions", registry.get_latest_versions, "GET", False),
+    ("registered-models/set-tag", registry.set_registered_model_tag, "POST", True),
+    ("registered-models/delete-tag", registry.delete_registered_model_tag, "DELETE", True),
+    ("registered-models/alias", registry.set_alias, "POST", True),
+    ("registered-models/alias", registry.delete_alias, "DELETE", True),
+    ("registered-models/alias", registry.get_version_by_alias, "GET", False),
+    ("model-versions/create", versions.create_model_version, "POST", True),
+    ("model-versions/get", versions.get_model_version, "GET", False),
+    ("model-versions/update", versions.update_model_version, "PATCH", True),
+    ("model-versions/delete", versions.delete_model_version, "DELETE", True),
+    ("model-versions/search", registry_search.search_model_versions, "GET", False),
+    ("model-versions/transition-stage", versions.transition_stage, "POST", True),
+    ("model-versions/get-download-uri", versions.get_download_uri, "GET", False),
+    ("model-versions/set-tag", versions.set_model_version_tag, "POST", True),
+    ("model-versions/delete-tag", versions.delete_model_version_tag, "DELETE", True),
 ]
 
 # What each parameter of a path matches: a model's id is one segment, a tag's key may hold '/'.
@@ -57,12 +84,17 @@ def _name(path: str) -> str:
     return "mlflow-" + path.replace("/", "-").replace("{", "").replace("}", "")
 
 
-def _routes() -> list:
-    """One URL per path: the RPC of the request's method, or (any other method) the first, which answers 405."""
+def _routes(*, only: set[str] | None = None, prefix: str = "mlflow-") -> list:
+    """One URL per path (of `only`, by default all): the RPC of the request's method, or (any other method) the first,
+    which answers 405."""
     by_path: dict[str, dict] = {}
     for route, handler, method, writes in ROUTES:
-        by_path.setdefault(route, {})[method] = views.endpoint(handler, method, writes=writes)
-    return [re_path(_pattern(route), views.by_method(methods), name=_name(route)) for route, methods in by_path.items()]
+        if only is None or route in only:
+            by_path.setdefault(route, {})[method] = views.endpoint(handler, method, writes=writes)
+    return [
+        re_path(_pattern(route), views.by_method(methods), name=prefix + _name(route).removeprefix("mlflow-"))
+        for route, methods in by_path.items()
+    ]
 
 
 endpoints = [
@@ -74,9 +106,14 @@ endpoints = [
 # which the client reports as ENDPOINT_NOT_FOUND rather than as a server error.
 not_offered = [re_path(r"^(?P<path>.*)$", csrf_exempt(endpoint_not_found))]
 
+# The RPCs MLflow's web UI reads under /ajax-api/2.0/mlflow/, where MLflow's server offers every RPC again.
+AJAX_ROUTES = {"metrics/get-history-bulk-interval"}
+
 urlpatterns = [
+    re_path(r"^version/?$", views.version, name="mlflow-version"),
     path("api/2.0/mlflow/", include(endpoints)),
     path("api/3.0/mlflow/", include(not_offered)),
+    path("ajax-api/2.0/mlflow/", include([*_routes(only=AJAX_ROUTES, prefix="mlflow-ajax-"), *not_offered])),
     path("ajax-api/", include(not_offered)),
     path(
         "api/2.0/mlflow-artifacts/",

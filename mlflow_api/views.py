@@ -2,7 +2,9 @@
 shape. Authentication is the project's default (bearer tokens), errors are MLflow's JSON (see errors.py)."""
 
 from django.db import transaction
+from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
 from drf_orjson_renderer.renderers import ORJSONRenderer
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import IsAuthenticated
@@ -10,15 +12,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from experiments import services as experiments
-from mlflow_api import entities, queries
+from mlflow_api import entities, lookups, queries
 from mlflow_api import services as mlflow
 from mlflow_api.errors import MlflowError, mlflow_exception_handler
 from mlflow_api.fields import integer, pairs, point, run_id, status, strings, text, time
 from mlflow_api.inputs import run_extras
 from projects import services as projects
-from tracking.models import MetricPoint, number_to_json
-
-HISTORY_MAX_RESULTS = 25_000
 
 
 class MlflowEndpoint(APIView):
@@ -69,18 +68,29 @@ class MlflowEndpoint(APIView):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+def _acting_on(lookup, name: str, operation: str, service):
+    """The handler of an RPC that only names its object: `lookup(request, data, operation)` finds it (checking the
+    caller's role for `operation`), and `service` acts on it as `name`, the caller as the actor."""
+
+    def handler(request, data):
+        service(**{name: lookup(request, data, operation)}, actor=request.user)
+
+    handler.__name__ = service.__name__
+    return handler
+
+
 def experiments_create(request, data):
     project = mlflow.experiment_create(user=request.user, name=text(data, "name"), tags=pairs(data, "tags"))
     return {"experiment_id": str(project.pk)}
 
 
 def experiments_get(request, data):
-    project = mlflow.project_for(user=request.user, experiment_id=text(data, "experiment_id"), operation="retrieve")
+    project = lookups.project_for(user=request.user, experiment_id=text(data, "experiment_id"), operation="retrieve")
     return {"experiment": entities.experiment_json(project)}
 
 
 def experiments_get_by_name(request, data):
-    project = mlflow.project_by_name(user=request.user, name=text(data, "experiment_name"))
+    project = lookups.project_by_name(user=request.user, name=text(data, "experiment_name"))
     return {"experiment": entities.experiment_json(project)}
 
 
@@ -100,7 +110,7 @@ def experiments_search(request, data):
 
 
 def _experiment(request, data, operation: str):
-    return mlflow.project_for(user=request.user, experiment_id=text(data, "experiment_id"), operation=operation)
+    return lookups.project_for(user=request.user, experiment_id=text(data, "experiment_id"), operation=operation)
 
 
 def experiments_update(request, data):
@@ -108,12 +118,8 @@ def experiments_update(request, data):
     mlflow.experiment_rename(project=project, actor=request.user, new_name=text(data, "new_name"))
 
 
-def experiments_delete(request, data):
-    projects.project_soft_delete(project=_experiment(request, data, "soft_delete"), actor=request.user)
-
-
-def experiments_restore(request, data):
-    projects.project_restore(project=_experiment(request, data, "restore"), actor=request.user)
+experiments_delete = _acting_on(_experiment, "project", "soft_delete", projects.project_soft_delete)
+experiments_restore = _acting_on(_experiment, "project", "restore", projects.project_restore)
 
 
 def experiments_set_tag(request, data):
@@ -131,18 +137,18 @@ def experiments_delete_tag(request, data):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def _run(request, data, operation: str):
-    return mlflow.run_for(user=request.user, run_id=run_id(data), operation=operation)
+def _run(request, data, operation: str, *, checked: bool = False):
+    return lookups.run_for(user=request.user, run_id=run_id(data, checked=checked), operation=operation)
 
 
 def _run_answer(request, run_uuid: str) -> dict:
-    run = mlflow.run_for(user=request.user, run_id=run_uuid, operation="retrieve", shown=True)
+    run = lookups.run_for(user=request.user, run_id=run_uuid, operation="retrieve", shown=True)
     outputs, inputs = run_extras([run.pk])[run.pk]
     return {"run": entities.run_json(run, outputs=outputs, inputs=inputs)}
 
 
 def runs_create(request, data):
-    project = mlflow.project_for(
+    project = lookups.project_for(
         user=request.user,
         experiment_id=text(data, "experiment_id", required=False, default="0"),
         operation="add_experiment",
@@ -173,12 +179,8 @@ def runs_update(request, data):
     return {"run_info": entities.run_info_json(run)}
 
 
-def runs_delete(request, data):
-    experiments.experiment_soft_delete(experiment=_run(request, data, "soft_delete"), actor=request.user)
-
-
-def runs_restore(request, data):
-    experiments.experiment_restore(experiment=_run(request, data, "restore"), actor=request.user)
+runs_delete = _acting_on(_run, "experiment", "soft_delete", experiments.experiment_soft_delete)
+runs_restore = _acting_on(_run, "experiment", "restore", experiments.experiment_restore)
 
 
 def runs_log_metric(request, data):
@@ -203,7 +205,7 @@ def runs_delete_tag(request, data):
 
 
 def runs_log_batch(request, data):
-    run = _run(request, data, "log")
+    run = _run(request, data, "log", checked=True)
     metrics = data.get("metrics") or []
     if not isinstance(metrics, list):
         raise MlflowError("Invalid value for parameter 'metrics': a list is required.")
@@ -233,28 +235,14 @@ def runs_search(request, data):
     return answer
 
 
-def metrics_get_history(request, data):
-    run = _run(request, data, "retrieve")
-    max_results = integer(data, "max_results", default=HISTORY_MAX_RESULTS)
-    if not 1 <= max_results <= HISTORY_MAX_RESULTS:
-        raise MlflowError(f"max_results must be between 1 and {HISTORY_MAX_RESULTS}.")
-    points = MetricPoint.objects.filter(experiment=run, key=text(data, "metric_key")).order_by(
-        "timestamp", "step", "value"
-    )
-    rows, token = queries.page(
-        points.values_list("key", "value", "is_nan", "timestamp", "step"),
-        max_results=max_results,
-        page_token=text(data, "page_token", required=False),
-    )
-    answer = {
-        "metrics": [
-            {"key": key, "value": number_to_json(value, is_nan=is_nan), "timestamp": ts, "step": step}
-            for key, value, is_nan, ts, step in rows
-        ]
-    }
-    if token:
-        answer["next_page_token"] = token
-    return answer
+# The MLflow server whose tracking protocol this one speaks (and whose client the system tests drive it with).
+MLFLOW_VERSION = "3.17.2"
+
+
+@require_GET
+def version(request):
+    """`GET /version`: the MLflow version, in plain text and without a login, as MLflow's server answers it."""
+    return HttpResponse(MLFLOW_VERSION, content_type="text/plain; charset=utf-8")
 
 
 def endpoint(handler, method: str = "POST", *, writes: bool = True):

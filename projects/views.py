@@ -1,9 +1,7 @@
 from django.shortcuts import get_object_or_404
-from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -11,7 +9,7 @@ from rest_framework.reverse import reverse
 from accounts.models import User
 from common.access import HasRole
 from common.throttles import LOOKUP_THROTTLES
-from common.viewsets import ServiceModelMixin
+from common.viewsets import ParentScopedMixin, ServiceModelMixin
 from projects import services, sharing
 from projects.access import INVITATION_ACCESS, MEMBERSHIP_ACCESS, PROJECT_ACCESS
 from projects.filters import ProjectFilterSet
@@ -104,23 +102,18 @@ def invitation_response(invitation: ProjectInvitation, *, request, context) -> R
     )
 
 
-class _ProjectScopedMixin:
+class _ProjectScopedMixin(ParentScopedMixin):
     """Routes under /projects/{project_pk}/ whose access is the caller's role in that project (the ViewSet's `access`
-    table), checked before anything else; a method the route does not answer is a 405 for everyone."""
+    table), checked before anything else (ParentScopedMixin)."""
 
-    @cached_property
+    parent_kwarg = "project_pk"
+
+    def get_parent_queryset(self):
+        return Project.objects.with_role(self.request.user)
+
+    @property
     def project(self) -> Project:
-        project = get_object_or_404(Project.objects.with_role(self.request.user), pk=self.kwargs.get("project_pk"))
-        self.check_object_permissions(self.request, project)
-        return project
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        # A method this route does not answer (PUT, or DELETE on the list) is a 405 for everyone: without this, the role
-        # check below, which finds no operation for it in the table, would answer 403 first.
-        if request.method.lower() not in self.http_method_names or self.action is None:
-            raise MethodNotAllowed(request.method)
-        self.project  # noqa: B018  (the project's existence and the caller's role are checked before anything else)
+        return self.parent
 
 
 @extend_schema_view(

@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "artifacts",
     "loggedmodels",
     "runinputs",
+    "modelregistry",
     "ui",
 ]
 

@@ -8,8 +8,11 @@ from accounts.views import AuthViewSet, UserViewSet
 from artifacts.views import ExperimentArtifactViewSet
 from common.routers import OptionalSlashRouter
 from experiments.views import ExperimentViewSet, MetricViewSet, ProjectExperimentViewSet
+from loggedmodels.views import ExperimentOutputViewSet, ProjectLoggedModelViewSet
+from modelregistry.views import ModelVersionViewSet, ProjectRegisteredModelViewSet, RegisteredModelViewSet
 from projects.views import InvitationViewSet, ProjectInvitationViewSet, ProjectMembershipViewSet, ProjectViewSet
 from registry import views
+from runinputs.views import ExperimentInputViewSet
 from tokens.views import PersonalAccessTokenViewSet
 
 router = OptionalSlashRouter()
@@ -20,8 +23,20 @@ router.register(r"projects/(?P<project_pk>[0-9]+)/invitations", ProjectInvitatio
 router.register("invitations", InvitationViewSet, basename="invitation")
 router.register(r"projects/(?P<project_pk>[0-9]+)/experiments", ProjectExperimentViewSet, basename="project-experiment")
 router.register("experiments", ExperimentViewSet, basename="experiment")
+router.register(
+    r"projects/(?P<project_pk>[0-9]+)/registered-models",
+    ProjectRegisteredModelViewSet,
+    basename="project-registered-model",
+)
+router.register("registered-models", RegisteredModelViewSet, basename="registered-model")
+router.register("model-versions", ModelVersionViewSet, basename="model-version")
 router.register("auth/tokens", PersonalAccessTokenViewSet, basename="personal-access-token")
 router.register(r"experiments/(?P<experiment_pk>[0-9]+)/metrics", MetricViewSet, basename="experiment-metric")
+router.register(r"experiments/(?P<experiment_pk>[0-9]+)/inputs", ExperimentInputViewSet, basename="experiment-input")
+router.register(r"experiments/(?P<experiment_pk>[0-9]+)/outputs", ExperimentOutputViewSet, basename="experiment-output")
+router.register(
+    r"projects/(?P<project_pk>[0-9]+)/logged-models", ProjectLoggedModelViewSet, basename="project-logged-model"
+)
 router.register("auth", AuthViewSet, basename="auth")
 
 browsable_api_auth = [

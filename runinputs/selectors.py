@@ -1,5 +1,7 @@
 """Reads of run inputs that other code uses."""
 
+from django.db.models import QuerySet
+
 from runinputs.models import CONTEXT_TAG, Dataset, DatasetInput
 
 
@@ -9,6 +11,11 @@ def run_dataset_inputs(*, run_ids: list[int]) -> dict[int, list[DatasetInput]]:
     for link in DatasetInput.objects.filter(run_id__in=run_ids).select_related("dataset").order_by("pk"):
         inputs.setdefault(link.run_id, []).append(link)
     return inputs
+
+
+def experiment_dataset_inputs(*, experiment_id: int) -> QuerySet[DatasetInput]:
+    """The dataset inputs of one experiment (run), with their datasets, in the order they were logged."""
+    return DatasetInput.objects.filter(run_id=experiment_id).select_related("dataset").order_by("pk")
 
 
 def dataset_summaries(*, project_ids: list[int]) -> list[tuple[int, str, str, str]]:
@@ -24,4 +31,4 @@ def dataset_summaries(*, project_ids: list[int]) -> list[tuple[int, str, str, st
     return list(summaries)
 
 
-__all__ = ["Dataset", "dataset_summaries", "run_dataset_inputs"]
+__all__ = ["Dataset", "dataset_summaries", "experiment_dataset_inputs", "run_dataset_inputs"]

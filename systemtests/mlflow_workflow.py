@@ -116,6 +116,9 @@ def main() -> dict:
     client.restore_experiment(other)
     out["experiment_restored_stage"] = client.get_experiment(other).lifecycle_stage
 
+    same_start = client.create_experiment("same-start")
+    out["same_start_runs"] = len({client.create_run(same_start, start_time=1).info.run_id for _ in range(10)})
+
     default_run = client.create_run("0", run_name="no-experiment")
     out["default_experiment_name"] = client.get_experiment(default_run.info.experiment_id).name
 
@@ -130,6 +133,7 @@ def main() -> dict:
     out["other_user_get_run"] = error_code(lambda: client.get_run(train_id))
     out["other_user_log_metric"] = error_code(lambda: client.log_metric(train_id, "loss", 0.0))
     out["other_user_search"] = [r.info.run_id for r in client.search_runs([experiment.experiment_id])]
+    out["other_user_experiments"] = [(e.experiment_id, e.name) for e in client.search_experiments()]
     out["other_user_own_experiment"] = bool(mlflow.set_experiment("workflow").experiment_id)
     del os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"]
 

@@ -37,6 +37,13 @@ DEPENDS_ON_STORED_STATE = {
     "auth_password_reset_confirm_create": "a reset token that was mailed and not used yet",
     "auth_email_create": "the caller's current password, and an e-mail not already taken",
     "auth_email_confirm_create": "a confirmation token that was mailed and not used yet",
+    # The registry: a name taken in the project, or one MLflow's rules refuse (`/`, `:`, `..`); a project the caller may
+    # not create models in; a version that does not exist, or an alias MLflow reserves; archiving from a passive stage.
+    "registered_models_create": "a project the caller may create models in, and a name it does not have yet",
+    "registered_models_update": "a name the model's project does not have yet, within MLflow's name rules",
+    "registered_models_partial_update": "a name the model's project does not have yet, within MLflow's name rules",
+    "registered_models_aliases_create": "a version that exists, and an alias MLflow does not reserve",
+    "model_versions_transition_create": "archive_existing_versions only into Staging or Production",
     # The path rule refuses more than a schema pattern can state (`..` and empty segments, names over 255 bytes).
     "experiments_artifacts_list": "a path the path rule refuses",
     "experiments_artifacts_retrieve": "a file that exists, at a path the path rule accepts",

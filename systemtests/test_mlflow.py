@@ -102,6 +102,8 @@ def test_the_mlflow_client_logs_to_registry_and_reads_everything_back(mlflow_pyt
     assert (out["experiment_deleted_stage"], out["experiment_restored_stage"]) == ("deleted", "active")
     assert out["deleted_experiments"] == ["scratch"]
     assert out["default_experiment_name"] == "Default"
+    assert out["same_start_runs"] == 10
+    assert out["other_user_experiments"] == [["0", "Default"]]
     assert (out["other_user_get_run"], out["other_user_log_metric"]) == ("PERMISSION_DENIED", "PERMISSION_DENIED")
     assert out["other_user_search"] == []
     # Bob's own "workflow" is a new project of his: alice's is not his to see.

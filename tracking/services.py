@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
-from django.http import Http404
 
 from common.numbers import INT64_MAX, INT64_MIN
 from tracking.models import METRIC_KEY_MAX_LENGTH, LatestMetric, MetricPoint, PointFields
@@ -162,47 +160,19 @@ WHERE (excluded."step", excluded."timestamp", NOT excluded."is_nan", excluded."v
     > (current."step", current."timestamp", NOT current."is_nan", current."value")"""
 
 
-def _lock(experiment: Experiment) -> None:
-    """Lock the experiment's row until the transaction ends, or answer 404 if it is gone (SQLite, which has no row
-    locks, lets one writer at a time in anyway). Plain SQL: the ORM's compiling of this one-row SELECT showed in a
-    batch's profile.
-
-    The history has no foreign key constraint (MetricPoint.experiment), so this is what keeps a point from outliving
-    its experiment: a delete takes the same lock first (experiments_lock).
-    """
-    quote = connection.ops.quote_name
-    table = MetricPoint._meta.get_field("experiment").related_model._meta
-    sql = f"SELECT 1 FROM {quote(table.db_table)} WHERE {quote(table.pk.column)} = %s"
-    if connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [experiment.pk])
-        if cursor.fetchone() is None:
-            raise Http404("The experiment was deleted.")
-
-
-def experiments_lock(experiments: QuerySet[Experiment]) -> None:
-    """Lock the rows of `experiments` until the transaction ends (on SQLite, which has no row locks, nothing: it lets
-    one writer at a time in).
-
-    Deletes take it before they delete the history: a batch of points writes under the same lock (_lock), so it either
-    commits before the delete reads the history, whose rows then go with it, or waits and finds the experiment gone.
-    Without it a batch could add points after the delete had removed the history: nothing else stops it, since the
-    history has no foreign key constraint.
-    """
-    list(experiments.order_by().select_for_update().values_list("pk", flat=True))
-
-
 def metrics_record(*, experiment: Experiment, points: Iterable[Point]) -> None:
     """Record metric points in an experiment's history and move each key's latest value forward where they beat it;
     never into an experiment a tracking client deleted (Experiment.require_active).
 
-    A point identical to one stored (a client's replay after a timeout) is stored once. The experiment's row is locked
-    for the transaction, so that concurrent writers to one experiment take their row locks one after the other (two
-    batches upserting the same keys in another order would otherwise deadlock).
+    The caller holds the experiment's row lock (experiments.services.experiment_lock, a floor above) for its
+    transaction: concurrent writers to one experiment then take their row locks one after the other (two batches
+    upserting the same keys in another order would otherwise deadlock), and a delete, which takes the same lock, either
+    comes after the points and removes them or finds the experiment gone. The history has no foreign key constraint
+    (MetricPoint.experiment), so that lock is what keeps a point from outliving its experiment.
 
-    Three statements whatever the number of points: the lock, one insert of the history, one upsert of the latest value
-    of each key in the batch (the batch's greatest point per key, chosen here).
+    A point identical to one stored (a client's replay after a timeout) is stored once. Two statements whatever the
+    number of points: one insert of the history, one upsert of the latest value of each key in the batch (the batch's
+    greatest point per key, chosen here).
     """
     experiment.require_active()
     points = list(points)
@@ -217,14 +187,14 @@ def metrics_record(*, experiment: Experiment, points: Iterable[Point]) -> None:
     # No savepoint inside a caller's transaction: a failure here fails that transaction whole (as a failed statement
     # does on PostgreSQL anyway), which is what a batch wants, and a savepoint costs two round trips.
     with transaction.atomic(savepoint=False):
-        _lock(experiment)
         _insert_history(rows)
         _insert(LatestMetric, list(latest.values()), conflict=_LATEST_UPSERT)
     experiment.forget_results()
 
 
 def metrics_set_latest(*, experiment: Experiment, values: dict[str, float]) -> None:
-    """Make `values` the latest values of their metrics, as writing an experiment's `results` does.
+    """Make `values` the latest values of their metrics, as writing an experiment's `results` does (under the
+    experiment's lock, as metrics_record says).
 
     Each key whose latest value differs gets a point at the step after its latest one (step 0 for a new key), stamped
     now; a key whose latest value is already the one given records nothing, so that sending `results` back unchanged

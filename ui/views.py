@@ -22,8 +22,12 @@ from experiments.access import EXPERIMENT_ACCESS
 from experiments.selectors import run_get, run_list_in_project, run_table_keys
 from projects.access import MEMBERSHIP_ACCESS, PROJECT_ACCESS
 from projects.selectors import project_get, project_list
-from tracking.selectors import metric_history_sample
+from tracking.selectors import metric_history_longer_than, metric_history_sample
 from ui import tables
+
+# A chart draws about this many points per series as legibly as a million, and the answer stays small and fast
+# whatever a run logged.
+CHART_POINTS_MAX = 1000
 
 signed_in = partial(login_required, login_url=reverse_lazy("ui:signin"))
 # The UI's pages have no inline style either (the site's policy allows them for the admin and the browsable API).
@@ -150,17 +154,21 @@ def run(request, run_id: str):
 @require_GET
 @signed_in()
 def metric_history(request, run_id: str):
-    """One metric's history as `{"key", "steps", "values", "total"}` for a chart: at most
-    tracking.selectors.HISTORY_POINTS_MAX points, NaN and infinities as null (a gap in the line)."""
+    """One metric's history as `{"key", "steps", "values", "thinned"}` for a chart: at most CHART_POINTS_MAX points,
+    evenly spaced over the steps with the first and the last kept (as MLflow's get-history-bulk-interval samples
+    them), NaN and infinities as null (a gap in the line); `thinned` says whether the history holds more."""
     run = _run(request, run_id, shown=False)
     key = request.GET.get("key", "")
-    points, total = metric_history_sample(experiment_id=run.pk, key=key)
+    sampled = metric_history_sample(
+        experiment_ids=[run.pk], key=key, max_results=CHART_POINTS_MAX, start_step=None, end_step=None
+    )
+    points = sampled.get(run.pk, [])
     return JsonResponse(
         {
             "key": key,
-            "steps": [step for step, _ in points],
-            "values": [value if math.isfinite(value) else None for _, value in points],
-            "total": total,
+            "steps": [step for _, step, _, _, _ in points],
+            "values": [None if is_nan or not math.isfinite(value) else value for _, _, _, value, is_nan in points],
+            "thinned": metric_history_longer_than(experiment_id=run.pk, key=key, count=len(points)),
         }
     )
 

@@ -143,8 +143,8 @@ def test_delete_and_restore_an_experiment_cascade_to_its_runs(user_client, proje
         ok(call(user_client, "runs/get", {"run_id": run["info"]["run_id"]}, "GET"))["run"]["info"]["lifecycle_stage"]
         == "deleted"
     )
-    active = ok(call(user_client, "experiments/search", {"view_type": "ACTIVE_ONLY"}))
-    assert active == {"experiments": []}
+    active = ok(call(user_client, "experiments/search", {"view_type": "ACTIVE_ONLY"}))["experiments"]
+    assert [e["name"] for e in active] == ["Default"]
     deleted = ok(call(user_client, "experiments/search", {"view_type": "DELETED_ONLY"}))["experiments"]
     assert [e["name"] for e in deleted] == ["demo"]
     ok(call(user_client, "experiments/restore", {"experiment_id": str(project.pk)}))
@@ -202,11 +202,18 @@ def test_experiment_0_is_the_callers_default_project_made_once(user_client, user
     assert first["info"]["experiment_id"] == second["info"]["experiment_id"] == str(default.pk)
 
 
-def test_a_replayed_create_returns_the_same_run(user_client, project):
-    first = make_run(user_client, str(project.pk), run_name="replayed")
-    again = make_run(user_client, str(project.pk), run_name="replayed")
-    assert first["info"]["run_id"] == again["info"]["run_id"]
-    assert Experiment.objects.count() == 1
+def test_ten_creates_with_one_start_time_and_no_name_make_ten_runs(user_client, project):
+    # As MLflow's server does: distinct runs started in the same millisecond are not one run replayed.
+    runs = [make_run(user_client, str(project.pk), start_time=1) for _ in range(10)]
+    assert len({run["info"]["run_id"] for run in runs}) == 10
+    assert Experiment.objects.filter(project=project).count() == 10
+
+
+def test_two_creates_with_one_name_and_start_time_make_two_runs(user_client, project):
+    first = make_run(user_client, str(project.pk), run_name="same")
+    second = make_run(user_client, str(project.pk), run_name="same")
+    assert first["info"]["run_id"] != second["info"]["run_id"]
+    assert list(Experiment.objects.filter(project=project).values_list("name", flat=True)) == ["same", "same"]
 
 
 def test_log_metric_param_tag_and_read_back(user_client, project):
@@ -279,6 +286,18 @@ def test_log_batch_stores_all_and_a_replay_stores_nothing_new(user_client, proje
     assert LatestMetric.objects.get(experiment=experiment).step == 999
     assert experiment.parameters == {"p0": "0", "p1": "1", "p2": "2", "p3": "3", "p4": "4"}
     assert RunTag.objects.get(experiment=experiment, key="t").value == "v"
+
+
+def test_a_batch_of_params_tags_and_metrics_locks_its_run_once(user_client, project):
+    run_id = make_run(user_client, str(project.pk))["info"]["run_id"]
+    body = {"run_id": run_id, "metrics": [{"key": "m", "value": 1.0, "timestamp": 7, "step": 0}]}
+    body.update(params=[{"key": "p", "value": "1"}], tags=[{"key": "t", "value": "v"}])
+    table = connection.ops.quote_name(Experiment._meta.db_table)
+    with CaptureQueriesContext(connection) as queries:
+        ok(call(user_client, "runs/log-batch", body))
+    # The lock (experiments.services.experiment_lock), with FOR UPDATE where the database has row locks.
+    locks = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(f'SELECT "status" FROM {table} WHERE')]
+    assert len(locks) == 1
 
 
 def test_a_bad_batch_changes_nothing(user_client, project):
@@ -517,7 +536,7 @@ def test_search_returns_only_what_the_caller_may_read(user_client, user, other_u
     theirs = ProjectFactory(owner=other_user, name="theirs")
     make_run(client_for(other_user), str(theirs.pk), run_name="secret")
     assert _names(user_client, theirs) == []
-    assert ok(call(user_client, "experiments/search", {})) == {"experiments": []}
+    assert [e["name"] for e in ok(call(user_client, "experiments/search", {}))["experiments"]] == ["Default"]
     ProjectMembership.objects.create(project=theirs, user=user, role="viewer")
     assert _names(user_client, theirs) == ["secret"]
 
@@ -562,7 +581,7 @@ def test_multipart_artifact_uploads_answer_501_not_implemented(user_client):
         ("runs/get", {"run_id": "0" * 32}, "GET", 404, "RESOURCE_DOES_NOT_EXIST"),
         ("runs/get", {}, "GET", 400, "INVALID_PARAMETER_VALUE"),
         ("experiments/get", {"experiment_id": "999999"}, "GET", 404, "RESOURCE_DOES_NOT_EXIST"),
-        ("experiments/get", {"experiment_id": "abc"}, "GET", 404, "RESOURCE_DOES_NOT_EXIST"),
+        ("experiments/get", {"experiment_id": "abc"}, "GET", 400, "INVALID_PARAMETER_VALUE"),
         ("experiments/create", {}, "POST", 400, "INVALID_PARAMETER_VALUE"),
         ("experiments/create", {"name": "x" * 300}, "POST", 400, "INVALID_PARAMETER_VALUE"),
         (
@@ -577,6 +596,56 @@ def test_multipart_artifact_uploads_answer_501_not_implemented(user_client):
 )
 def test_deterministic_errors_are_4xx_mlflow_json(user_client, path, body, method, http_status, code):
     error(call(user_client, path, body, method), http_status, code)
+
+
+# What MLflow 3.17.2's server answers (status, error_code) to each malformed request, read from a running server: a
+# string field given as another JSON type, an experiment id that is no integer, a run id of a shape no run has where
+# the server checks it (log-batch, log-inputs), and where it does not (404, as for a run that does not exist).
+MLFLOW_VALIDATION_ANSWERS = [
+    ("experiments/create", {"name": 123}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ("experiments/create", {"name": ["x"]}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ("experiments/create", {"name": ""}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ("experiments/get", {"experiment_id": "a b"}, "GET", 400, "INVALID_PARAMETER_VALUE"),
+    ("experiments/get", {"experiment_id": "-1"}, "GET", 404, "RESOURCE_DOES_NOT_EXIST"),
+    ("experiments/get", {"experiment_id": "12345"}, "GET", 404, "RESOURCE_DOES_NOT_EXIST"),
+    ("experiments/update", {"experiment_id": "abc", "new_name": "x"}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ("experiments/delete", {"experiment_id": "abc"}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ("runs/create", {"experiment_id": "abc"}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ("runs/create", {"experiment_id": 5}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ("runs/search", {"experiment_ids": ["abc"]}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ("runs/get", {"run_id": "not a run!"}, "GET", 404, "RESOURCE_DOES_NOT_EXIST"),
+    ("runs/get", {}, "GET", 400, "INVALID_PARAMETER_VALUE"),
+    ("runs/log-batch", {"run_id": "bad id", "metrics": []}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    ("runs/log-inputs", {"run_id": "bad id", "datasets": []}, "POST", 400, "INVALID_PARAMETER_VALUE"),
+    (
+        "runs/log-metric",
+        {"run_id": "bad id", "key": "k", "value": 1, "timestamp": 1},
+        "POST",
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    ),
+    ("runs/update", {"run_id": "bad id", "status": "FINISHED"}, "POST", 404, "RESOURCE_DOES_NOT_EXIST"),
+    ("runs/delete", {"run_id": "bad id"}, "POST", 404, "RESOURCE_DOES_NOT_EXIST"),
+    ("runs/set-tag", {"run_id": "bad id", "key": "k", "value": "v"}, "POST", 404, "RESOURCE_DOES_NOT_EXIST"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "method", "http_status", "code"), MLFLOW_VALIDATION_ANSWERS)
+def test_malformed_requests_answer_as_mlflows_server_does(user_client, path, body, method, http_status, code):
+    error(call(user_client, path, body, method), http_status, code)
+    assert not Project.objects.exists() and not Experiment.objects.exists()
+
+
+def test_a_run_id_missing_everywhere_is_named_run_id(user_client):
+    assert error(call(user_client, "runs/get", {}, "GET"), 400, "INVALID_PARAMETER_VALUE") == (
+        "Missing value for required parameter 'run_id'."
+    )
+
+
+def test_an_experiment_name_of_digits_is_a_name(user_client):
+    # MLflow refuses the JSON number 123, not the string "123".
+    created = ok(call(user_client, "experiments/create", {"name": "123"}))
+    assert Project.objects.get(pk=created["experiment_id"]).name == "123"
 
 
 def test_malformed_json_is_400_mlflow_json(user_client):
@@ -713,6 +782,7 @@ SCOPE_TABLE = [
     ("runs/delete-tag", "POST", {"run_id": "{run}", "key": "team"}, 403, 200),
     ("runs/log-batch", "POST", {"run_id": "{run}", "params": [{"key": "bs", "value": "8"}]}, 403, 200),
     ("metrics/get-history", "GET", {"run_id": "{run}", "metric_key": "m"}, 200, 200),
+    ("metrics/get-history-bulk-interval", "GET", {"run_ids": "{run}", "metric_key": "m"}, 200, 200),
     ("artifacts/list", "GET", {"run_id": "{run}"}, 200, 200),
     ("runs/log-inputs", "POST", {"run_id": "{run}", "datasets": []}, 403, 200),
     ("runs/log-model", "POST", {"run_id": "{run}", "model_json": '{{"artifact_path": "model"}}'}, 403, 200),
@@ -730,8 +800,9 @@ def _filled(value, names: dict):
 
 def test_the_scope_table_names_every_route():
     from mlflow_api.tests.test_logged_models import MODEL_SCOPE_TABLE
+    from mlflow_api.tests.test_model_registry import SCOPE_ROUTES
 
-    named = [(route, method) for route, method, *_ in SCOPE_TABLE + MODEL_SCOPE_TABLE]
+    named = [(route, method) for route, method, *_ in SCOPE_TABLE + MODEL_SCOPE_TABLE] + SCOPE_ROUTES
     assert sorted(named) == sorted((path, method) for path, _, method, _ in ROUTES)
 
 
@@ -775,6 +846,8 @@ def test_reading_experiment_0_shows_the_default_project_without_making_it(user, 
     }
     assert not Project.objects.exists()
     assert ok(call(client, "runs/search", {"experiment_ids": ["0"]})) == {"runs": []}
+    # As MLflow's server, whose search_experiments() on a new server answers its Default experiment.
+    assert ok(call(client, "experiments/search", {})) == {"experiments": [got["experiment"]]}
     assert not Project.objects.exists()
 
 
@@ -784,6 +857,42 @@ def test_the_first_run_in_experiment_0_makes_the_default_project_a_read_then_sho
     got = ok(call(user_client, "experiments/get", {"experiment_id": "0"}, "GET"))["experiment"]
     assert (got["experiment_id"], got["name"]) == (str(default.pk), "Default")
     assert run["info"]["experiment_id"] == str(default.pk)
+
+
+@pytest.mark.parametrize(
+    ("body", "names"),
+    [
+        ({"order_by": ["name"]}, ["Alpha", "Default", "Zulu"]),
+        ({"order_by": ["name DESC"]}, ["Zulu", "Default", "Alpha"]),
+        ({"order_by": ["name"], "filter": "name != 'Default'"}, ["Alpha", "Zulu"]),
+        ({"order_by": ["name"], "filter": "name LIKE 'D%'"}, ["Default"]),
+        ({"order_by": ["name"], "filter": "tags.team = 'x'"}, []),
+        ({"order_by": ["name"], "filter": "tags.team IS NULL"}, ["Alpha", "Default", "Zulu"]),
+        ({"order_by": ["name"], "view_type": "DELETED_ONLY"}, []),
+        ({"order_by": ["experiment_id"]}, ["Default", "Alpha", "Zulu"]),
+        ({"order_by": ["creation_time DESC"]}, ["Zulu", "Alpha", "Default"]),
+    ],
+)
+def test_the_unsaved_default_experiment_is_filtered_ordered_and_paged_with_the_others(user, user_client, body, names):
+    ProjectFactory(owner=user, name="Alpha")
+    ProjectFactory(owner=user, name="Zulu")
+    for max_results in (1, 2, 10):
+        found, token = [], None
+        while True:
+            answer = ok(
+                call(user_client, "experiments/search", {**body, "max_results": max_results, "page_token": token})
+            )
+            found += [e["name"] for e in answer.get("experiments", [])]
+            token = answer.get("next_page_token")
+            if not token:
+                break
+        assert found == names
+
+
+def test_once_made_the_default_experiment_is_shown_once(user_client, user):
+    make_run(user_client, "0", run_name="first")
+    found = ok(call(user_client, "experiments/search", {}))["experiments"]
+    assert [(e["experiment_id"], e["name"]) for e in found] == [(str(Project.objects.get().pk), "Default")]
 
 
 def test_a_read_token_makes_no_default_project_through_a_write(user):
@@ -825,7 +934,8 @@ def test_experiments_search_like_and_ilike(user_client, user, comparison, expect
     for name in LIKE_NAMES:
         ProjectFactory(owner=user, name=name)
     found = ok(call(user_client, "experiments/search", {"filter": f"name {comparison}"})).get("experiments", [])
-    assert sorted(e["name"] for e in found) == expected
+    # The caller's Default experiment, not yet made, is shown where it matches (test_a_new_users_search_...).
+    assert sorted(e["name"] for e in found if e["experiment_id"] != "0") == expected
 
 
 @pytest.mark.parametrize("attribute", ["attributes.run_name", "tags.t", "params.p"])

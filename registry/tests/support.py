@@ -164,7 +164,7 @@ def run_command(name: str, *args: str) -> str:
 
 # Every table an API call about projects, experiments or their metrics may write, users included (a transfer or a
 # removal must not touch the accounts).
-SNAPSHOT_APPS = ("accounts", "projects", "experiments", "tracking", "loggedmodels", "runinputs")
+SNAPSHOT_APPS = ("accounts", "projects", "experiments", "tracking", "loggedmodels", "runinputs", "modelregistry")
 
 
 def snapshot() -> dict:

@@ -21,6 +21,8 @@ from experiments.models import Experiment
 from experiments.tests.factories import ExperimentFactory
 from loggedmodels.models import LoggedModel
 from loggedmodels.tests.factories import LoggedModelFactory
+from modelregistry.models import ModelVersion, RegisteredModel, RegisteredModelAlias
+from modelregistry.tests.factories import AliasFactory, ModelVersionFactory, RegisteredModelFactory
 from projects.models import Project, ProjectInvitation, ProjectMembership
 from projects.tests.factories import ProjectFactory, ProjectInvitationFactory, ProjectMembershipFactory
 from registry.tests.support import snapshot
@@ -72,6 +74,11 @@ def _logged_model(owner):
     return {"model_id": model.model_id}, LoggedModel, model.pk
 
 
+def _project_logged_model(owner):
+    model = LoggedModelFactory(project=ProjectFactory(owner=owner))
+    return {"project_pk": model.project_id, "model_id": model.model_id}, LoggedModel, model.pk
+
+
 def _logged_model_tag(owner):
     kwargs, model, pk = _logged_model(owner)
     return {**kwargs, "tag_key": "k"}, model, pk
@@ -102,6 +109,25 @@ def _token(owner):
     return {"pk": token.pk}, PersonalAccessToken, token.pk
 
 
+def _registered_model(owner):
+    model = RegisteredModelFactory(project=ProjectFactory(owner=owner))
+    return {"pk": model.pk}, RegisteredModel, model.pk
+
+
+def _registered_model_alias(owner):
+    alias = AliasFactory(model_version__registered_model=RegisteredModelFactory(project=ProjectFactory(owner=owner)))
+    return {"pk": alias.registered_model_id, "alias": alias.alias}, RegisteredModelAlias, alias.pk
+
+
+def _project_registered_models(owner):
+    return {"project_pk": ProjectFactory(owner=owner).pk}, Project, Project.objects.get(owner=owner).pk
+
+
+def _model_version(owner):
+    version = ModelVersionFactory(registered_model=RegisteredModelFactory(project=ProjectFactory(owner=owner)))
+    return {"pk": version.pk}, ModelVersion, version.pk
+
+
 # (route name, method, a function that makes the owner's object and returns the URL kwargs and the row to watch).
 # Users are readable by every authenticated user, so only their writes are refused.
 FORBIDDEN = [
@@ -125,6 +151,16 @@ FORBIDDEN = [
     ("mlflow-logged-models-model_id-tags", "patch", _logged_model),
     ("mlflow-logged-models-model_id-tags-tag_key", "delete", _logged_model_tag),
     ("mlflow-logged-models-model_id-params", "post", _logged_model),
+    *[("registered-model-detail", method, _registered_model) for method in ["get", "put", "patch", "delete"]],
+    ("registered-model-aliases", "post", _registered_model),
+    ("registered-model-alias", "delete", _registered_model_alias),
+    ("project-registered-model-list", "get", _project_registered_models),
+    *[("model-version-detail", method, _model_version) for method in ["get", "put", "patch", "delete"]],
+    ("model-version-transition", "post", _model_version),
+    ("project-logged-model-list", "get", _project_experiments),
+    *[("project-logged-model-detail", method, _project_logged_model) for method in ["get", "delete"]],
+    ("experiment-input-list", "get", _experiment_metrics),
+    ("experiment-output-list", "get", _experiment_metrics),
 ]
 
 

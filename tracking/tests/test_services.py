@@ -8,7 +8,7 @@ from django.http import Http404
 
 from accounts.services import user_delete
 from experiments.models import Experiment
-from experiments.services import experiment_delete
+from experiments.services import experiment_delete, experiment_record_metrics
 from experiments.tests.factories import ExperimentFactory
 from tracking.models import LatestMetric, MetricPoint
 from tracking.services import Point, metrics_clear, metrics_record, metrics_set_latest
@@ -197,9 +197,9 @@ def test_a_batch_of_1000_points_takes_the_same_few_queries_as_one_point(django_a
     # PostgreSQL the history's insert is in a savepoint (tracking.services._insert_history).
     queries = 5 if connection.vendor == "postgresql" else 3
     with django_assert_num_queries(queries):
-        metrics_record(experiment=experiment, points=points)
+        experiment_record_metrics(experiment=experiment, points=points)
     with django_assert_num_queries(queries):
-        metrics_record(experiment=experiment, points=[Point("k0", 5.0, 5000, 5)])
+        experiment_record_metrics(experiment=experiment, points=[Point("k0", 5.0, 5000, 5)])
     assert MetricPoint.objects.filter(experiment=experiment).count() == 1001
 
 
@@ -209,7 +209,7 @@ def test_a_batch_into_an_experiment_deleted_since_it_was_read_is_404_and_stores_
     Experiment.objects.filter(pk=experiment_id).delete()
 
     with pytest.raises(Http404), transaction.atomic():  # A request's transaction, as the views hold one.
-        metrics_record(experiment=experiment, points=[Point("loss", 0.5, 0, 1)])
+        experiment_record_metrics(experiment=experiment, points=[Point("loss", 0.5, 0, 1)])
 
     assert not MetricPoint.objects.filter(experiment_id=experiment_id).exists()
     assert not LatestMetric.objects.filter(experiment_id=experiment_id).exists()
@@ -244,7 +244,8 @@ def test_a_delete_during_a_batch_waits_for_it_and_leaves_no_point_behind(delete)
     def batch():
         try:
             with transaction.atomic():
-                metrics_record(experiment=experiment, points=[Point("loss", 0.4, 1, 2), Point("acc", 0.9, 1, 2)])
+                points = [Point("loss", 0.4, 1, 2), Point("acc", 0.9, 1, 2)]
+                experiment_record_metrics(experiment=experiment, points=points)
                 written.set()
                 release.wait(10)
         finally:

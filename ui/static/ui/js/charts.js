@@ -36,7 +36,7 @@
       note.textContent = "No points.";
       return;
     }
-    var thinned = histories.filter(function (history) { return history.total > history.steps.length; });
+    var thinned = histories.filter(function (history) { return history.thinned; });
     if (thinned.length) {
       note.textContent = "Long histories are shown as 1,000 evenly spaced points.";
     }

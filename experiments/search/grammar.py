@@ -1,13 +1,15 @@
-"""MLflow's search grammar: filters (`metrics.loss < 0.5 and params.lr = '0.01'`) and `order_by` terms.
+"""The search grammar of runs, MLflow's: filters (`metrics.loss < 0.5 and params.lr = '0.01'`) and `order_by` terms.
 
-A small hand-written parser rather than sqlparse (which MLflow uses): the grammar is a flat list of clauses joined by
-`and`, so a scanner of a few regular expressions covers it exactly and reports errors in the client's own words.
+Every surface that filters runs (MLflow's API, the web UI) reads the same grammar through here; an error is a
+ValidationError, which each surface answers in its own shape. A small hand-written parser rather than sqlparse (which
+MLflow uses): the grammar is a flat list of clauses joined by `and`, so a scanner of a few regular expressions covers
+it exactly and reports errors in the client's own words.
 """
 
 import re
 from dataclasses import dataclass
 
-from mlflow_api.errors import MlflowError
+from django.core.exceptions import ValidationError
 
 METRIC, PARAM, TAG, ATTRIBUTE, DATASET = "metric", "param", "tag", "attribute", "dataset"
 # A search is one query, and each clause or order term adds to it (a comparison, a join or a subquery): past a few
@@ -67,8 +69,8 @@ class OrderTerm:
     ascending: bool
 
 
-def _invalid(message: str) -> MlflowError:
-    return MlflowError(message)
+def _invalid(message: str) -> ValidationError:
+    return ValidationError(message)
 
 
 class _Scanner:
