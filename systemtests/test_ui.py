@@ -167,6 +167,17 @@ def test_sign_in_sort_by_a_metric_open_a_run_see_its_chart_and_follow_mlflow_lin
             # The address holds the table: opening it again shows the same.
             page.goto(page.url)
             assert run_names(page) == ["fast", "middle", "slow"]
+            # The filter box: MLflow's search grammar, a refusal said in words, then a filter that keeps two runs.
+            page.fill("#id_filter", "metrics.loss <")
+            page.press("#id_filter", "Enter")
+            expect(page.get_by_test_id("filter-error")).to_contain_text("This filter was not understood")
+            page.fill("#id_filter", "metrics.loss < 0.6")
+            page.press("#id_filter", "Enter")
+            expect(page.locator("#runs tbody td.name")).to_have_count(2)
+            assert run_names(page) == ["fast", "middle"]
+            expect(page).to_have_url(re.compile(r"[?&]filter=metrics\.loss(\+|%20)%3C(\+|%20)0\.6(&|$)"))
+            inaccessible += accessibility_problems(page, "runs table filtered")
+            page.screenshot(path=folder / "3b-runs-filtered.png", full_page=True)
 
             # A run: its chart is drawn from the history endpoint, which returned every logged point.
             with page.expect_response(lambda response: "/metric-history?key=loss" in response.url) as answer:
