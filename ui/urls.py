@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from ui import account_views, sharing_views, token_views, views
+from ui import account_views, model_views, sharing_views, token_views, views
 
 app_name = "ui"
 
@@ -19,6 +19,8 @@ urlpatterns = [
     path("invitations", sharing_views.invitations, name="invitations"),
     path("invitations/<int:pk>/accept", sharing_views.invitation_accept, name="invitation-accept"),
     path("invitations/<int:pk>/decline", sharing_views.invitation_decline, name="invitation-decline"),
+    path("models", model_views.models, name="models"),
+    path("models/<int:pk>", model_views.model, name="model"),
     path("projects/<int:pk>", views.project, name="project"),
     path("projects/<int:pk>/compare", views.compare, name="compare"),
     path("projects/<int:pk>/sharing", sharing_views.project_sharing, name="sharing"),

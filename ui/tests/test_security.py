@@ -117,6 +117,7 @@ def test_a_hostile_metric_key_reaches_the_history_url_encoded(user, hostile):
         "/ui/tokens",
         "/ui/invitations",
         "/ui/projects/{project}/sharing",
+        "/ui/models",
         "/ui/password/forgot",
         "/ui/password/reset",
         "/ui/email/confirm",
