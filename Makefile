@@ -68,8 +68,9 @@ bench-mlflow: install-dev bootstrap
 bench-artifacts: install-dev bootstrap
 	$(BIN)/python bench/artifacts_bench.py
 
-# The web UI's JavaScript (uPlot, htmx), committed in ui/static/ui/vendor/: refresh it from npm at the versions
-# pinned in bin/vendor (needs npm; nothing else is built).
+# The web UI's JavaScript (uPlot, htmx), committed in ui/static/ui/vendor/, and axe-core for the browser test, in
+# systemtests/vendor/ (never served): refresh them from npm at the versions pinned in bin/vendor (needs npm; nothing
+# else is built).
 vendor:
 	bin/vendor
 

@@ -114,7 +114,7 @@ def _welcome(user: User) -> str:
         f"Hello {one_line(user.get_short_name() or user.username)},\n\n"
         "your Registry account is ready. What to do next:\n\n"
         f"- Sign in to the web UI to see projects and runs: {site}/ui/\n"
-        f"- Make a personal access token for your training code (POST /auth/tokens, in the API docs: {site}/docs).\n"
+        f"- Make a personal access token for your training code on the tokens page: {site}/ui/tokens\n"
         "- Point MLflow's client at Registry, and log runs as you do today:\n\n"
         f"    export MLFLOW_TRACKING_URI={site}\n"
         "    export MLFLOW_TRACKING_TOKEN=<your token>\n\n"

@@ -28,12 +28,11 @@ from common.throttles import (
     LOGIN_THROTTLES,
     PASSWORD_THROTTLES,
     REGISTRATION_THROTTLES,
+    RESET_THROTTLES,
     AttemptThrottledMixin,
     remember_device,
-    throttles_for,
 )
 
-RESET_THROTTLES = throttles_for("reset", field="email")
 UNAUTHORIZED = OpenApiResponse(description="Missing, invalid, expired or revoked credentials.")
 
 

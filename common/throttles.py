@@ -227,6 +227,9 @@ LOGIN_THROTTLES = password_throttles(field="username")
 PASSWORD_THROTTLES = password_throttles()
 REGISTRATION_THROTTLES = throttles_for("register", field="email")
 LOOKUP_THROTTLES = throttles_for("lookup")
+# Password reset mails, per address and per e-mail asked for; personal access tokens created, per address and account.
+RESET_THROTTLES = throttles_for("reset", field="email")
+TOKEN_THROTTLES = throttles_for("token")
 
 
 class Attempt:

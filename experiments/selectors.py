@@ -13,7 +13,7 @@ from django.db.models.functions import Cast
 
 from experiments import statements
 from experiments.models import Experiment
-from experiments.search.runs import runs_matching
+from experiments.search.runs import runs_filtered, runs_matching
 from projects.models import LifecycleStage
 from tracking.models import LatestMetric
 
@@ -46,8 +46,11 @@ def run_get(*, user, run_id: str, shown: bool = False) -> Experiment | None:
     return statements.run_with_access(user, run_id)
 
 
-def run_table(*, project_id: int, metrics: list[str], params: list[str]) -> QuerySet[Experiment]:
-    """The active experiments (runs) of project `project_id`, for a table of runs: with the owner, `duration`, and for
+def run_table(
+    *, project_id: int, metrics: list[str], params: list[str], filter_string: str = ""
+) -> QuerySet[Experiment]:
+    """The active experiments (runs) of project `project_id` that match `filter_string` (the search grammar,
+    experiments.search; ValidationError for one it refuses), for a table of runs: with the owner, `duration`, and for
     each chosen metric key `metrics[i]` its latest value as `metric_<i>` (None when absent or NaN, so that NaN sorts
     with the missing) and `metric_<i>_nan`, and for each parameter key `params[i]` its value as text, `param_<i>`.
 
@@ -61,11 +64,10 @@ def run_table(*, project_id: int, metrics: list[str], params: list[str]) -> Quer
     for index, key in enumerate(params):
         # As plain text, so that comparing values (a page's cursor) compares text rather than JSON.
         annotations[f"param_{index}"] = Cast(KeyTextTransform(key, "parameters"), output_field=TextField())
-    return (
-        Experiment.objects.filter(project_id=project_id, lifecycle_stage=LifecycleStage.ACTIVE)
-        .select_related("owner")
-        .annotate(**annotations)
-    )
+    runs = Experiment.objects.filter(project_id=project_id, lifecycle_stage=LifecycleStage.ACTIVE)
+    if filter_string.strip():
+        runs = runs_filtered(runs, filter_string=filter_string)
+    return runs.select_related("owner").annotate(**annotations)
 
 
 # The metric and parameter keys a table of runs offers are gathered from this many of the project's newest runs, so

@@ -206,3 +206,13 @@ def versions_of(*, models: list[RegisteredModel], user: User) -> list[Registered
         for version in model.latest:
             version.registered_model = model
     return models
+
+
+def model_version_list_of(*, model: RegisteredModel) -> QuerySet:
+    """Every version of `model`, newest first, with its tags, aliases, creator and the run it came from (if it is
+    still there)."""
+    return (
+        _versions_shown(ModelVersion.objects.filter(registered_model=model))
+        .select_related("source_run")
+        .order_by("-version")
+    )

@@ -251,13 +251,14 @@ SITE_URL = (
     env.str("SITE_URL", default="")
     or f"http://{f'[{_listening}]' if ':' in _listening else _listening}:{env.int('PORT', default=8000)}"
 ).rstrip("/")
-# Password reset mails link here, with `?uid=...&token=...`: a page of yours that posts them, with the new password, to
-# /auth/password/reset/confirm. A reset link works once, and for PASSWORD_RESET_TIMEOUT seconds.
-PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default="") or f"{SITE_URL}/auth/password/reset/confirm"
+# Password reset mails link here, with `?uid=...&token=...`: by default the web UI's page, which posts them with the new
+# password to accounts' service (as POST /auth/password/reset/confirm does). A reset link works once, and for
+# PASSWORD_RESET_TIMEOUT seconds.
+PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default="") or f"{SITE_URL}/ui/password/reset"
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
-# The link in the mail that confirms a new e-mail, to which `?uid=...&token=...` is added: a page that posts them to
-# /auth/email/confirm. A link works once, and for PASSWORD_RESET_TIMEOUT seconds.
-EMAIL_CONFIRM_URL = env.str("EMAIL_CONFIRM_URL", default="") or f"{SITE_URL}/auth/email/confirm"
+# The link in the mail that confirms a new e-mail, to which `?uid=...&token=...` is added: by default the web UI's page,
+# whose button posts them (as POST /auth/email/confirm does). A link works once, and for PASSWORD_RESET_TIMEOUT seconds.
+EMAIL_CONFIRM_URL = env.str("EMAIL_CONFIRM_URL", default="") or f"{SITE_URL}/ui/email/confirm"
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_TOKEN_MINUTES", default=15)),

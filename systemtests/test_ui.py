@@ -1,7 +1,10 @@
 """The web UI in a real browser (Debian's Chromium driven by Playwright) against a real gunicorn server on PostgreSQL:
 sign in, open a project, sort its runs by a metric, open a run and see its chart drawn from the logged points, compare
-two runs, and follow the links MLflow's client prints (`/#/experiments/<id>/runs/<run_id>`). No page may log an error
-to the console, which is where a Content-Security-Policy refusal (an inline script, a style) shows.
+two runs, and follow the links MLflow's client prints (`/#/experiments/<id>/runs/<run_id>`); share a project with a
+second account who accepts the invitation and then sees it, and make a token in the UI that logs a run through MLflow's
+REST API. No page may log an error to the console, which is where a Content-Security-Policy refusal (an inline script,
+a style) shows, and axe-core (systemtests/vendor/, injected by the test, never served) finds no serious or critical
+accessibility violation on any page it checks.
 
 Screenshots of each step go to systemtests/screenshots/ (git-ignored; UI_SCREENSHOTS=folder to choose), printed at the
 end. Skipped, saying so, when Chromium is not installed (`apt-get install -y chromium`).
@@ -15,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from systemtests.harness import PASSWORD, PROJECT_ROOT, register_and_login, request
+from systemtests.harness import PASSWORD, PROJECT_ROOT, register, register_and_login, request
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -29,6 +32,17 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 20_000
+# axe-core, vendored for the tests only (bin/vendor): injected into each page by the browser, never served by the site.
+AXE = PROJECT_ROOT / "systemtests" / "vendor" / "axe-core" / "axe.min.js"
+AXE_RUN = """async () => {
+  const results = await axe.run(document);
+  return {
+    passed: results.passes.length,
+    violations: results.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+    })),
+  };
+}"""
 # Three runs, each with a loss history whose last value orders them: sorted by loss (descending, as a number column
 # sorts first), then ascending.
 RUNS = {"slow": 0.75, "fast": 0.25, "middle": 0.5}
@@ -66,6 +80,39 @@ def screenshots_folder() -> Path:
     return folder
 
 
+def new_page(browser, console_errors: list[str]):
+    """A page in a context of its own (its own cookies), with axe-core loaded into every document and console errors
+    collected."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # An init script is the browser's own, so the pages' Content-Security-Policy neither refuses nor counts it.
+    context.add_init_script(path=str(AXE))
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    page.on("pageerror", lambda error: console_errors.append(str(error)))
+    return page
+
+
+def accessibility_problems(page, name: str) -> list[str]:
+    """axe-core's serious and critical violations on the page as it stands."""
+    results = page.evaluate(AXE_RUN)
+    # A check that ran: axe found rules that apply and pass (a page it could not read would pass none).
+    assert results["passed"] > 10, f"{name}: axe-core checked {results['passed']} rules"
+    return [
+        f"{name}: {violation['id']} ({violation['impact']}): {violation['help']} at {violation['nodes']}"
+        for violation in results["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
+def sign_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/ui/signin")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/ui/")
+
+
 def run_names(page) -> list[str]:
     return page.locator("#runs tbody td.name").all_inner_texts()
 
@@ -80,25 +127,25 @@ def test_sign_in_sort_by_a_metric_open_a_run_see_its_chart_and_follow_mlflow_lin
     project_id, run_ids = seed(server.port)
     folder = screenshots_folder()
     console_errors: list[str] = []
+    inaccessible: list[str] = []
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
-            page.on("pageerror", lambda error: console_errors.append(str(error)))
+            page = new_page(browser, console_errors)
 
             # Opening the root as a browser leads to sign-in.
             page.goto(base + "/")
             page.wait_for_url(f"{base}/ui/signin**")
             page.fill("#id_username", "alice@example.com")
             page.fill("#id_password", PASSWORD)
+            inaccessible += accessibility_problems(page, "sign-in")
             page.screenshot(path=folder / "1-signin.png")
             page.click("button[type=submit]")
             page.wait_for_url(f"{base}/ui/")
             expect(page.get_by_test_id("current-user")).to_have_text("alice")
             expect(page.locator("table.grid")).to_contain_text("vision")
+            inaccessible += accessibility_problems(page, "projects")
             page.screenshot(path=folder / "2-projects.png", full_page=True)
 
             # The project's runs, newest first; show the loss column, then sort by it (through htmx).
@@ -115,10 +162,22 @@ def test_sign_in_sort_by_a_metric_open_a_run_see_its_chart_and_follow_mlflow_lin
             page.click("#runs th[data-column='metric:loss'] a")
             expect(page.locator("#runs th[data-column='metric:loss']")).to_have_attribute("aria-sort", "ascending")
             assert run_names(page) == ["fast", "middle", "slow"]
+            inaccessible += accessibility_problems(page, "runs table")
             page.screenshot(path=folder / "3-runs-sorted-by-loss.png", full_page=True)
             # The address holds the table: opening it again shows the same.
             page.goto(page.url)
             assert run_names(page) == ["fast", "middle", "slow"]
+            # The filter box: MLflow's search grammar, a refusal said in words, then a filter that keeps two runs.
+            page.fill("#id_filter", "metrics.loss <")
+            page.press("#id_filter", "Enter")
+            expect(page.get_by_test_id("filter-error")).to_contain_text("This filter was not understood")
+            page.fill("#id_filter", "metrics.loss < 0.6")
+            page.press("#id_filter", "Enter")
+            expect(page.locator("#runs tbody td.name")).to_have_count(2)
+            assert run_names(page) == ["fast", "middle"]
+            expect(page).to_have_url(re.compile(r"[?&]filter=metrics\.loss(\+|%20)%3C(\+|%20)0\.6(&|$)"))
+            inaccessible += accessibility_problems(page, "runs table filtered")
+            page.screenshot(path=folder / "3b-runs-filtered.png", full_page=True)
 
             # A run: its chart is drawn from the history endpoint, which returned every logged point.
             with page.expect_response(lambda response: "/metric-history?key=loss" in response.url) as answer:
@@ -137,6 +196,7 @@ def test_sign_in_sort_by_a_metric_open_a_run_see_its_chart_and_follow_mlflow_lin
             page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
             expect(legend).not_to_have_text("--")
             assert float(legend.inner_text()) in loss_history(RUNS["fast"])
+            inaccessible += accessibility_problems(page, "run")
             page.screenshot(path=folder / "4-run.png", full_page=True)
 
             # MLflow's printed links, whose part after # only the page's script sees.
@@ -155,6 +215,7 @@ def test_sign_in_sort_by_a_metric_open_a_run_see_its_chart_and_follow_mlflow_lin
             expect(chart.locator("canvas")).to_have_count(1)
             expect(chart).to_have_attribute("data-points", str(2 * STEPS))
             expect(chart.locator(".u-legend .u-series")).to_have_count(3)
+            inaccessible += accessibility_problems(page, "compare")
             page.screenshot(path=folder / "5-compare.png", full_page=True)
 
             # A phone-sized screen in the dark.
@@ -168,3 +229,110 @@ def test_sign_in_sort_by_a_metric_open_a_run_see_its_chart_and_follow_mlflow_lin
 
     print(f"\nScreenshots of the web UI: {folder}")
     assert console_errors == []
+    assert inaccessible == []
+
+
+def test_share_a_project_accept_the_invitation_make_a_token_and_log_a_run_with_it(postgres, start_server):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (apt-get install -y chromium): the browser test cannot run.")
+    from playwright.sync_api import expect, sync_playwright
+
+    server = start_server(postgres)
+    base = f"http://127.0.0.1:{server.port}"
+    alice = register_and_login(server.port, "alice")["access"]
+    register(server.port, "bob")
+    project = request(server.port, "POST", "/projects/", data={"name": "shared vision"}, token=alice)
+    assert project.status == 201, project.text
+    project_id = project.json()["id"]
+    folder = screenshots_folder()
+    console_errors: list[str] = []
+    inaccessible: list[str] = []
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            # alice, the owner, invites bob as an editor from the sharing page.
+            owner = new_page(browser, console_errors)
+            sign_in(owner, base, "alice")
+            owner.goto(f"{base}/ui/projects/{project_id}")
+            owner.click("text=Sharing")
+            owner.wait_for_url(f"{base}/ui/projects/{project_id}/sharing")
+            owner.fill("#id_user", "bob@example.com")
+            owner.select_option("#id_role", "editor")
+            owner.click("form[action$='/sharing/invite'] button[type=submit]")
+            owner.wait_for_url(f"{base}/ui/projects/{project_id}/sharing")
+            expect(owner.get_by_test_id("sent-invitations")).to_contain_text("bob")
+            inaccessible += accessibility_problems(owner, "sharing")
+            owner.screenshot(path=folder / "7-sharing.png", full_page=True)
+
+            # bob sees the invitation counted in the header, accepts it, and sees the project.
+            guest = new_page(browser, console_errors)
+            sign_in(guest, base, "bob")
+            expect(guest.get_by_test_id("invitation-count")).to_have_text("1")
+            expect(guest.locator("main")).not_to_contain_text("shared vision")
+            guest.get_by_test_id("invitations-link").click()
+            guest.wait_for_url(f"{base}/ui/invitations")
+            inaccessible += accessibility_problems(guest, "invitations")
+            guest.screenshot(path=folder / "8-invitations.png", full_page=True)
+            guest.click("button[aria-label='Accept the invitation to shared vision']")
+            guest.wait_for_url(f"{base}/ui/projects/{project_id}")
+            expect(guest.get_by_test_id("invitation-count")).to_have_count(0)
+            guest.goto(f"{base}/ui/")
+            expect(guest.locator("table.grid")).to_contain_text("shared vision")
+            expect(guest.locator("table.grid")).to_contain_text("editor")
+
+            # bob makes a token, shown once with the lines for MLflow, and logs a run with it over MLflow's REST API.
+            guest.goto(f"{base}/ui/tokens")
+            inaccessible += accessibility_problems(guest, "tokens")
+            guest.fill("#id_name", "laptop")
+            guest.select_option("#id_scope", "write")
+            guest.fill("#id_expires_in_days", "30")
+            guest.click("form[action$='/ui/tokens'] button[type=submit]")
+            secret = guest.get_by_test_id("token-secret").inner_text().strip()
+            assert re.fullmatch(r"reg_pat_[A-Za-z0-9_-]{43}", secret)
+            expect(guest.get_by_test_id("mlflow-lines")).to_have_text(
+                f"export MLFLOW_TRACKING_URI={base}\nexport MLFLOW_TRACKING_TOKEN={secret}"
+            )
+            inaccessible += accessibility_problems(guest, "token created")
+            guest.screenshot(path=folder / "9-token-created.png", full_page=True)
+
+            created = request(
+                server.port,
+                "POST",
+                "/api/2.0/mlflow/runs/create",
+                data={"experiment_id": str(project_id), "run_name": "from-the-laptop"},
+                token=secret,
+            )
+            assert created.status == 200, created.text
+            run_id = created.json()["run"]["info"]["run_id"]
+            metric = {"run_id": run_id, "key": "loss", "value": 0.125, "timestamp": 1_700_000_000_000, "step": 3}
+            logged = request(server.port, "POST", "/api/2.0/mlflow/runs/log-metric", data=metric, token=secret)
+            assert logged.status == 200, logged.text
+
+            # The run shows in the shared project, for its owner too; the token's last use is recorded.
+            owner.goto(f"{base}/ui/projects/{project_id}")
+            assert run_names(owner) == ["from-the-laptop"]
+            owner.click("#runs tbody a:text-is('from-the-laptop')")
+            owner.wait_for_url(f"{base}/ui/runs/{run_id}")
+            expect(owner.locator("main")).to_contain_text("0.125")
+            # bob is now a member on alice's sharing page, with his role and term to change.
+            owner.goto(f"{base}/ui/projects/{project_id}/sharing")
+            expect(owner.get_by_test_id("member-bob").locator("select")).to_have_value("editor")
+            inaccessible += accessibility_problems(owner, "sharing with a member")
+            owner.screenshot(path=folder / "11-sharing-with-a-member.png", full_page=True)
+            guest.goto(f"{base}/ui/tokens")
+            expect(guest.get_by_test_id("tokens")).not_to_contain_text("never")
+            expect(guest.locator("main")).not_to_contain_text(secret)
+
+            guest.goto(f"{base}/ui/account")
+            inaccessible += accessibility_problems(guest, "account")
+            guest.screenshot(path=folder / "10-account.png", full_page=True)
+            anonymous = new_page(browser, console_errors)
+            anonymous.goto(f"{base}/ui/password/forgot")
+            inaccessible += accessibility_problems(anonymous, "forgot password")
+        finally:
+            browser.close()
+
+    print(f"\nScreenshots of the web UI: {folder}")
+    assert console_errors == []
+    assert inaccessible == []

@@ -3,7 +3,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 
 from accounts.permissions import IsPasswordLogin
-from common.throttles import throttles_for
+from common.throttles import TOKEN_THROTTLES
 from common.viewsets import ServiceCreateMixin, ServiceDestroyMixin
 from tokens import services
 from tokens.models import PersonalAccessToken
@@ -13,8 +13,6 @@ from tokens.serializers import (
     PersonalAccessTokenSerializer,
 )
 
-# Per client address and per account, like the password doors, in a bucket of its own.
-CREATION_THROTTLES = throttles_for("token")
 NOT_FOUND = OpenApiResponse(description="No token of yours has this id (someone else's token is not found either).")
 
 
@@ -67,7 +65,7 @@ class PersonalAccessTokenViewSet(
         return super().get_permissions()
 
     def get_throttles(self):
-        return [throttle() for throttle in CREATION_THROTTLES] if self.action == "create" else super().get_throttles()
+        return [throttle() for throttle in TOKEN_THROTTLES] if self.action == "create" else super().get_throttles()
 
     def service_create(self, data):
         token, self.secret = services.token_create(user=self.request.user, **data)

@@ -2,6 +2,8 @@
 query so that a table can be bookmarked.
 
 `?metric=loss&metric=acc&param=lr` adds columns (a metric's latest value, a parameter's value) to the fixed ones;
+`?filter=metrics.loss < 0.5 and params.lr = '0.01'` keeps the runs that match (MLflow's search grammar, as
+experiments.search reads it; a filter it refuses shows why and no rows);
 `?sort=-metric:loss` sorts by a column, `-` for descending; `?after=` is the keyset cursor of the next page: the sort
 value and id of the last row shown, so that a page costs the same however deep it is. Rows without the sort value
 (a metric a run never logged) come last in either direction.
@@ -15,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.core.exceptions import ValidationError
 from django.db.models import F, Q, QuerySet
 
 from experiments.selectors import run_table
@@ -52,6 +55,9 @@ class RunsTable:
     metrics: list[str]
     params: list[str]
     sort: str
+    filter: str = ""
+    # Why the filter was refused (then no rows show).
+    filter_error: str = ""
     columns: list[Column] = field(default_factory=list)
     rows: list = field(default_factory=list)
     next_query: str | None = None
@@ -60,7 +66,7 @@ class RunsTable:
 
     def query(self, **changes) -> str:
         """This table's query string, with `changes` (None removes a key)."""
-        values = {"metric": self.metrics, "param": self.params, "sort": self.sort}
+        values = {"filter": self.filter, "metric": self.metrics, "param": self.params, "sort": self.sort}
         values.update(changes)
         return urlencode({key: value for key, value in values.items() if value}, doseq=True)
 
@@ -147,7 +153,10 @@ def runs_table(*, project_id: int, query) -> RunsTable:
     by_id = {column.id: column for column in columns}
     if sort_id not in by_id:
         sort, sort_id, descending = DEFAULT_SORT, *_sort_column(DEFAULT_SORT)
-    table = RunsTable(project_id=project_id, metrics=metrics, params=params, sort=sort, columns=columns)
+    filter_string = query.get("filter", "").strip()
+    table = RunsTable(
+        project_id=project_id, metrics=metrics, params=params, sort=sort, filter=filter_string, columns=columns
+    )
     for column in columns:
         if column.id == sort_id:
             column.sorted = "desc" if descending else "asc"
@@ -158,7 +167,12 @@ def runs_table(*, project_id: int, query) -> RunsTable:
         column.sort_query = table.query(sort=next_sort)
 
     sorted_by = by_id[sort_id]
-    runs: QuerySet = run_table(project_id=project_id, metrics=metrics, params=params)
+    table.first_query = table.query()
+    try:
+        runs: QuerySet = run_table(project_id=project_id, metrics=metrics, params=params, filter_string=filter_string)
+    except ValidationError as exc:
+        table.filter_error = " ".join(exc.messages)
+        return table
     order = F(sorted_by.field).desc(nulls_last=True) if descending else F(sorted_by.field).asc(nulls_last=True)
     runs = runs.order_by(order, "-pk" if descending else "pk")
     cursor = _decode_cursor(query.get("after", ""), sorted_by.values)

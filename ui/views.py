@@ -20,7 +20,7 @@ from artifacts.services import artifact_list
 from common.throttles import LOGIN_THROTTLES, throttled_password_form
 from experiments.access import EXPERIMENT_ACCESS
 from experiments.selectors import run_get, run_list_in_project, run_table_keys
-from projects.access import PROJECT_ACCESS
+from projects.access import MEMBERSHIP_ACCESS, PROJECT_ACCESS
 from projects.selectors import project_get, project_list
 from tracking.selectors import metric_history_longer_than, metric_history_sample
 from ui import tables
@@ -108,6 +108,7 @@ def project(request, pk: int):
     if request.htmx and request.htmx.target == "runs":
         return render(request, "ui/_runs_table.html", context)
     metric_keys, param_keys = run_table_keys(project_id=project.pk)
+    context["may_share"] = MEMBERSHIP_ACCESS.allows(project.role, "create")
     context["metric_keys"] = [(key, key in table.metrics) for key in metric_keys]
     context["param_keys"] = [(key, key in table.params) for key in param_keys]
     return render(request, "ui/project.html", context)

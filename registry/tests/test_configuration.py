@@ -128,24 +128,24 @@ LINKS_PROBE = (
             {"PORT": "8123"},
             [
                 "http://127.0.0.1:8123",
-                "http://127.0.0.1:8123/auth/password/reset/confirm",
-                "http://127.0.0.1:8123/auth/email/confirm",
+                "http://127.0.0.1:8123/ui/password/reset",
+                "http://127.0.0.1:8123/ui/email/confirm",
             ],
         ),
         (
             {"HOST": "0.0.0.0", "PORT": "9000"},
             [
                 "http://127.0.0.1:9000",
-                "http://127.0.0.1:9000/auth/password/reset/confirm",
-                "http://127.0.0.1:9000/auth/email/confirm",
+                "http://127.0.0.1:9000/ui/password/reset",
+                "http://127.0.0.1:9000/ui/email/confirm",
             ],
         ),
         (
             {"SITE_URL": "https://registry.example.com/"},
             [
                 "https://registry.example.com",
-                "https://registry.example.com/auth/password/reset/confirm",
-                "https://registry.example.com/auth/email/confirm",
+                "https://registry.example.com/ui/password/reset",
+                "https://registry.example.com/ui/email/confirm",
             ],
         ),
         (
@@ -153,7 +153,7 @@ LINKS_PROBE = (
             [
                 "https://registry.example.com",
                 "https://app.example.com/reset",
-                "https://registry.example.com/auth/email/confirm",
+                "https://registry.example.com/ui/email/confirm",
             ],
         ),
     ],

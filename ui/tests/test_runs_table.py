@@ -210,3 +210,58 @@ def test_the_column_picker_offers_keys_of_the_newest_runs(user, monkeypatch):
     response = get(project)
     assert response.context["metric_keys"] == [("loss", False)]
     assert response.context["param_keys"] == [("lr", False)]
+
+
+@pytest.mark.parametrize(
+    ("filter_string", "expected"),
+    [
+        ("metrics.loss < 0.6", ["b", "a"]),
+        ("metrics.loss >= 0.5 and params.lr = '0.1'", ["a"]),
+        ("params.lr LIKE '0.0%'", ["b"]),
+        ("attributes.status = 'running'", ["d", "c"]),
+        ("attributes.run_name ILIKE 'A'", ["a"]),
+        ("  ", ["d", "c", "b", "a"]),
+    ],
+)
+def test_the_filter_box_keeps_the_runs_that_match_mlflows_search_grammar(project, filter_string, expected):
+    assert names(get(project, filter=filter_string)) == expected
+
+
+def test_a_filter_keeps_its_sort_columns_and_pages(project):
+    response = get(project, filter="metrics.loss < 0.6", sort="metric:loss", param="lr")
+    assert names(response) == ["b", "a"]
+    table = response.context["table"]
+    assert table.query() == "filter=metrics.loss+%3C+0.6&metric=loss&param=lr&sort=metric%3Aloss"
+    page = response.content.decode()
+    assert 'value="metrics.loss &lt; 0.6"' in page
+    # Every sort link keeps the filter.
+    for column in table.columns:
+        assert column.sort_query.startswith("filter=metrics.loss+%3C+0.6&"), column.id
+
+
+@pytest.mark.parametrize(
+    ("filter_string", "message"),
+    [
+        ("metrics.loss <", "This filter was not understood: "),
+        ("loss < 0.5 or params.lr = '1'", "This filter was not understood: "),
+        ("attributes.colour = 'red'", "Invalid attribute key &#x27;colour&#x27; for searching runs."),
+    ],
+)
+def test_a_bad_filter_says_why_and_shows_no_runs(project, filter_string, message):
+    response = get(project, filter=filter_string)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert names(response) == []
+    # The table alone, as htmx asks for it, says so too.
+    partial = signed_in(project.owner).get(
+        reverse("ui:project", args=[project.pk]),
+        {"filter": filter_string},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="runs",
+    )
+    assert 'data-testid="filter-error"' in partial.content.decode()
+
+
+def test_a_filter_that_matches_nothing_says_so(project):
+    page = get(project, filter="metrics.loss > 5").content.decode()
+    assert "No runs match this filter." in page

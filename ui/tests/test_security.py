@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -5,7 +7,7 @@ from django.utils import timezone
 
 from experiments.models import RunTag
 from experiments.tests.factories import ExperimentFactory
-from projects.tests.factories import ProjectFactory
+from projects.tests.factories import ProjectFactory, ProjectInvitationFactory, ProjectMembershipFactory
 from tracking.models import LatestMetric, MetricPoint
 
 pytestmark = pytest.mark.django_db
@@ -103,10 +105,27 @@ def test_a_hostile_metric_key_reaches_the_history_url_encoded(user, hostile):
     assert answer.json()["steps"] == [0]
 
 
-@pytest.mark.parametrize("url", ["/ui/", "/ui/signin", "/", "/ui/projects/{project}", "/ui/runs/{run}"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/ui/",
+        "/ui/signin",
+        "/",
+        "/ui/projects/{project}",
+        "/ui/runs/{run}",
+        "/ui/account",
+        "/ui/tokens",
+        "/ui/invitations",
+        "/ui/projects/{project}/sharing",
+        "/ui/models",
+        "/ui/password/forgot",
+        "/ui/password/reset",
+        "/ui/email/confirm",
+    ],
+)
 def test_pages_carry_a_csp_without_inline_scripts_or_styles_and_deny_framing(user, hostile, url):
     client = Client()
-    if url != "/ui/signin":  # Shown to those not signed in.
+    if url not in ("/ui/signin", "/ui/password/forgot", "/ui/password/reset", "/ui/email/confirm"):
         client.force_login(user)
     project, runs = hostile
     response = client.get(url.format(project=project.pk, run=runs[0].run_uuid), HTTP_ACCEPT="text/html")
@@ -146,3 +165,27 @@ def test_the_api_keeps_a_csp_without_inline_scripts(api_client):
     response = api_client.get("/", HTTP_ACCEPT="application/json")
     assert "script-src 'self';" in response["Content-Security-Policy"]
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_the_forms_pages_have_unique_ids_and_a_label_for_every_field(user):
+    project = ProjectFactory(owner=user)
+    ProjectMembershipFactory(project=project)
+    ProjectInvitationFactory(project=project)
+    ProjectInvitationFactory(invitee=user)
+    client = Client()
+    client.force_login(user)
+    for url in [
+        "/ui/account",
+        "/ui/tokens",
+        "/ui/invitations",
+        f"/ui/projects/{project.pk}/sharing",
+        "/ui/password/forgot",
+        "/ui/password/reset?uid=MQ&token=x",
+        "/ui/email/confirm?uid=MQ&token=x",
+    ]:
+        page = client.get(url).content.decode()
+        ids = re.findall(r' id="([^"]+)"', page)
+        assert len(ids) == len(set(ids)), url
+        for field in re.findall(r'<(?:input|select)[^>]* id="([^"]+)"', page):
+            hidden = re.search(rf'<input type="hidden"[^>]* id="{field}"', page)
+            assert hidden or f'for="{field}"' in page, f"{url}: {field}"

@@ -1,0 +1,39 @@
+"""The model registry's pages: the registered models the caller may see, and one model with its versions and aliases,
+each version linked to the run it came from. Read-only: models are registered from MLflow's client."""
+
+from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from modelregistry.access import REGISTERED_MODEL_ACCESS
+from modelregistry.selectors import model_version_list_of, registered_model_get, registered_model_list, show_names
+from ui.views import signed_in, strict_styles
+
+# Models listed on one page at most, most recently changed first.
+MODELS_MAX = 500
+
+
+@strict_styles
+@require_GET
+@signed_in()
+def models(request):
+    """The registered models of the projects the caller may see: name, project, latest version and aliases."""
+    found = list(
+        registered_model_list(user=request.user).select_related("project").order_by("-updated_at", "-id")[:MODELS_MAX]
+    )
+    show_names(user=request.user, models=found)
+    return render(request, "ui/models.html", {"models": found, "limit": MODELS_MAX})
+
+
+@strict_styles
+@require_GET
+@signed_in()
+def model(request, pk: int):
+    """A registered model: its description, tags and aliases, and every version with its stage, status, aliases and
+    the run it came from. A model the caller may not see answers 404."""
+    found = registered_model_get(user=request.user, pk=pk)
+    if found is None or not REGISTERED_MODEL_ACCESS.allows(found.role, "retrieve"):
+        raise Http404("No such model.")
+    show_names(user=request.user, models=[found])
+    context = {"model": found, "project": found.project, "versions": model_version_list_of(model=found)}
+    return render(request, "ui/model.html", context)
