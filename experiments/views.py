@@ -17,8 +17,7 @@ from experiments.access import EXPERIMENT_ACCESS
 from experiments.filters import ExperimentFilterSet
 from experiments.models import Experiment
 from experiments.serializers import ExperimentSerializer, MetricPointSerializer
-from projects.access import PROJECT_ACCESS
-from projects.models import Project
+from projects.viewsets import ProjectPartListViewSet
 from tracking import services as tracking
 from tracking.models import METRIC_KEY_MAX_LENGTH, MetricPoint
 from tracking.services import KEY_PATTERN, KEY_RULE, POINTS_MAX_COUNT, Point
@@ -119,24 +118,14 @@ class ExperimentViewSet(ServiceModelMixin, viewsets.ModelViewSet):
 
 
 @extend_schema_view(list=extend_schema(summary="List a project's experiments"))
-class ProjectExperimentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class ProjectExperimentViewSet(ProjectPartListViewSet):
     """The experiments of one project that the caller may see: someone else's experiment never shows here. The
     project answers 403 to a caller who may not read it, 404 when it does not exist."""
 
     serializer_class = ExperimentSerializer
-    permission_classes = [IsAuthenticated, HasRole]
-    access = PROJECT_ACCESS
     filterset_class = ExperimentFilterSet
     ordering_fields = ExperimentViewSet.ordering_fields
     ordering = ExperimentViewSet.ordering
-
-    def access_operation(self, operation: str) -> str:
-        return "retrieve"
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        project = get_object_or_404(Project.objects.with_role(request.user), pk=self.kwargs["project_pk"])
-        self.check_object_permissions(request, project)
 
     def get_queryset(self):
         experiments = Experiment.objects.where_visible_to(self.request.user)

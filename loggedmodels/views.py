@@ -4,13 +4,12 @@ from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 
 from common.access import HasRole
-from common.viewsets import ParentScopedMixin
 from experiments.viewsets import ExperimentPartViewSet, experiment_part_schema
 from loggedmodels import selectors, services
 from loggedmodels.access import LOGGED_MODEL_ACCESS
 from loggedmodels.models import LoggedModel
 from loggedmodels.serializers import LoggedModelSerializer, ModelOutputSerializer
-from projects.models import Project
+from projects.viewsets import ProjectScopedMixin
 
 NOT_A_VIEWER = OpenApiResponse(description="The project exists but the caller's role does not allow this.")
 
@@ -31,7 +30,7 @@ NOT_A_VIEWER = OpenApiResponse(description="The project exists but the caller's 
     ),
 )
 class ProjectLoggedModelViewSet(
-    ParentScopedMixin,
+    ProjectScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -44,7 +43,6 @@ class ProjectLoggedModelViewSet(
     permission_classes = [IsAuthenticated, HasRole]
     access = LOGGED_MODEL_ACCESS
     http_method_names = ["get", "delete", "head", "options"]
-    parent_kwarg = "project_pk"
     lookup_field = "model_id"
     lookup_value_regex = "[^/]+"
     ordering_fields = ["created_at", "name"]
@@ -52,9 +50,6 @@ class ProjectLoggedModelViewSet(
 
     def access_operation(self, operation: str) -> str:
         return "retrieve" if operation == "list" else operation
-
-    def get_parent_queryset(self):
-        return Project.objects.with_role(self.request.user)
 
     def get_queryset(self):
         return selectors.logged_model_list(user=self.request.user, project_ids=[self.kwargs.get("project_pk")])

@@ -1,6 +1,5 @@
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -19,8 +18,7 @@ from modelregistry.serializers import (
     RegisteredModelSerializer,
     TransitionSerializer,
 )
-from projects.access import PROJECT_ACCESS
-from projects.models import Project
+from projects.viewsets import ProjectPartListViewSet
 
 NOT_YOURS = OpenApiResponse(description="It exists, but your role in its project does not allow this.")
 INVALID = OpenApiResponse(description="Field errors, or a rule of the registry (a name taken, a reserved alias).")
@@ -120,24 +118,14 @@ class RegisteredModelViewSet(ServiceModelMixin, viewsets.ModelViewSet):
 
 
 @extend_schema_view(list=extend_schema(summary="List a project's registered models"))
-class ProjectRegisteredModelViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class ProjectRegisteredModelViewSet(ProjectPartListViewSet):
     """The registered models of one project; the project answers 403 to a caller who may not read it, 404 when it
     does not exist."""
 
     serializer_class = RegisteredModelSerializer
-    permission_classes = [IsAuthenticated, HasRole]
-    access = PROJECT_ACCESS
     filterset_class = RegisteredModelFilterSet
     ordering_fields = RegisteredModelViewSet.ordering_fields
     ordering = RegisteredModelViewSet.ordering
-
-    def access_operation(self, operation: str) -> str:
-        return "retrieve"
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        project = get_object_or_404(Project.objects.with_role(request.user), pk=self.kwargs["project_pk"])
-        self.check_object_permissions(request, project)
 
     def get_queryset(self):
         models = selectors.registered_model_list(user=self.request.user)

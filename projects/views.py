@@ -9,7 +9,7 @@ from rest_framework.reverse import reverse
 from accounts.models import User
 from common.access import HasRole
 from common.throttles import LOOKUP_THROTTLES
-from common.viewsets import ParentScopedMixin, ServiceModelMixin
+from common.viewsets import ServiceModelMixin
 from projects import services, sharing
 from projects.access import INVITATION_ACCESS, MEMBERSHIP_ACCESS, PROJECT_ACCESS
 from projects.filters import ProjectFilterSet
@@ -21,6 +21,7 @@ from projects.serializers import (
     ProjectSerializer,
     TransferSerializer,
 )
+from projects.viewsets import ProjectScopedMixin
 
 
 @extend_schema_view(
@@ -102,20 +103,6 @@ def invitation_response(invitation: ProjectInvitation, *, request, context) -> R
     )
 
 
-class _ProjectScopedMixin(ParentScopedMixin):
-    """Routes under /projects/{project_pk}/ whose access is the caller's role in that project (the ViewSet's `access`
-    table), checked before anything else (ParentScopedMixin)."""
-
-    parent_kwarg = "project_pk"
-
-    def get_parent_queryset(self):
-        return Project.objects.with_role(self.request.user)
-
-    @property
-    def project(self) -> Project:
-        return self.parent
-
-
 @extend_schema_view(
     list=extend_schema(summary="List a project's members (viewer and up)"),
     retrieve=extend_schema(summary="Read a project member (viewer and up)"),
@@ -131,7 +118,7 @@ class _ProjectScopedMixin(ParentScopedMixin):
     destroy=extend_schema(summary="Remove a member (maintainer and up), or leave the project yourself"),
 )
 class ProjectMembershipViewSet(
-    _ProjectScopedMixin,
+    ProjectScopedMixin,
     ServiceModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -201,7 +188,7 @@ class ProjectMembershipViewSet(
     ),
 )
 class ProjectInvitationViewSet(
-    _ProjectScopedMixin,
+    ProjectScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
