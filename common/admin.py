@@ -1,6 +1,7 @@
 """Admin pages as adapters: saves and deletes go through the app's services, as the API's ViewSets do
 (common.viewsets), so the admin skips no rule."""
 
+from django.contrib import admin
 from django.db import models, transaction
 
 
@@ -38,3 +39,16 @@ class ServiceAdminMixin:
         with transaction.atomic():
             for obj in queryset:
                 self.service_destroy(request, obj)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows of a parent shown for reading: each is changed on its own page, or not in the admin at all."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False

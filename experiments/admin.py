@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from common.admin import ServiceAdminMixin
+from common.admin import ReadOnlyInline, ServiceAdminMixin
 from experiments import services
 from experiments.models import EDITABLE_FIELDS, Experiment, ExperimentStatus
 from projects.admin import ProjectAdmin
@@ -88,18 +88,12 @@ class ExperimentAdmin(ServiceAdminMixin, admin.ModelAdmin):
         services.experiment_delete(experiment=obj, actor=request.user)
 
 
-class ExperimentInline(admin.TabularInline):
+class ExperimentInline(ReadOnlyInline):
     """The project's experiments, for reading; they are changed on their own pages."""
 
     model = Experiment
     fields = ["name", "status", "owner", "created_at"]
-    readonly_fields = fields
-    extra = 0
     show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("owner")

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from common.admin import ReadOnlyInline
 from modelregistry import aliases, services, versions
 from modelregistry.access import REGISTERED_MODEL_ACCESS
 from modelregistry.models import (
@@ -56,56 +57,32 @@ class RegisteredModelForm(_ActorForm):
         return cleaned
 
 
-class ModelVersionInline(admin.TabularInline):
+class ModelVersionInline(ReadOnlyInline):
     """The model's versions, for reading; they are changed on their own pages."""
 
     model = ModelVersion
     fields = ["version", "stage", "status", "model_id", "run_uuid", "creator", "created_at"]
-    readonly_fields = fields
-    extra = 0
     show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class AliasInline(admin.TabularInline):
+class AliasInline(ReadOnlyInline):
     """The model's aliases, with who set each where and when; changed on the aliases' own pages."""
 
     model = RegisteredModelAlias
     fields = ["alias", "model_version", "set_by", "set_at"]
-    readonly_fields = fields
-    extra = 0
     show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class AliasChangeInline(admin.TabularInline):
+class AliasChangeInline(ReadOnlyInline):
     """Every move of the model's aliases, newest first."""
 
     model = AliasChange
     fields = ["alias", "from_version", "to_version", "actor", "changed_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class TagInline(admin.TabularInline):
+class TagInline(ReadOnlyInline):
     model = RegisteredModelTag
     fields = ["key", "value"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(RegisteredModel)
