@@ -46,6 +46,19 @@ def run_get(*, user, run_id: str, shown: bool = False) -> Experiment | None:
     return statements.run_with_access(user, run_id)
 
 
+def latest_metric_value(key: str) -> Subquery:
+    """An experiment's latest value of metric `key`, None when it has none or it is NaN (so that NaN sorts with the
+    missing): a subquery per row on the latest metrics' (experiment, key) index."""
+    latest = LatestMetric.objects.filter(experiment_id=OuterRef("pk"), key=key, is_nan=False)
+    return Subquery(latest.values("value")[:1])
+
+
+def parameter_text(key: str) -> Cast:
+    """An experiment's parameter `key` as plain text, so that comparing values (a sort, a page's cursor) compares text
+    rather than JSON; None when it has none."""
+    return Cast(KeyTextTransform(key, "parameters"), output_field=TextField())
+
+
 def run_table(
     *, project_id: int, metrics: list[str], params: list[str], filter_string: str = ""
 ) -> QuerySet[Experiment]:
@@ -58,12 +71,11 @@ def run_table(
     pages on these names. Access is the caller's: a project's viewers see all of its runs."""
     annotations = {"duration": ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())}
     for index, key in enumerate(metrics):
-        latest = LatestMetric.objects.filter(experiment_id=OuterRef("pk"), key=key)
-        annotations[f"metric_{index}"] = Subquery(latest.filter(is_nan=False).values("value")[:1])
-        annotations[f"metric_{index}_nan"] = Exists(latest.filter(is_nan=True))
+        annotations[f"metric_{index}"] = latest_metric_value(key)
+        nan = LatestMetric.objects.filter(experiment_id=OuterRef("pk"), key=key, is_nan=True)
+        annotations[f"metric_{index}_nan"] = Exists(nan)
     for index, key in enumerate(params):
-        # As plain text, so that comparing values (a page's cursor) compares text rather than JSON.
-        annotations[f"param_{index}"] = Cast(KeyTextTransform(key, "parameters"), output_field=TextField())
+        annotations[f"param_{index}"] = parameter_text(key)
     runs = Experiment.objects.filter(project_id=project_id, lifecycle_stage=LifecycleStage.ACTIVE)
     if filter_string.strip():
         runs = runs_filtered(runs, filter_string=filter_string)

@@ -9,12 +9,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from common.access import HasRole
-from common.filters import filtering_asked_for
+from common.filters import ListFilterBackend, filtering_asked_for
 from common.pagination import HeaderLimitOffsetPagination
 from common.viewsets import ServiceModelMixin
 from experiments import selectors, services
 from experiments.access import EXPERIMENT_ACCESS
-from experiments.filters import ExperimentFilterSet
+from experiments.filters import ExperimentFilterSet, ExperimentOrderingFilter
 from experiments.models import Experiment
 from experiments.serializers import ExperimentSerializer, MetricPointSerializer
 from projects.viewsets import ProjectPartListViewSet
@@ -56,6 +56,7 @@ class ExperimentViewSet(ServiceModelMixin, viewsets.ModelViewSet):
     permission_classes = [IsAuthenticated, HasRole]
     access = EXPERIMENT_ACCESS
     filterset_class = ExperimentFilterSet
+    filter_backends = [ListFilterBackend, ExperimentOrderingFilter]
     ordering_fields = ["id", "name", "status", "created_at", "updated_at", "started_at", "finished_at"]
     ordering = ["id"]
     lookup_value_regex = "[0-9]+"
@@ -124,6 +125,7 @@ class ProjectExperimentViewSet(ProjectPartListViewSet):
 
     serializer_class = ExperimentSerializer
     filterset_class = ExperimentFilterSet
+    filter_backends = ExperimentViewSet.filter_backends
     ordering_fields = ExperimentViewSet.ordering_fields
     ordering = ExperimentViewSet.ordering
 
