@@ -43,6 +43,16 @@ def record_alias_change(
     return change
 
 
+def _locked(model: RegisteredModel, alias: str) -> RegisteredModelAlias | None:
+    """The alias row, locked until the transaction ends, so that two moves of one alias are recorded in turn."""
+    return (
+        RegisteredModelAlias.objects.select_for_update()
+        .select_related("model_version")
+        .filter(registered_model=model, alias=alias)
+        .first()
+    )
+
+
 def alias_set(*, actor: User, model: RegisteredModel, alias: str, version: ModelVersion) -> RegisteredModelAlias:
     """Point `alias` at `version` (maintainers and up), recording who did it and when. Setting it where it already
     points changes nothing."""
@@ -51,12 +61,7 @@ def alias_set(*, actor: User, model: RegisteredModel, alias: str, version: Model
     if version.registered_model_id != model.pk:
         raise ValidationError(f"Version {version.version} is not a version of {model.name!r}.")
     with transaction.atomic():
-        current = (
-            RegisteredModelAlias.objects.select_for_update()
-            .select_related("model_version")
-            .filter(registered_model=model, alias=alias)
-            .first()
-        )
+        current = _locked(model, alias)
         if current is not None and current.model_version_id == version.pk:
             return current
         moment = timezone.now()
@@ -77,12 +82,7 @@ def alias_delete(*, actor: User, model: RegisteredModel, alias: str) -> None:
     if not isinstance(alias, str) or alias == "":
         raise ValidationError("Registered model alias name cannot be empty.")
     with transaction.atomic():
-        current = (
-            RegisteredModelAlias.objects.select_for_update()
-            .select_related("model_version")
-            .filter(registered_model=model, alias=alias)
-            .first()
-        )
+        current = _locked(model, alias)
         if current is None:
             return
         current.delete()
