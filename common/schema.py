@@ -62,6 +62,10 @@ class RegistryAutoSchema(AutoSchema):
     """drf-spectacular's schema of an operation, with the 429 answer wherever the view throttles the operation, and the
     401 wherever it checks credentials that it does not need."""
 
+    def _get_paginator(self):
+        # Only reads are paged: a write that answers a list (recording metric points) takes no `limit` or `offset`.
+        return super()._get_paginator() if self.method == "GET" else None
+
     def get_operation(self, *args, **kwargs):
         operation = super().get_operation(*args, **kwargs)
         if operation is None:

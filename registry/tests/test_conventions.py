@@ -327,3 +327,16 @@ def test_a_stale_token_on_an_open_route_is_a_documented_401(client_for, api_clie
     schema = api_client.get(reverse("schema"), {"format": "json"}).json()
     for method, path in answers:
         assert "401" in schema["paths"][path][method]["responses"], (method, path)
+
+
+def test_only_reads_document_paging_parameters(api_client):
+    # A write that answers a list (recording metric points) takes no `limit` or `offset`; documenting them let a fuzzer
+    # send a negative `limit` that the write rightly ignored.
+    schema = api_client.get(reverse("schema"), {"format": "json"}).json()
+    paged_writes = [
+        f"{method} {path}"
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if method != "get" and {"limit", "offset"} & {parameter["name"] for parameter in operation.get("parameters", [])}
+    ]
+    assert paged_writes == []
