@@ -25,6 +25,10 @@ class StrictOrderingFilter(OrderingFilter):
         return self.ordering_param in request.query_params
 
     def get_ordering(self, request, queryset, view):
+        if request.query_params.get(self.ordering_param) == "":
+            raise ValidationError(
+                {self.ordering_param: ["Name at least one field to sort by, or leave the parameter out."]}
+            )
         ordering = list(super().get_ordering(request, queryset, view) or [])
         if not {"pk", "-pk", "id", "-id"} & set(ordering):
             ordering.append("pk")
@@ -82,7 +86,8 @@ class FilterSet(django_filters.FilterSet):
     """django-filter's FilterSet, answering 400 to a parameter that is present but empty.
 
     django-filter ignores `?created_before=` as if it were absent; an empty date, choice or id is not a valid value,
-    and a client that sends one should hear so. Text filters (`search`, `tag`) accept the empty string.
+    and a client that sends one should hear so. Text filters (`search`, `tag`) accept the empty string. Nor may a
+    comma-separated list hold an empty item (`?status=,` or `?status=draft,`).
     """
 
     def get_form_class(self):
@@ -111,7 +116,11 @@ class FilterSet(django_filters.FilterSet):
     def is_valid(self) -> bool:
         valid = super().is_valid()
         for name, declared in self.filters.items():
-            if self.data.get(name) == "" and not isinstance(declared, django_filters.CharFilter):
+            value = self.data.get(name)
+            if value == "" and not isinstance(declared, django_filters.CharFilter):
                 self.form.add_error(name, "This value may not be empty.")
+                valid = False
+            elif value and isinstance(declared, django_filters.filters.BaseCSVFilter) and "" in value.split(","):
+                self.form.add_error(name, "An item of this comma-separated list is empty.")
                 valid = False
         return valid

@@ -640,6 +640,21 @@ def test_empty_text_filters_are_ignored_and_other_empty_filters_are_400(user, us
     assert set(errors(user_client.get(EXPERIMENTS_URL, params))) == set(params)
 
 
+@pytest.mark.parametrize("status", [",", "running,", ",failed", "running,,failed"])
+def test_a_status_list_with_an_empty_item_is_400(user, user_client, status):
+    ExperimentFactory(owner=user, status=S.RUNNING)
+    response = user_client.get(EXPERIMENTS_URL, {"status": status})
+    assert response.status_code == 400
+    assert errors(response) == {"status": ["An item of this comma-separated list is empty."]}
+
+
+def test_an_empty_ordering_is_400_and_names_the_parameter(user, user_client):
+    ExperimentFactory(owner=user)
+    response = user_client.get(EXPERIMENTS_URL, {"ordering": ""})
+    assert response.status_code == 400
+    assert errors(response) == {"ordering": ["Name at least one field to sort by, or leave the parameter out."]}
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Ordering and paging
 # ---------------------------------------------------------------------------------------------------------------------
