@@ -86,6 +86,18 @@ def validate_tag(key, value, *, max_length: int) -> None:
         raise ValidationError(f"The value of tag {key!r} must be a string of at most {max_length} characters.")
 
 
+def put_tag(tags, key, value, *, max_length: int) -> None:
+    """Set the tag `key` among `tags` (a model's or a version's) to `value`, replacing the one there."""
+    validate_tag(key, value, max_length=max_length)
+    tags.update_or_create(key=key, defaults={"value": value})
+
+
+def remove_tag(tags, key) -> None:
+    """Remove the tag `key` from `tags`; one that is not there is no error, as in MLflow."""
+    tracking.validate_key(key, what="tag")
+    tags.filter(key=key).delete()
+
+
 def writable_project(project: Project) -> None:
     if project.lifecycle_stage != LifecycleStage.ACTIVE:
         raise ValidationError(f"The experiment {project.pk} is deleted: models are registered in active ones only.")
@@ -170,12 +182,10 @@ def registered_model_delete(*, actor: User, model: RegisteredModel) -> None:
 
 def registered_model_set_tag(*, actor: User, model: RegisteredModel, key: str, value: str) -> None:
     REGISTERED_MODEL_ACCESS.require(actor, model, "tag")
-    validate_tag(key, value, max_length=MODEL_TAG_VALUE_MAX_LENGTH)
-    RegisteredModelTag.objects.update_or_create(registered_model=model, key=key, defaults={"value": value})
+    put_tag(model.tags, key, value, max_length=MODEL_TAG_VALUE_MAX_LENGTH)
 
 
 def registered_model_delete_tag(*, actor: User, model: RegisteredModel, key: str) -> None:
     """Remove a tag; one that is not there is no error, as in MLflow."""
     REGISTERED_MODEL_ACCESS.require(actor, model, "tag")
-    tracking.validate_key(key, what="tag")
-    RegisteredModelTag.objects.filter(registered_model=model, key=key).delete()
+    remove_tag(model.tags, key)

@@ -25,9 +25,16 @@ from modelregistry.models import (
     RegisteredModel,
     RegisteredModelAlias,
 )
-from modelregistry.services import canonical_stage, save_named, touch, validate_tag, writable_project
+from modelregistry.services import (
+    canonical_stage,
+    put_tag,
+    remove_tag,
+    save_named,
+    touch,
+    validate_tag,
+    writable_project,
+)
 from projects.models import Project
-from tracking import services as tracking
 
 ACTIVE_STAGES = (ModelStage.STAGING, ModelStage.PRODUCTION)
 
@@ -144,14 +151,12 @@ def model_version_update(*, actor: User, version: ModelVersion, description: str
 
 def model_version_set_tag(*, actor: User, version: ModelVersion, key: str, value: str) -> None:
     REGISTERED_MODEL_ACCESS.require(actor, version, "tag")
-    validate_tag(key, value, max_length=VERSION_TAG_VALUE_MAX_LENGTH)
-    ModelVersionTag.objects.update_or_create(model_version=version, key=key, defaults={"value": value})
+    put_tag(version.tags, key, value, max_length=VERSION_TAG_VALUE_MAX_LENGTH)
 
 
 def model_version_delete_tag(*, actor: User, version: ModelVersion, key: str) -> None:
     REGISTERED_MODEL_ACCESS.require(actor, version, "tag")
-    tracking.validate_key(key, what="tag")
-    ModelVersionTag.objects.filter(model_version=version, key=key).delete()
+    remove_tag(version.tags, key)
 
 
 def model_version_transition_stage(

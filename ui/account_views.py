@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from accounts.services import (
     user_change_password,
@@ -21,7 +21,7 @@ from accounts.services import (
 )
 from common.throttles import PASSWORD_THROTTLES, RESET_THROTTLES, throttled_password_form
 from ui.forms import EmailChangeForm, LinkForm, PasswordChangeForm, PasswordForgotForm, PasswordResetForm, refuse
-from ui.views import signed_in, strict_styles
+from ui.views import signed_in_page, signed_in_post, strict_styles
 
 THROTTLED = "ui/throttled.html"
 
@@ -40,17 +40,13 @@ def _account_page(request, *, status: int = 200, **forms):
     return render(request, "ui/account.html", context, status=status)
 
 
-@strict_styles
-@require_GET
-@signed_in()
+@signed_in_page
 def account(request):
     """The caller's account: who they are, and the forms that change the password and the e-mail."""
     return _account_page(request)
 
 
-@strict_styles
-@require_POST
-@signed_in()
+@signed_in_post
 def account_password(request):
     return _throttled(request, _change_password, throttles=PASSWORD_THROTTLES, back=reverse("ui:account"))
 
@@ -74,9 +70,7 @@ def _change_password(request):
     return _account_page(request, status=400, password_form=form)
 
 
-@strict_styles
-@require_POST
-@signed_in()
+@signed_in_post
 def account_email(request):
     return _throttled(request, _change_email, throttles=PASSWORD_THROTTLES, back=reverse("ui:account"))
 

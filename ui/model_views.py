@@ -3,19 +3,16 @@ each version linked to the run it came from. Read-only: models are registered fr
 
 from django.http import Http404
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
 
 from modelregistry.access import REGISTERED_MODEL_ACCESS
 from modelregistry.selectors import model_version_list_of, registered_model_get, registered_model_list, show_names
-from ui.views import signed_in, strict_styles
+from ui.views import signed_in_page
 
 # Models listed on one page at most, most recently changed first.
 MODELS_MAX = 500
 
 
-@strict_styles
-@require_GET
-@signed_in()
+@signed_in_page
 def models(request):
     """The registered models of the projects the caller may see: name, project, latest version and aliases."""
     found = list(
@@ -25,9 +22,7 @@ def models(request):
     return render(request, "ui/models.html", {"models": found, "limit": MODELS_MAX})
 
 
-@strict_styles
-@require_GET
-@signed_in()
+@signed_in_page
 def model(request, pk: int):
     """A registered model: its description, tags and aliases, and every version with its stage, status, aliases and
     the run it came from. A model the caller may not see answers 404."""

@@ -9,7 +9,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import user_find
 from common.throttles import LOOKUP_THROTTLES, throttled_password_form
@@ -26,7 +25,7 @@ from projects.selectors import (
 )
 from ui.forms import InviteForm, MembershipForm
 from ui.forms import refuse as refuse_on_form
-from ui.views import _project, signed_in, strict_styles
+from ui.views import _project, signed_in_page, signed_in_post
 
 # ---------------------------------------------------------------------------------------------------------------------
 # The caller's invitations
@@ -37,9 +36,7 @@ def _invitations_page(request, *, error: str = "", status: int = 200):
     return render(request, "ui/invitations.html", context, status=status)
 
 
-@strict_styles
-@require_GET
-@signed_in()
+@signed_in_page
 def invitations(request):
     """The invitations the caller may still accept, each with what it offers, who sent it and until when."""
     return _invitations_page(request)
@@ -52,9 +49,7 @@ def _invitation(request, pk: int):
     return invitation
 
 
-@strict_styles
-@require_POST
-@signed_in()
+@signed_in_post
 def invitation_accept(request, pk: int):
     invitation = _invitation(request, pk)
     try:
@@ -65,9 +60,7 @@ def invitation_accept(request, pk: int):
     return redirect("ui:project", pk=project.pk)
 
 
-@strict_styles
-@require_POST
-@signed_in()
+@signed_in_post
 def invitation_decline(request, pk: int):
     invitation = _invitation(request, pk)
     try:
@@ -121,18 +114,14 @@ def _refused(request, project, exc: ValidationError | PermissionDenied):
     return _sharing_page(request, project, error=message, status=status)
 
 
-@strict_styles
-@require_GET
-@signed_in()
+@signed_in_page
 def project_sharing(request, pk: int):
     """A project's owner and members with their roles and terms, the invitations waiting for an answer, and the form
     that invites someone."""
     return _sharing_page(request, _shared_project(request, pk))
 
 
-@strict_styles
-@require_POST
-@signed_in()
+@signed_in_post
 def member_invite(request, pk: int):
     """Invite someone by username or e-mail; naming users is throttled, as in the API, so that nobody learns at speed
     which addresses have an account."""
@@ -178,9 +167,7 @@ def _membership(project, user_id: int):
     return membership
 
 
-@strict_styles
-@require_POST
-@signed_in()
+@signed_in_post
 def member_change(request, pk: int, user_id: int):
     """Change a member's role or term: only what the form changes is sent to the service."""
     project = _shared_project(request, pk)
@@ -213,9 +200,7 @@ def _form_errors(form) -> str:
     return " ".join(f"{labels.get(name, name)}: {' '.join(errors)}" for name, errors in form.errors.items())
 
 
-@strict_styles
-@require_POST
-@signed_in()
+@signed_in_post
 def member_remove(request, pk: int, user_id: int):
     project = _shared_project(request, pk)
     membership = _membership(project, user_id)
@@ -227,9 +212,7 @@ def member_remove(request, pk: int, user_id: int):
     return redirect("ui:sharing", pk=project.pk)
 
 
-@strict_styles
-@require_POST
-@signed_in()
+@signed_in_post
 def project_invitation_cancel(request, pk: int, invitation_id: int):
     project = _shared_project(request, pk)
     invitation = project_invitation_get(project_id=project.pk, pk=invitation_id)

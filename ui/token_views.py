@@ -8,13 +8,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from common.throttles import TOKEN_THROTTLES, throttled_password_form
 from tokens.selectors import token_get, token_list
 from tokens.services import token_create, token_revoke
 from ui.forms import TokenCreateForm, refuse
-from ui.views import signed_in, strict_styles
+from ui.views import signed_in, signed_in_post, strict_styles
 
 
 def _page(request, *, form, created=None, secret: str = "", status: int = 200):
@@ -58,9 +58,7 @@ def _create(request):
     return _page(request, form=form, status=400)
 
 
-@strict_styles
-@require_POST
-@signed_in()
+@signed_in_post
 def token_delete(request, pk: int):
     """Revoke one of the caller's tokens; anyone else's answers 404, as a missing one does."""
     token = token_get(user=request.user, pk=pk)

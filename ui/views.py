@@ -14,7 +14,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from artifacts.services import artifact_list
 from common.throttles import LOGIN_THROTTLES, throttled_password_form
@@ -32,6 +32,18 @@ CHART_POINTS_MAX = 1000
 signed_in = partial(login_required, login_url=reverse_lazy("ui:signin"))
 # The UI's pages have no inline style either (the site's policy allows them for the admin and the browsable API).
 strict_styles = csp_replace({"style-src": ["'self'"]})
+
+
+def _signed_in_only(method: str):
+    def decorate(view):
+        return strict_styles(require_http_methods([method])(signed_in()(view)))
+
+    return decorate
+
+
+# A page a signed-in person reads, and a form's POST that changes something; anyone else goes to the sign-in page.
+signed_in_page = _signed_in_only("GET")
+signed_in_post = _signed_in_only("POST")
 
 # MLflow's system tags that say where a run came from, as the run page labels them.
 SOURCE_TAGS = [
@@ -83,9 +95,7 @@ def home(request):
     return render(request, "ui/home.html")
 
 
-@strict_styles
-@require_GET
-@signed_in()
+@signed_in_page
 def projects(request):
     return render(request, "ui/projects.html", {"projects": project_list(user=request.user)})
 
@@ -97,9 +107,7 @@ def _project(request, pk: int):
     return project
 
 
-@strict_styles
-@require_GET
-@signed_in()
+@signed_in_page
 def project(request, pk: int):
     """A project's runs: the table (only the table when htmx asks for it) and its column picker."""
     project = _project(request, pk)
@@ -122,9 +130,7 @@ def _run(request, run_id: str, *, shown: bool = True):
     return run
 
 
-@strict_styles
-@require_GET
-@signed_in()
+@signed_in_page
 def run(request, run_id: str):
     run = _run(request, run_id)
     tags = run.run_tag_values
@@ -150,9 +156,7 @@ def run(request, run_id: str):
     return render(request, "ui/run.html", context)
 
 
-@strict_styles
-@require_GET
-@signed_in()
+@signed_in_page
 def metric_history(request, run_id: str):
     """One metric's history as `{"key", "steps", "values", "thinned"}` for a chart: at most CHART_POINTS_MAX points,
     evenly spaced over the steps with the first and the last kept (as MLflow's get-history-bulk-interval samples
@@ -173,9 +177,7 @@ def metric_history(request, run_id: str):
     )
 
 
-@strict_styles
-@require_GET
-@signed_in()
+@signed_in_page
 def run_artifacts(request, run_id: str):
     """The files and folders in one folder of a run's artifacts (`?path=`, the root by default); a file links to its
     download, which the REST API serves (anything a browser could run as an attachment)."""
@@ -205,9 +207,7 @@ def run_artifacts(request, run_id: str):
     return render(request, "ui/artifacts.html", context)
 
 
-@strict_styles
-@require_GET
-@signed_in()
+@signed_in_page
 def compare(request, pk: int):
     """Runs of a project side by side (`?run=<run_id>&run=...`): parameters and latest metrics in one table, a value
     that differs between them marked, and a chart per picked metric with a line per run."""
