@@ -106,6 +106,13 @@ def test_revoking_a_token_by_caller(who, expected, left, user, other_user):
     assert PersonalAccessToken.objects.filter(pk=token.pk).count() == left
 
 
+def test_each_token_has_a_revoke_button_named_for_it(user):
+    token = PersonalAccessTokenFactory(user=user, name="laptop")
+    page = signed_in(user).get(reverse("ui:tokens")).content.decode()
+    assert f'<form method="post" action="/ui/tokens/{token.pk}/revoke">' in page
+    assert '<button type="submit" class="danger" aria-label="Revoke laptop">Revoke</button>' in page
+
+
 def test_revoking_takes_a_post_with_the_csrf_token(user):
     token = PersonalAccessTokenFactory(user=user)
     client = Client(enforce_csrf_checks=True)
