@@ -120,13 +120,19 @@ def registered_models_search(*, user: User, filter_string, max_results: int, ord
     return selectors.versions_of(models=found, user=user), token
 
 
+def _search_fields(data, default: int, most: int) -> dict:
+    """The filter, page size, order and page token that both registry searches take, read as MLflow reads them."""
+    return {
+        "filter_string": text(data, "filter", required=False),
+        "max_results": _max_results(data, default, most),
+        "order_by": string_list(data, "order_by"),
+        "page_token": text(data, "page_token", required=False),
+    }
+
+
 def search_registered_models(request, data):
     found, token = registered_models_search(
-        user=request.user,
-        filter_string=text(data, "filter", required=False),
-        max_results=_max_results(data, MODELS_MAX_RESULTS_DEFAULT, MODELS_MAX_RESULTS),
-        order_by=string_list(data, "order_by"),
-        page_token=text(data, "page_token", required=False),
+        user=request.user, **_search_fields(data, MODELS_MAX_RESULTS_DEFAULT, MODELS_MAX_RESULTS)
     )
     answer = {"registered_models": [registered_model_json(model, model.latest) for model in found]}
     if token:
@@ -184,11 +190,7 @@ def model_versions_search(*, user: User, filter_string, max_results: int, order_
 
 def search_model_versions(request, data):
     found, token = model_versions_search(
-        user=request.user,
-        filter_string=text(data, "filter", required=False),
-        max_results=_max_results(data, VERSIONS_MAX_RESULTS_DEFAULT, VERSIONS_MAX_RESULTS),
-        order_by=string_list(data, "order_by"),
-        page_token=text(data, "page_token", required=False),
+        user=request.user, **_search_fields(data, VERSIONS_MAX_RESULTS_DEFAULT, VERSIONS_MAX_RESULTS)
     )
     # MLflow's search answers carry no aliases on versions; ours do, for the caller who reads them.
     answer = {"model_versions": [model_version_json(version) for version in found]}

@@ -64,16 +64,21 @@ class AliasSetSerializer(serializers.Serializer):
         )
     ]
 )
-class RegisteredModelSerializer(strict.ModelSerializer):
-    """A registered model as the API shows it. It is made in a project where the caller is an editor, and stays there;
-    renaming it takes a maintainer, its description an editor."""
+class RegistryObjectSerializer(strict.ModelSerializer):
+    """What a registered model and a version both show: the caller's role, who made it, and its tags."""
 
-    project = CreatableProjectField()
     role = serializers.ChoiceField(
         choices=ProjectRole.choices, read_only=True, help_text="Your role in the model's project: what you may do."
     )
     creator = serializers.SlugRelatedField(slug_field="username", read_only=True)
     tags = TagsField()
+
+
+class RegisteredModelSerializer(RegistryObjectSerializer):
+    """A registered model as the API shows it. It is made in a project where the caller is an editor, and stays there;
+    renaming it takes a maintainer, its description an editor."""
+
+    project = CreatableProjectField()
     aliases = AliasSerializer(many=True, read_only=True)
 
     class Meta:
@@ -109,16 +114,13 @@ class VersionAliasSerializer(serializers.ModelSerializer):
 
 
 @extend_schema_serializer(examples=[body_example("A description", description="Trained on the March data.")])
-class ModelVersionSerializer(strict.ModelSerializer):
+class ModelVersionSerializer(RegistryObjectSerializer):
     """A version of a registered model; only its description is written here (its stage by `transition`, its aliases
     on the model). MLflow's client registers versions."""
 
     name = serializers.CharField(source="registered_model.name", read_only=True)
     project = serializers.IntegerField(source="registered_model.project_id", read_only=True)
     run_id = serializers.CharField(source="run_uuid", read_only=True)
-    role = serializers.ChoiceField(choices=ProjectRole.choices, read_only=True)
-    creator = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    tags = TagsField()
     aliases = VersionAliasSerializer(many=True, read_only=True)
 
     class Meta:
