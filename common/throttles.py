@@ -4,9 +4,11 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.views import LoginView
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from rest_framework import status
@@ -298,3 +300,19 @@ def throttled_password_form(
         if logs_in:
             remember_device(request, response, request.user)
     return response
+
+
+class ThrottledLoginView(LoginView):
+    """Django's login page (a session), throttled like every door that checks a password; a refused attempt gets
+    `refused_template` with a 429."""
+
+    refused_template: str
+
+    def post(self, request, *args, **kwargs):
+        return throttled_password_form(
+            request,
+            partial(super().post, request, *args, **kwargs),
+            throttles=LOGIN_THROTTLES,
+            refused_template=self.refused_template,
+            logs_in=True,
+        )

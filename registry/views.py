@@ -1,7 +1,5 @@
 import logging
-from functools import partial
 
-from django.contrib.auth.views import LoginView
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -15,7 +13,7 @@ from rest_framework.reverse import reverse
 
 from artifacts.services import artifact_store_status
 from common.queue import queue_status
-from common.throttles import LOGIN_THROTTLES, throttled_password_form
+from common.throttles import ThrottledLoginView
 from registry import __version__
 from ui import views as ui_views
 
@@ -114,19 +112,11 @@ def health(request):
     )
 
 
-class BrowsableAPILoginView(LoginView):
+class BrowsableAPILoginView(ThrottledLoginView):
     """The browsable API's login page (a session, as in the admin), throttled like every door that checks a password."""
 
     template_name = "rest_framework/login.html"
-
-    def post(self, request, *args, **kwargs):
-        return throttled_password_form(
-            request,
-            partial(super().post, request, *args, **kwargs),
-            throttles=LOGIN_THROTTLES,
-            refused_template="rest_framework/login_throttled.html",
-            logs_in=True,
-        )
+    refused_template = "rest_framework/login_throttled.html"
 
 
 # JSON in place of Django's HTML error pages, for routes outside REST framework's views (unknown paths, a foreign

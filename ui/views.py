@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from csp.decorators import csp_replace
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView, LogoutView
+from django.contrib.auth.views import LogoutView
 from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
@@ -17,7 +17,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_http_methods
 
 from artifacts.services import artifact_list
-from common.throttles import LOGIN_THROTTLES, throttled_password_form
+from common.throttles import ThrottledLoginView
 from experiments.access import EXPERIMENT_ACCESS
 from experiments.selectors import run_get, run_list_in_project, run_table_keys
 from projects.access import MEMBERSHIP_ACCESS, PROJECT_ACCESS
@@ -63,21 +63,13 @@ COMPARE_MAX = 10
 
 
 @method_decorator(strict_styles, name="dispatch")
-class SignInView(LoginView):
+class SignInView(ThrottledLoginView):
     """Sign in with a username or an e-mail and a password (a session), throttled like every password door."""
 
     template_name = "ui/signin.html"
+    refused_template = "ui/signin_throttled.html"
     redirect_authenticated_user = True
     next_page = reverse_lazy("ui:projects")
-
-    def post(self, request, *args, **kwargs):
-        return throttled_password_form(
-            request,
-            partial(super().post, request, *args, **kwargs),
-            throttles=LOGIN_THROTTLES,
-            refused_template="ui/signin_throttled.html",
-            logs_in=True,
-        )
 
 
 @method_decorator(strict_styles, name="dispatch")
