@@ -6,7 +6,6 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -25,7 +24,7 @@ from projects.selectors import (
 )
 from ui.forms import InviteForm, MembershipForm
 from ui.forms import refuse as refuse_on_form
-from ui.views import _project, signed_in_page, signed_in_post
+from ui.views import _project, found, signed_in_page, signed_in_post
 
 # ---------------------------------------------------------------------------------------------------------------------
 # The caller's invitations
@@ -43,10 +42,7 @@ def invitations(request):
 
 
 def _invitation(request, pk: int):
-    invitation = invitation_get(user=request.user, pk=pk)
-    if invitation is None:
-        raise Http404("No such invitation.")
-    return invitation
+    return found(invitation_get(user=request.user, pk=pk), "invitation")
 
 
 @signed_in_post
@@ -78,10 +74,7 @@ def invitation_decline(request, pk: int):
 def _shared_project(request, pk: int):
     """The project, if the caller may share it (MEMBERSHIP_ACCESS "create": who may invite); else 404, as for a
     project they may not see."""
-    project = _project(request, pk)
-    if not MEMBERSHIP_ACCESS.allows(project.role, "create"):
-        raise Http404("No such project.")
-    return project
+    return found(_project(request, pk), "project", access=MEMBERSHIP_ACCESS, action="create")
 
 
 def _sharing_page(request, project, *, invite_form=None, error: str = "", status: int = 200):
@@ -161,10 +154,7 @@ def _invite(request, project):
 
 
 def _membership(project, user_id: int):
-    membership = membership_get(project_id=project.pk, user_id=user_id)
-    if membership is None:
-        raise Http404("No such member.")
-    return membership
+    return found(membership_get(project_id=project.pk, user_id=user_id), "member")
 
 
 @signed_in_post
@@ -215,9 +205,7 @@ def member_remove(request, pk: int, user_id: int):
 @signed_in_post
 def project_invitation_cancel(request, pk: int, invitation_id: int):
     project = _shared_project(request, pk)
-    invitation = project_invitation_get(project_id=project.pk, pk=invitation_id)
-    if invitation is None:
-        raise Http404("No such invitation.")
+    invitation = found(project_invitation_get(project_id=project.pk, pk=invitation_id), "invitation")
     try:
         sharing.invitation_cancel(invitation=invitation, actor=request.user)
     except (PermissionDenied, ValidationError) as exc:

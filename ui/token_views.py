@@ -4,7 +4,6 @@ login, which is what creating a token takes (no token can make another)."""
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -14,7 +13,7 @@ from common.throttles import TOKEN_THROTTLES, throttled_password_form
 from tokens.selectors import token_get, token_list
 from tokens.services import token_create, token_revoke
 from ui.forms import TokenCreateForm, refuse
-from ui.views import signed_in, signed_in_post, strict_styles
+from ui.views import found, signed_in, signed_in_post, strict_styles
 
 
 def _page(request, *, form, created=None, secret: str = "", status: int = 200):
@@ -61,9 +60,7 @@ def _create(request):
 @signed_in_post
 def token_delete(request, pk: int):
     """Revoke one of the caller's tokens; anyone else's answers 404, as a missing one does."""
-    token = token_get(user=request.user, pk=pk)
-    if token is None:
-        raise Http404("No such token.")
+    token = found(token_get(user=request.user, pk=pk), "token")
     token_revoke(token=token)
     messages.success(request, f"The token “{token.name}” is revoked: it no longer works.")
     return redirect("ui:tokens")

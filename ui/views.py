@@ -92,11 +92,16 @@ def projects(request):
     return render(request, "ui/projects.html", {"projects": project_list(user=request.user)})
 
 
+def found(obj, what: str, *, access=None, role: str = "role", action: str = "retrieve"):
+    """`obj`, or a 404 ("No such `what`.") when it is missing or when the caller's role (its attribute `role`) does not
+    allow `action` in the domain's `access` table: a page the caller may not use does not exist for them."""
+    if obj is None or (access is not None and not access.allows(getattr(obj, role), action)):
+        raise Http404(f"No such {what}.")
+    return obj
+
+
 def _project(request, pk: int):
-    project = project_get(user=request.user, pk=pk)
-    if project is None or not PROJECT_ACCESS.allows(project.role, "retrieve"):
-        raise Http404("No such project.")
-    return project
+    return found(project_get(user=request.user, pk=pk), "project", access=PROJECT_ACCESS)
 
 
 @signed_in_page
@@ -116,10 +121,9 @@ def project(request, pk: int):
 
 def _run(request, run_id: str, *, shown: bool = True):
     """The run `run_id` if the caller may read it, else 404; `shown`: with its owner, latest metrics and tags."""
-    run = run_get(user=request.user, run_id=run_id, shown=shown)
-    if run is None or not EXPERIMENT_ACCESS.allows(run.access_role, "retrieve"):
-        raise Http404("No such run.")
-    return run
+    return found(
+        run_get(user=request.user, run_id=run_id, shown=shown), "run", access=EXPERIMENT_ACCESS, role="access_role"
+    )
 
 
 @signed_in_page
