@@ -1,5 +1,5 @@
 """JWT authentication as simplejwt does it, with the account read by a statement prepared once (common.prepared):
-building and compiling that one-row query on every request costs more than running it (see the README's Performance)."""
+building and compiling that one-row query on every request costs more than running it (see docs/performance.md)."""
 
 from django.db import models
 from rest_framework_simplejwt import authentication

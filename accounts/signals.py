@@ -1,4 +1,4 @@
-"""What the account services tell the apps above them, which accounts may not import (see the README's Layout)."""
+"""What the account services tell the apps above them, which accounts may not import (docs/development.md)."""
 
 from django.dispatch import Signal
 

@@ -1,5 +1,5 @@
 // Screenshots of the pages a newcomer sees first, taken in headless Chromium with playwright-core.
-// Usage (see the README's development notes): node bin/screenshots.js http://127.0.0.1:8000 USERNAME PASSWORD OUTDIR
+// Usage (see docs/development.md): node bin/screenshots.js http://127.0.0.1:8000 USERNAME PASSWORD OUTDIR
 const path = require("path");
 const { chromium } = require("playwright-core");
 

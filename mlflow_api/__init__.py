@@ -1,4 +1,4 @@
 """The MLflow tracking API (`/api/2.0/mlflow/...`): MLflow's own client logs to Registry as its tracking server.
 
-An MLflow experiment is a project and an MLflow run an experiment; see the README's "Logging from code with MLflow".
+An MLflow experiment is a project and an MLflow run an experiment; see docs/mlflow.md.
 """

@@ -1,4 +1,4 @@
-"""What the projects' services tell the apps above them, which projects may not import (see the README's Layout)."""
+"""What the projects' services tell the apps above them, which projects may not import (docs/development.md)."""
 
 from django.dispatch import Signal
 

@@ -1,6 +1,6 @@
 """The service's environment: the real environment first, then a `.env` file beside manage.py for what it leaves out.
 
-Shared by the settings and by gunicorn's configuration, so that every variable in the README's table is read the same
+Shared by the settings and by gunicorn's configuration, so that every variable in docs/configuration.md is read the same
 way by both, `.env` included.
 """
 

@@ -3,7 +3,7 @@ Settings for Registry.
 
 Every value comes from an environment variable with a safe local default, so that `make run` needs no
 configuration and production differs from a laptop by environment variables alone. Each variable is listed in
-`.env.example` and in the README.
+`.env.example` and in docs/configuration.md.
 """
 
 import urllib.parse
@@ -356,9 +356,14 @@ if "redis" not in CACHES["default"]["BACKEND"]:
 # E-mail
 # ---------------------------------------------------------------------------------------------------------------------
 
-# consolemail:// prints messages to the log; smtp+tls://user:password@host:587 sends them.
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
-vars().update(EMAIL_CONFIG)
+# smtp+tls://user:password@host:587 sends messages; consolemail:// prints them whole to the log. Without it, each one
+# is kept in a file under DATA_DIR/mail (private, like the database) and named in one line of the log.
+EMAIL_URL = env.str("EMAIL_URL", default="")
+if EMAIL_URL:
+    vars().update(env.email_url_config(EMAIL_URL))
+else:
+    EMAIL_BACKEND = "common.mail.FolderEmailBackend"
+    EMAIL_FILE_PATH = str(private_folder(DATA_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="registry@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)

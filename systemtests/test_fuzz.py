@@ -8,7 +8,7 @@ from pathlib import Path
 from systemtests.harness import UNTHROTTLED, env_seconds, register_and_login, report
 
 # Operations whose schema-valid requests may still be refused, and why; every other operation must accept every request
-# that fits the schema (the positive_data_acceptance check). The README's Reliability section lists the same cases.
+# that fits the schema (the positive_data_acceptance check). docs/operations.md (Reliability) lists the same cases.
 DEPENDS_ON_STORED_STATE = {
     # A name or an e-mail already taken; a project id the caller may not write to; the current status of an
     # experiment; an unknown user; a member above the caller or a membership outlasting the caller's own.

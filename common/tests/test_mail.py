@@ -2,15 +2,17 @@
 
 import ast
 import datetime
+import logging
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 from django_q.models import Failure, Schedule, Success
 
 from common import mail as registry_mail
-from common.mail import MailNotSent, mail_send, mail_send_on_commit
+from common.mail import FolderEmailBackend, MailNotSent, mail_send, mail_send_on_commit
 
 pytestmark = pytest.mark.django_db
 
@@ -168,3 +170,17 @@ def test_a_body_that_is_no_longer_wanted_sends_nothing():
 def test_a_mail_needs_exactly_one_of_body_and_body_from(content):
     with pytest.raises(ValueError, match="either a body or body_from"):
         mail_send_on_commit(to=["a@example.com"], subject="Hello", **content)
+
+
+def test_without_a_mail_server_each_message_is_kept_in_a_file_and_named_in_one_log_line(tmp_path, caplog):
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    backend = FolderEmailBackend(file_path=str(folder))
+    message = EmailMessage("Reset your password", "Open http://x/reset?token=s3cret", "registry@localhost", ["a@b.c"])
+    with caplog.at_level(logging.INFO, logger="common.mail"):
+        assert backend.send_messages([message]) == 1
+    (kept,) = folder.iterdir()
+    assert "Open http://x/reset?token=s3cret" in kept.read_text()
+    assert [record.getMessage() for record in caplog.records] == [
+        f"Mail to a@b.c: 'Reset your password', kept in {kept}"
+    ]

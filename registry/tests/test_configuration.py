@@ -1,5 +1,6 @@
 """Configuration as documented: empty variables mean their default, `.env` is read by the service and by gunicorn,
-relative paths are taken from the project folder, local state is private, and README and .env.example agree."""
+relative paths are taken from the project folder, local state is private, and docs/configuration.md and .env.example
+agree."""
 
 import os
 import re
@@ -42,7 +43,7 @@ def test_empty_variables_mean_their_defaults(tmp_path):
         str(data / "db.sqlite3"),
         "django.core.cache.backends.db.DatabaseCache",
         str(data),
-        "django.core.mail.backends.console.EmailBackend",
+        "common.mail.FolderEmailBackend",
     ]
 
 
@@ -87,7 +88,7 @@ def test_a_dot_env_file_is_read_by_the_service_and_by_gunicorn(tmp_path):
 
 
 def _readme_variables() -> dict[str, str]:
-    table = (BASE_DIR / "README.md").read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    table = (BASE_DIR / "docs" / "configuration.md").read_text()
     variables = {}
     for line in table.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
@@ -110,8 +111,8 @@ def test_readme_and_env_example_list_the_same_variables():
 def test_env_example_values_are_the_documented_defaults(name):
     value = _example_variables()[name]
     default = _readme_variables()[name]
-    # An empty value in .env.example means "the default", whatever the README says it is.
-    assert value == "" or f"`{value}`" in default, f"{name}={value} but the README says {default}"
+    # An empty value in .env.example means "the default", whatever docs/configuration.md says it is.
+    assert value == "" or f"`{value}`" in default, f"{name}={value} but docs/configuration.md says {default}"
 
 
 LINKS_PROBE = (

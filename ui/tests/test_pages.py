@@ -103,6 +103,17 @@ def test_projects_page_lists_only_the_callers_projects_with_role_runs_and_expira
     assert '<td class="num">1</td>' in page
 
 
+def test_projects_page_says_the_same_things_in_mlflows_words(user):
+    page = signed_in(user).get(reverse("ui:projects")).content.decode()
+    words = page.split('data-testid="words"', 1)[1].split("</details>", 1)[0]
+    assert (
+        "<tr><td>project (<code>/projects/{id}</code>)</td><td>experiment (<code>experiment_id</code>)</td></tr>"
+        in words
+    )
+    assert "<td>status: draft, running, completed, failed, cancelled</td>" in words
+    assert "<td>SCHEDULED, RUNNING, FINISHED, FAILED, KILLED</td>" in words
+
+
 def test_unknown_project_and_run_answer_404_pages(user):
     client = signed_in(user)
     assert client.get(reverse("ui:project", args=[999999])).status_code == 404
