@@ -1,10 +1,10 @@
 """The web UI in a real browser (Debian's Chromium driven by Playwright) against a real gunicorn server on PostgreSQL:
-sign in, open a project, sort its runs by a metric, open a run and see its chart drawn from the logged points, compare
-two runs, and follow the links MLflow's client prints (`/#/experiments/<id>/runs/<run_id>`); share a project with a
-second account who accepts the invitation and then sees it, and make a token in the UI that logs a run through MLflow's
-REST API. No page may log an error to the console, which is where a Content-Security-Policy refusal (an inline script,
-a style) shows, and axe-core (systemtests/vendor/, injected by the test, never served) finds no serious or critical
-accessibility violation on any page it checks.
+sign in, open a project, sort its runs by a metric, open a run and see its chart drawn from the logged points, preview
+an image the run saved, compare two runs, and follow the links MLflow's client prints
+(`/#/experiments/<id>/runs/<run_id>`); share a project with a second account who accepts the invitation and then sees
+it, and make a token in the UI that logs a run through MLflow's REST API. No page may log an error to the console,
+which is where a Content-Security-Policy refusal (an inline script, a style) shows, and axe-core (systemtests/vendor/,
+injected by the test, never served) finds no serious or critical accessibility violation on any page it checks.
 
 Screenshots of each step go to systemtests/screenshots/ (git-ignored; UI_SCREENSHOTS=folder to choose), printed at the
 end. Skipped, saying so, when Chromium is not installed (`apt-get install -y chromium`).
@@ -14,11 +14,14 @@ import json
 import os
 import re
 import shutil
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
 
 from systemtests.harness import PASSWORD, PROJECT_ROOT, register, register_and_login, request
+from systemtests.test_artifacts import raw
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -53,6 +56,17 @@ def loss_history(final: float) -> list[float]:
     return [round(final + (STEPS - 1 - step) / STEPS, 6) for step in range(STEPS)]
 
 
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A PNG image of one colour (written here: the test's environment has no imaging library)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
 def seed(port: int) -> tuple[int, dict[str, str]]:
     """alice's project "vision" with RUNS, each with a `lr` parameter and a loss history; its id and the run ids."""
     token = register_and_login(port, "alice")["access"]
@@ -71,6 +85,9 @@ def seed(port: int) -> tuple[int, dict[str, str]]:
     note = {"run_id": run_ids["fast"], "key": "mlflow.note.content", "value": "<b>best</b> so far"}
     tagged = request(port, "POST", "/api/2.0/mlflow/runs/set-tag", data=note, token=token)
     assert tagged.status == 200, tagged.text
+    plot = f"/api/2.0/mlflow-artifacts/artifacts/{project_id}/{run_ids['fast']}/artifacts/plots/loss.png"
+    status, _, body = raw(port, "PUT", plot, token, png(120, 80, (11, 99, 196)))
+    assert status == 200, body
     return project_id, run_ids
 
 
@@ -144,7 +161,7 @@ def test_sign_in_sort_by_a_metric_open_a_run_see_its_chart_and_follow_mlflow_lin
             page.click("button[type=submit]")
             page.wait_for_url(f"{base}/ui/")
             expect(page.get_by_test_id("current-user")).to_have_text("alice")
-            expect(page.locator("table.grid")).to_contain_text("vision")
+            expect(page.get_by_test_id("projects")).to_contain_text("vision")
             inaccessible += accessibility_problems(page, "projects")
             page.screenshot(path=folder / "2-projects.png", full_page=True)
 
@@ -198,6 +215,17 @@ def test_sign_in_sort_by_a_metric_open_a_run_see_its_chart_and_follow_mlflow_lin
             assert float(legend.inner_text()) in loss_history(RUNS["fast"])
             inaccessible += accessibility_problems(page, "run")
             page.screenshot(path=folder / "4-run.png", full_page=True)
+
+            # The image the run saved, previewed from its files.
+            page.click("text=Files the run saved")
+            page.click("text=plots/")
+            page.click("text=loss.png")
+            image = page.get_by_test_id("preview").locator("img")
+            expect(image).to_have_attribute("alt", "loss.png")
+            image.evaluate("image => image.decode()")
+            assert image.evaluate("image => [image.naturalWidth, image.naturalHeight]") == [120, 80]
+            inaccessible += accessibility_problems(page, "artifact preview")
+            page.screenshot(path=folder / "4b-artifact-image.png", full_page=True)
 
             # MLflow's printed links, whose part after # only the page's script sees.
             page.goto(f"{base}/#/experiments/{project_id}/runs/{run_ids['slow']}")
@@ -278,8 +306,8 @@ def test_share_a_project_accept_the_invitation_make_a_token_and_log_a_run_with_i
             guest.wait_for_url(f"{base}/ui/projects/{project_id}")
             expect(guest.get_by_test_id("invitation-count")).to_have_count(0)
             guest.goto(f"{base}/ui/")
-            expect(guest.locator("table.grid")).to_contain_text("shared vision")
-            expect(guest.locator("table.grid")).to_contain_text("editor")
+            expect(guest.get_by_test_id("projects")).to_contain_text("shared vision")
+            expect(guest.get_by_test_id("projects")).to_contain_text("editor")
 
             # bob makes a token, shown once with the lines for MLflow, and logs a run with it over MLflow's REST API.
             guest.goto(f"{base}/ui/tokens")

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from ui import account_views, model_views, sharing_views, token_views, views
+from ui import account_views, artifact_views, model_views, sharing_views, token_views, views
 
 app_name = "ui"
 
@@ -34,5 +34,6 @@ urlpatterns = [
     ),
     re_path(r"^runs/(?P<run_id>[0-9a-f]{32})$", views.run, name="run"),
     re_path(r"^runs/(?P<run_id>[0-9a-f]{32})/metric-history$", views.metric_history, name="metric-history"),
-    re_path(r"^runs/(?P<run_id>[0-9a-f]{32})/artifacts$", views.run_artifacts, name="run-artifacts"),
+    re_path(r"^runs/(?P<run_id>[0-9a-f]{32})/artifacts$", artifact_views.run_artifacts, name="run-artifacts"),
+    re_path(r"^runs/(?P<run_id>[0-9a-f]{32})/artifact$", artifact_views.run_artifact, name="run-artifact"),
 ]

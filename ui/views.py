@@ -9,16 +9,15 @@ from urllib.parse import urlencode
 from csp.decorators import csp_replace
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LogoutView
-from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_http_methods
 
-from artifacts.services import artifact_list
 from common.throttles import ThrottledLoginView
 from experiments.access import EXPERIMENT_ACCESS
+from experiments.models import ExperimentStatus
 from experiments.selectors import run_get, run_list_in_project, run_table_keys
 from projects.access import MEMBERSHIP_ACCESS, PROJECT_ACCESS
 from projects.selectors import project_get, project_list
@@ -58,6 +57,8 @@ SOURCE_TAGS = [
 NOTE_TAG = "mlflow.note.content"
 # Charts a run page draws when the query picks none.
 DEFAULT_CHARTS = 3
+# Seconds between two reads of a running run's charts.
+LIVE_SECONDS = 10
 # Runs compared at once at most: each chart fetches one history per run.
 COMPARE_MAX = 10
 
@@ -148,13 +149,18 @@ def run(request, run_id: str):
         "tags": sorted((key, value) for key, value in tags.items() if key != NOTE_TAG),
         "labels": run.tags,
         "charts": charts,
+        # The charts' x axis: the step, or the wall-clock time of each point (`?x=time`).
+        "x_axis": "time" if request.GET.get("x") == "time" else "step",
+        # A running run's charts fetch their histories again every this many seconds, so new points show.
+        "live_seconds": LIVE_SECONDS if run.status == ExperimentStatus.RUNNING else 0,
     }
     return render(request, "ui/run.html", context)
 
 
 @signed_in_page
 def metric_history(request, run_id: str):
-    """One metric's history as `{"key", "steps", "values", "thinned"}` for a chart: at most CHART_POINTS_MAX points,
+    """One metric's history as `{"key", "steps", "times", "values", "thinned"}` for a chart (`times` in milliseconds
+    since the epoch): at most CHART_POINTS_MAX points,
     evenly spaced over the steps with the first and the last kept (as MLflow's get-history-bulk-interval samples
     them), NaN and infinities as null (a gap in the line); `thinned` says whether the history holds more."""
     run = _run(request, run_id, shown=False)
@@ -167,40 +173,11 @@ def metric_history(request, run_id: str):
         {
             "key": key,
             "steps": [step for _, step, _, _, _ in points],
+            "times": [timestamp for _, _, timestamp, _, _ in points],
             "values": [None if is_nan or not math.isfinite(value) else value for _, _, _, value, is_nan in points],
             "thinned": metric_history_longer_than(experiment_id=run.pk, key=key, count=len(points)),
         }
     )
-
-
-@signed_in_page
-def run_artifacts(request, run_id: str):
-    """The files and folders in one folder of a run's artifacts (`?path=`, the root by default); a file links to its
-    download, which the REST API serves (anything a browser could run as an attachment)."""
-    run = _run(request, run_id, shown=False)
-    path = request.GET.get("path", "")
-    try:
-        entries = artifact_list(actor=request.user, experiment=run, path=path)
-    except ValidationError as exc:
-        return render(request, "ui/artifacts.html", {"run": run, "refusal": exc.messages[0], "path": path}, status=400)
-    here = reverse("ui:run-artifacts", args=[run.run_uuid])
-    crumbs, walked = [], []
-    for part in path.split("/") if path else []:
-        walked.append(part)
-        crumbs.append((part, f"{here}?{urlencode({'path': '/'.join(walked)})}"))
-    rows = [
-        {
-            "name": entry.path.rsplit("/", 1)[-1],
-            "is_dir": entry.is_dir,
-            "size": entry.size,
-            "href": f"{here}?{urlencode({'path': entry.path})}"
-            if entry.is_dir
-            else reverse("experiment-artifact-detail", kwargs={"experiment_pk": run.pk, "path": entry.path}),
-        }
-        for entry in entries
-    ]
-    context = {"run": run, "path": path, "crumbs": crumbs, "rows": rows, "here": here}
-    return render(request, "ui/artifacts.html", context)
 
 
 @signed_in_page

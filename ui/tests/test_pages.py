@@ -219,7 +219,30 @@ def test_run_page_shows_status_times_owner_source_params_metrics_tags_and_note(p
 
 def test_metric_history_answers_every_point_of_a_short_history(project, run):
     answer = signed_in(project.owner).get(reverse("ui:metric-history", args=[run.run_uuid]), {"key": "loss"})
-    assert answer.json() == {"key": "loss", "steps": [0, 1, 2], "values": [0.9, 0.5, 0.25], "thinned": False}
+    assert answer.json() == {
+        "key": "loss",
+        "steps": [0, 1, 2],
+        "times": [1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_002],
+        "values": [0.9, 0.5, 0.25],
+        "thinned": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "query", "charts", "checked"),
+    [
+        ("running", {}, '<div class="charts" data-x="step" data-live="10">', "step"),
+        ("running", {"x": "time"}, '<div class="charts" data-x="time" data-live="10">', "time"),
+        ("completed", {"x": "time"}, '<div class="charts" data-x="time">', "time"),
+        ("completed", {"x": "bogus"}, '<div class="charts" data-x="step">', "step"),
+    ],
+)
+def test_charts_take_step_or_time_as_x_and_follow_a_running_run(project, run, status, query, charts, checked):
+    run.status = status
+    run.save()
+    page = signed_in(project.owner).get(reverse("ui:run", args=[run.run_uuid]), query).content.decode()
+    assert charts in page
+    assert f'<input type="radio" name="x" value="{checked}" checked>' in page
 
 
 def test_metric_history_thins_a_long_history_to_1000_evenly_spaced_points_keeping_first_and_last(project, run):
@@ -238,6 +261,7 @@ def test_metric_history_shows_nan_and_infinities_as_gaps(project, run):
     assert json.loads(answer.content) == {
         "key": "odd",
         "steps": [0, 1, 2, 3],
+        "times": [1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_002, 1_700_000_000_003],
         "values": [1.0, None, None, 2.0],
         "thinned": False,
     }
