@@ -3,11 +3,12 @@ it takes (modelregistry.access)."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 
 from common.db import FieldConstraintErrorsMixin, KeyValueTag
+from common.sql import InSubquery
 from common.text import single_line
-from projects.models import Project
+from projects.models import Project, member_role_expression, project_ids_of
 
 NAME_MAX_LENGTH = 256
 # MLflow's rule (its names are path segments of `models:/<name>/<version>` URIs); ':' also separates a project's id
@@ -52,7 +53,16 @@ class RegisteredModelQuerySet(models.QuerySet):
     def visible_to(self, user) -> "RegisteredModelQuerySet":
         """The models of the projects `user` may see (owned, or a live membership, which only an accepted invitation
         makes), each annotated with `role`. Chosen by `project_id IN (...)`, which the indexes serve."""
+        if user.is_authenticated and not user.is_superuser:
+            return self.visible_to_member(user.pk)
         return self.filter(project__in=Project.objects.where_visible_to(user)).with_role(user)
+
+    def visible_to_member(self, user_id, *, now=None) -> "RegisteredModelQuerySet":
+        """visible_to() for a user who is not a superuser, by id, with memberships live at `now` (default: the current
+        time); `user_id` and `now` may be values or expressions (common.prepared.Late, modelregistry.statements)."""
+        projects = project_ids_of(user_id, now=now)
+        role = member_role_expression(user_id, "project", now=now)
+        return self.filter(Q(InSubquery(F("project_id"), projects))).annotate(role=role)
 
 
 class RegisteredModel(FieldConstraintErrorsMixin, models.Model):

@@ -9,9 +9,10 @@ share resolves to neither (AmbiguousModelName names both); `<project id>:<name>`
 from collections.abc import Iterable
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery, prefetch_related_objects
 
 from accounts.models import User
+from modelregistry import statements
 from modelregistry.models import (
     QUALIFIER_SEPARATOR,
     ModelVersion,
@@ -46,6 +47,10 @@ def _with_shown(models: QuerySet) -> QuerySet:
     return models.select_related("creator").prefetch_related("tags", _aliases())
 
 
+def _version_aliases() -> Prefetch:
+    return Prefetch("aliases", queryset=RegisteredModelAlias.objects.select_related("set_by").order_by("alias"))
+
+
 def split_name(name: str) -> tuple[int | None, str]:
     """(project id, name) of a qualified name `<project id>:<name>`; (None, name) for a bare one."""
     qualifier, separator, rest = name.partition(QUALIFIER_SEPARATOR)
@@ -60,12 +65,18 @@ def registered_model_resolve(*, user: User, name: str, shown: bool = True) -> Re
     if not isinstance(name, str) or not name.strip():
         raise ValidationError("Missing value for required parameter 'name'.")
     project_id, bare = split_name(name)
-    candidates = RegisteredModel.objects.visible_to(user).filter(name=bare)
-    if project_id is not None:
-        candidates = candidates.filter(project_id=project_id)
-    if shown:
-        candidates = _with_shown(candidates)
-    found = list(candidates.order_by("project_id")[:10])
+    if project_id is None and user.is_authenticated and not user.is_superuser:
+        # The call that names a model by its bare name, as MLflow's client always does: a prepared statement.
+        found = statements.models_named(user, bare)
+        if shown:
+            prefetch_related_objects(found, "creator", "tags", _aliases())
+    else:
+        candidates = RegisteredModel.objects.visible_to(user).filter(name=bare)
+        if project_id is not None:
+            candidates = candidates.filter(project_id=project_id)
+        if shown:
+            candidates = _with_shown(candidates)
+        found = list(candidates.order_by("project_id")[: statements.NAMED_MAX])
     if not found:
         raise RegisteredModelNotFound(f"Registered Model with name={name} not found")
     if len(found) > 1:
@@ -125,9 +136,7 @@ def registered_model_get(*, user: User, pk: int) -> RegisteredModel | None:
 
 
 def _versions_shown(versions: QuerySet) -> QuerySet:
-    return versions.select_related("registered_model", "creator").prefetch_related(
-        "tags", Prefetch("aliases", queryset=RegisteredModelAlias.objects.select_related("set_by").order_by("alias"))
-    )
+    return versions.select_related("registered_model", "creator").prefetch_related("tags", _version_aliases())
 
 
 def _with_version_role(versions: QuerySet, user: User) -> QuerySet:
@@ -169,8 +178,9 @@ def model_version_get(*, model: RegisteredModel, version) -> ModelVersion:
 
 def model_version_by_alias(*, model: RegisteredModel, alias: str) -> ModelVersion | None:
     """The version that `alias` points at, or None."""
-    found = _versions_shown(ModelVersion.objects.filter(registered_model=model, aliases__alias=alias)).first()
+    found = statements.version_by_alias(model.pk, alias)
     if found is not None:
+        prefetch_related_objects([found], "creator", "tags", _version_aliases())
         found.registered_model = model
     return found
 
