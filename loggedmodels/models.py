@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import OuterRef, Subquery
 
-from projects.models import LifecycleStage, Project
+from projects.models import LifecycleStage, Project, member_role_expression
 
 NAME_MAX_LENGTH = 500
 MODEL_TYPE_MAX_LENGTH = 500
@@ -26,8 +26,15 @@ class LoggedModelStatus(models.TextChoices):
 class LoggedModelQuerySet(models.QuerySet):
     def with_role(self, user) -> "LoggedModelQuerySet":
         """Annotate each model with `role`, the caller's role in its project (None: no access)."""
+        if user.is_authenticated and not user.is_superuser:
+            return self.with_member_role(user.pk)
         roles = Project.objects.with_role(user).filter(pk=OuterRef("project_id")).values("role")[:1]
         return self.annotate(role=Subquery(roles))
+
+    def with_member_role(self, user_id, *, now=None) -> "LoggedModelQuerySet":
+        """with_role() for a user who is not a superuser, by id, with memberships live at `now` (default: the current
+        time); `user_id` and `now` may be values or expressions (common.prepared.Late, loggedmodels.statements)."""
+        return self.annotate(role=member_role_expression(user_id, "project", now=now))
 
     def visible_to(self, user) -> "LoggedModelQuerySet":
         """The models of the projects `user` may see, each annotated with `role`."""

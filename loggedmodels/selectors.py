@@ -3,14 +3,18 @@
 from django.db.models import QuerySet
 
 from accounts.models import User
+from loggedmodels import statements
 from loggedmodels.models import LoggedModel, LoggedModelInput, LoggedModelOutput, LoggedModelQuerySet
 from projects.models import LifecycleStage
 
 
 def logged_model_get(*, user: User, model_id: str, allow_deleted: bool = False) -> LoggedModel | None:
     """The model of this id annotated with the caller's `role` in its project (None: no access), looked up among all
-    models so that the access check can answer 403 rather than 404; None if there is none (or it is deleted)."""
-    models = LoggedModel.objects.with_role(user).select_related("source_run")
+    models so that the access check can answer 403 rather than 404; None if there is none (or it is deleted). Its
+    `source_run` is read when it is asked for."""
+    if user.is_authenticated and not user.is_superuser:
+        return statements.model_with_role(user, model_id, allow_deleted=allow_deleted)
+    models = LoggedModel.objects.with_role(user)
     if not allow_deleted:
         models = models.filter(lifecycle_stage=LifecycleStage.ACTIVE)
     return models.filter(model_id=model_id).first()

@@ -112,6 +112,8 @@ AJAX_ROUTES = {"metrics/get-history-bulk-interval"}
 urlpatterns = [
     re_path(r"^version/?$", views.version, name="mlflow-version"),
     path("api/2.0/mlflow/", include(endpoints)),
+    path("api/3.0/mlflow/server-info", views.server_info, name="mlflow-server-info"),
+    path("ajax-api/3.0/mlflow/server-info", views.server_info, name="mlflow-ajax-server-info"),
     path("api/3.0/mlflow/", include(not_offered)),
     path("ajax-api/2.0/mlflow/", include([*_routes(only=AJAX_ROUTES, prefix="mlflow-ajax-"), *not_offered])),
     path("ajax-api/", include(not_offered)),

@@ -2,7 +2,7 @@
 shape. Authentication is the project's default (bearer tokens), errors are MLflow's JSON (see errors.py)."""
 
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from drf_orjson_renderer.renderers import ORJSONRenderer
@@ -243,6 +243,27 @@ MLFLOW_VERSION = "3.17.2"
 def version(request):
     """`GET /version`: the MLflow version, in plain text and without a login, as MLflow's server answers it."""
     return HttpResponse(MLFLOW_VERSION, content_type="text/plain; charset=utf-8")
+
+
+# What this server offers, in the words of MLflow's server-info: no workspaces, trace archival, multipart or presigned
+# transfers, no AI gateway; its store is SQL.
+SERVER_INFO = {
+    "store_type": "SqlStore",
+    "workspaces_enabled": False,
+    "trace_archival_enabled": False,
+    "multipart_uploads_enabled": False,
+    "multipart_downloads_enabled": False,
+    "presigned_upload_run_id_supported": False,
+    "presigned_upload_model_id_supported": False,
+    "features_enabled": {"gateway": False},
+}
+
+
+@require_GET
+def server_info(request):
+    """`GET /api/3.0/mlflow/server-info`: what the server offers, without a login, as MLflow's server answers it. The
+    client asks before each artifact transfer and remembers an answer of 200 (a 404 it asks again)."""
+    return JsonResponse(SERVER_INFO)
 
 
 def endpoint(handler, method: str = "POST", *, writes: bool = True):

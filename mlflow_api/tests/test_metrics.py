@@ -151,3 +151,19 @@ def test_version_answers_mlflows_version_in_plain_text_without_a_login(api_clien
     assert response.status_code == 200
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     assert response.content == b"3.17.2"
+
+
+@pytest.mark.parametrize("path", ["/api/3.0/mlflow/server-info", "/ajax-api/3.0/mlflow/server-info"])
+def test_server_info_says_what_is_offered_without_a_login(api_client, path):
+    response = api_client.get(path)
+    assert response.status_code == 200
+    assert response.json() == {
+        "store_type": "SqlStore",
+        "workspaces_enabled": False,
+        "trace_archival_enabled": False,
+        "multipart_uploads_enabled": False,
+        "multipart_downloads_enabled": False,
+        "presigned_upload_run_id_supported": False,
+        "presigned_upload_model_id_supported": False,
+        "features_enabled": {"gateway": False},
+    }
