@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from common.admin import ReadOnlyInline
+from common.admin import ReadOnlyInline, ServiceAdminMixin
 from modelregistry import aliases, services, versions
 from modelregistry.access import REGISTERED_MODEL_ACCESS
 from modelregistry.models import (
@@ -29,7 +29,9 @@ class _ActorForm(forms.ModelForm):
         return True
 
 
-class _ActorAdmin(admin.ModelAdmin):
+class _ActorAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """Saves and deletes (one object or the changelist's selection) through the registry's services."""
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         return type(form.__name__, (form,), {"actor": request.user})
@@ -103,25 +105,23 @@ class RegisteredModelAdmin(_ActorAdmin):
         # A model stays in its project.
         return [*self.readonly_fields, "project"] if obj is not None else self.readonly_fields
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            created = services.registered_model_create(
-                actor=request.user, project=obj.project, name=obj.name, description=obj.description
-            )
-            obj.pk = created.pk
-            return
+    editable_fields = ("name", "description")
+
+    def service_create(self, request, obj, changed):
+        created = services.registered_model_create(
+            actor=request.user, project=obj.project, name=obj.name, description=obj.description
+        )
+        obj.pk = created.pk
+
+    def service_update(self, request, obj, changed):
         stored = RegisteredModel.objects.get(pk=obj.pk)
-        if "name" in form.changed_data:
-            services.registered_model_rename(actor=request.user, model=stored, new_name=obj.name)
-        if "description" in form.changed_data:
-            services.registered_model_update(actor=request.user, model=stored, description=obj.description)
+        if "name" in changed:
+            services.registered_model_rename(actor=request.user, model=stored, new_name=changed["name"])
+        if "description" in changed:
+            services.registered_model_update(actor=request.user, model=stored, description=changed["description"])
 
-    def delete_model(self, request, obj):
+    def service_destroy(self, request, obj):
         services.registered_model_delete(actor=request.user, model=obj)
-
-    def delete_queryset(self, request, queryset):
-        for model in queryset:
-            services.registered_model_delete(actor=request.user, model=model)
 
 
 class ModelVersionForm(_ActorForm):
@@ -164,19 +164,17 @@ class ModelVersionAdmin(_ActorAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    def save_model(self, request, obj, form, change):
+    editable_fields = ("description", "stage")
+
+    def service_update(self, request, obj, changed):
         stored = ModelVersion.objects.select_related("registered_model").get(pk=obj.pk)
-        if "description" in form.changed_data:
-            versions.model_version_update(actor=request.user, version=stored, description=obj.description)
-        if "stage" in form.changed_data:
-            versions.model_version_transition_stage(actor=request.user, version=stored, stage=obj.stage)
+        if "description" in changed:
+            versions.model_version_update(actor=request.user, version=stored, description=changed["description"])
+        if "stage" in changed:
+            versions.model_version_transition_stage(actor=request.user, version=stored, stage=changed["stage"])
 
-    def delete_model(self, request, obj):
+    def service_destroy(self, request, obj):
         versions.model_version_delete(actor=request.user, version=obj)
-
-    def delete_queryset(self, request, queryset):
-        for version in queryset.select_related("registered_model"):
-            versions.model_version_delete(actor=request.user, version=version)
 
 
 class AliasForm(_ActorForm):
@@ -216,18 +214,17 @@ class RegisteredModelAliasAdmin(_ActorAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "registered_model", "alias"] if obj is not None else self.readonly_fields
 
-    def save_model(self, request, obj, form, change):
+    def service_create(self, request, obj, changed):
         alias = aliases.alias_set(
             actor=request.user, model=obj.registered_model, alias=obj.alias, version=obj.model_version
         )
         obj.pk = alias.pk
 
-    def delete_model(self, request, obj):
-        aliases.alias_delete(actor=request.user, model=obj.registered_model, alias=obj.alias)
+    # Pointing an alias at another version sets it anew, as MLflow's client does.
+    service_update = service_create
 
-    def delete_queryset(self, request, queryset):
-        for alias in queryset.select_related("registered_model"):
-            aliases.alias_delete(actor=request.user, model=alias.registered_model, alias=alias.alias)
+    def service_destroy(self, request, obj):
+        aliases.alias_delete(actor=request.user, model=obj.registered_model, alias=obj.alias)
 
 
 @admin.register(AliasChange)

@@ -270,6 +270,52 @@ def test_staff_without_a_role_change_nothing_in_the_admin(client):
     assert RegisteredModel.objects.get().name == "churn" and ModelVersion.objects.get(pk=first.pk).stage == "None"
 
 
+@pytest.mark.parametrize(
+    ("changelist", "objects"),
+    [
+        ("registeredmodel", lambda theirs, others: [theirs.pk, others.pk]),
+        (
+            "modelversion",
+            lambda theirs, others: [
+                ModelVersionFactory(registered_model=theirs).pk,
+                ModelVersionFactory(registered_model=others).pk,
+            ],
+        ),
+    ],
+)
+def test_staff_bulk_delete_goes_through_the_services_all_or_none(client, changelist, objects):
+    # Staff with every registry permission own one model's project and have no role in the other's: the service
+    # refuses the second, and the "delete selected" action keeps both.
+    from django.contrib.auth.models import Permission
+
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(content_type__app_label="modelregistry"))
+    theirs = RegisteredModelFactory(project=ProjectFactory(owner=staff))
+    others = RegisteredModelFactory()
+    selected = objects(theirs, others)
+    client.force_login(staff)
+    before = snapshot()
+    response = client.post(
+        f"/admin/modelregistry/{changelist}/",
+        {"action": "delete_selected", "_selected_action": selected, "post": "yes"},
+    )
+    assert response.status_code == 403
+    assert snapshot() == before
+
+
+def test_the_admin_deletes_the_selected_models_through_the_service(admin_client):
+    doomed = RegisteredModelFactory(name="doomed")
+    RegisteredModelFactory(name="kept")
+    ModelVersionFactory(registered_model=doomed)
+    response = admin_client.post(
+        "/admin/modelregistry/registeredmodel/",
+        {"action": "delete_selected", "_selected_action": [doomed.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert list(RegisteredModel.objects.values_list("name", flat=True)) == ["kept"]
+    assert ModelVersion.objects.count() == 0
+
+
 def test_an_alias_for_a_version_the_model_lacks_is_404_and_changes_nothing(user):
     project, model, first, second = _world()
     client = bearer_client(project.owner)
