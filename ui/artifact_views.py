@@ -30,6 +30,11 @@ def _download(run, path: str) -> str:
     return reverse("experiment-artifact-detail", kwargs={"experiment_pk": run.pk, "path": path})
 
 
+def _refused(request, run, path: str, exc: ValidationError):
+    """The artifacts page saying why `path` cannot be read, with a link back to the run's files."""
+    return render(request, "ui/artifacts.html", {"run": run, "refusal": exc.messages[0], "path": path}, status=400)
+
+
 def _crumbs(run, path: str) -> tuple[str, list[tuple[str, str]]]:
     """The listing's address, and a link to each folder on the way to `path`."""
     here = reverse("ui:run-artifacts", args=[run.run_uuid])
@@ -49,7 +54,7 @@ def run_artifacts(request, run_id: str):
     try:
         entries = artifact_list(actor=request.user, experiment=run, path=path)
     except ValidationError as exc:
-        return render(request, "ui/artifacts.html", {"run": run, "refusal": exc.messages[0], "path": path}, status=400)
+        return _refused(request, run, path, exc)
     here, crumbs = _crumbs(run, path)
     preview = reverse("ui:run-artifact", args=[run.run_uuid])
     rows = [
@@ -110,7 +115,7 @@ def run_artifact(request, run_id: str):
     try:
         stored = artifact_open(actor=request.user, experiment=run, path=path)
     except ValidationError as exc:
-        return render(request, "ui/artifacts.html", {"run": run, "refusal": exc.messages[0], "path": path}, status=400)
+        return _refused(request, run, path, exc)
     except ArtifactNotFound as exc:
         raise Http404("No such file.") from exc
     try:

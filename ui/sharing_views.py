@@ -3,6 +3,7 @@
 nobody grants more than they hold."""
 
 import datetime
+from functools import partial
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -107,6 +108,16 @@ def _refused(request, project, exc: ValidationError | PermissionDenied):
     return _sharing_page(request, project, error=message, status=status)
 
 
+def _change(request, project, change, done: str):
+    """Run `change()`, a sharing service's call: back to the sharing page saying `done`, or with the refusal."""
+    try:
+        change()
+    except (PermissionDenied, ValidationError) as exc:
+        return _refused(request, project, exc)
+    messages.success(request, done)
+    return redirect("ui:sharing", pk=project.pk)
+
+
 @signed_in_page
 def project_sharing(request, pk: int):
     """A project's owner and members with their roles and terms, the invitations waiting for an answer, and the form
@@ -168,13 +179,14 @@ def member_change(request, pk: int, user_id: int):
     changed = {
         field: value for field, value in form.cleaned_data.items() if not _same(value, getattr(membership, field))
     }
-    if changed:
-        try:
-            sharing.membership_change(membership=membership, actor=request.user, **changed)
-        except (PermissionDenied, ValidationError) as exc:
-            return _refused(request, project, exc)
-        messages.success(request, f"{membership.user.username}'s membership is changed.")
-    return redirect("ui:sharing", pk=project.pk)
+    if not changed:
+        return redirect("ui:sharing", pk=project.pk)
+    return _change(
+        request,
+        project,
+        partial(sharing.membership_change, membership=membership, actor=request.user, **changed),
+        f"{membership.user.username}'s membership is changed.",
+    )
 
 
 def _same(shown, stored) -> bool:
@@ -194,21 +206,21 @@ def _form_errors(form) -> str:
 def member_remove(request, pk: int, user_id: int):
     project = _shared_project(request, pk)
     membership = _membership(project, user_id)
-    try:
-        sharing.membership_remove(membership=membership, actor=request.user)
-    except (PermissionDenied, ValidationError) as exc:
-        return _refused(request, project, exc)
-    messages.success(request, f"{membership.user.username} is no longer a member.")
-    return redirect("ui:sharing", pk=project.pk)
+    return _change(
+        request,
+        project,
+        partial(sharing.membership_remove, membership=membership, actor=request.user),
+        f"{membership.user.username} is no longer a member.",
+    )
 
 
 @signed_in_post
 def project_invitation_cancel(request, pk: int, invitation_id: int):
     project = _shared_project(request, pk)
     invitation = found(project_invitation_get(project_id=project.pk, pk=invitation_id), "invitation")
-    try:
-        sharing.invitation_cancel(invitation=invitation, actor=request.user)
-    except (PermissionDenied, ValidationError) as exc:
-        return _refused(request, project, exc)
-    messages.success(request, f"The invitation to {invitation.invitee.username} is cancelled.")
-    return redirect("ui:sharing", pk=project.pk)
+    return _change(
+        request,
+        project,
+        partial(sharing.invitation_cancel, invitation=invitation, actor=request.user),
+        f"The invitation to {invitation.invitee.username} is cancelled.",
+    )
