@@ -2,7 +2,8 @@ from functools import partial
 
 from django.contrib import admin
 
-from common.throttles import LOGIN_THROTTLES, PASSWORD_THROTTLES, throttled_password_form
+from common.password_forms import throttled_password_form
+from common.throttles import LOGIN_THROTTLES, PASSWORD_THROTTLES
 
 
 class RegistryAdminSite(admin.AdminSite):

@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from artifacts.services import artifact_store_status
+from common.password_forms import ThrottledLoginView
 from common.queue import queue_status
-from common.throttles import ThrottledLoginView
 from registry import __version__
 from ui import views as ui_views
 

@@ -19,7 +19,8 @@ from accounts.services import (
     user_request_password_reset,
     user_reset_password,
 )
-from common.throttles import PASSWORD_THROTTLES, RESET_THROTTLES, throttled_password_form
+from common.password_forms import throttled_password_form
+from common.throttles import PASSWORD_THROTTLES, RESET_THROTTLES
 from ui.forms import EmailChangeForm, LinkForm, PasswordChangeForm, PasswordForgotForm, PasswordResetForm, refuse
 from ui.views import signed_in_page, signed_in_post, strict_styles
 

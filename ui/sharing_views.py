@@ -11,7 +11,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from accounts.selectors import user_find
-from common.throttles import LOOKUP_THROTTLES, throttled_password_form
+from common.password_forms import throttled_password_form
+from common.throttles import LOOKUP_THROTTLES
 from projects import sharing
 from projects.access import MEMBERSHIP_ACCESS
 from projects.models import InvitationKind

@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from common.throttles import TOKEN_THROTTLES, throttled_password_form
+from common.password_forms import throttled_password_form
+from common.throttles import TOKEN_THROTTLES
 from tokens.selectors import token_get, token_list
 from tokens.services import token_create, token_revoke
 from ui.forms import TokenCreateForm, refuse

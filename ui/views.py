@@ -15,7 +15,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_http_methods
 
-from common.throttles import ThrottledLoginView
+from common.password_forms import ThrottledLoginView
 from experiments.access import EXPERIMENT_ACCESS
 from experiments.models import ExperimentStatus
 from experiments.selectors import run_get, run_list_in_project, run_table_keys
