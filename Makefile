@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 RUN_STAMP := $(VENV)/.installed-run-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test system-test bench bench-mlflow bench-artifacts bootstrap install-dev superuser lint format check clean vendor
+.PHONY: run test system-test bench bench-mlflow bench-ui bench-artifacts bootstrap install-dev superuser lint format check clean vendor
 
 $(RUN_STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,8 +58,16 @@ bench: install-dev
 
 # Registry beside MLflow's own tracking server (installed in a virtualenv outside the repository), same data, same
 # backend (SQLite, then PostgreSQL on 127.0.0.1 if it answers), one worker each; prints the figures and the ratios.
+# Then the model registry's searches and alias resolution beside MLflow's, at 1,000 and 100,000 versions.
 bench-mlflow: install-dev bootstrap
 	$(BIN)/python bench/mlflow_bench.py
+	$(BIN)/python bench/registry_models_bench.py
+
+# The web UI on PostgreSQL with one project of 100,000 runs (20 metrics and 20 parameters each) and a 1,000,000-point
+# history, timed in process: the runs table's pages, a run's page, a chart; the page's weight. A quick run:
+# make bench-ui BENCH_UI_RUNS=20000
+bench-ui: install-dev
+	$(BIN)/python bench/ui_bench.py
 
 # Artifact uploads and downloads (1 MiB, 100 MiB, 1 GiB) through MLflow's full client: Registry beside MLflow's server
 # with --serve-artifacts, and a plain copy on the same disk; the servers' memory growth. Writes several GiB in TMPDIR.
