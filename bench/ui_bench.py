@@ -30,6 +30,8 @@ HISTORY = 1_000_000
 PAGE = 200
 TARGETS_MS = {"first page": 150, f"page {PAGE}": 150, "sorted by a metric": 150, "run page": 100, "chart": 100}
 WEIGHT_TARGET = 300 * 1024
+# Characters of a slow query's SQL printed.
+SQL_SHOWN = 600
 
 
 def main() -> None:
@@ -51,6 +53,7 @@ def main() -> None:
         )
         if done.returncode != 0:
             sys.exit(f"the in-process part failed:\n{done.stdout}\n{done.stderr}")
+        print(done.stderr, file=sys.stderr)
         report(json.loads(done.stdout.splitlines()[-1]))
 
 
@@ -61,6 +64,9 @@ def report(figures: dict) -> None:
     for name, row in figures["pages"].items():
         target = f"<{TARGETS_MS[name]} ms"
         print(f"    {name:<24}{row['p50']:>7.1f}ms{row['p95']:>7.1f}ms{row['queries']:>9}{target:>9}")
+    print("\n    The slowest query of each page:")
+    for name, row in figures["pages"].items():
+        print(f"    - {name}: {row['slowest']['ms']:.1f} ms: {row['slowest']['sql'][:SQL_SHOWN]}")
     weight = figures["weight"]
     print(
         f"    runs table page weight: {weight['html'] / 1024:.1f} KiB of HTML, "
@@ -170,11 +176,17 @@ def inprocess() -> dict:
         with CaptureQueriesContext(connection) as queries:
             client.get(url)
         times.sort()
+        slowest = max(queries.captured_queries, key=lambda query: float(query["time"]))
         figures[name] = {
             "p50": statistics.median(times),
             "p95": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
             "queries": len(queries),
+            "slowest": {"ms": float(slowest["time"]) * 1000, "sql": slowest["sql"]},
         }
+        if os.environ.get("BENCH_UI_PLANS"):
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN ANALYZE " + slowest["sql"])
+                print(f"---- {name}\n" + "\n".join(row[0] for row in cursor.fetchall()), file=sys.stderr)
 
     html = client.get(first).content.decode()
     assets = re.findall(r'<(?:script src|link rel="stylesheet" href)="/static/([^"]+)"', html)

@@ -7,7 +7,7 @@ two forms answer the same rows (the statements are built from the same QuerySet 
 
 from collections.abc import Callable, Iterable
 
-from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, TextField
+from django.db.models import DurationField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
@@ -65,15 +65,18 @@ def run_table(
     """The active experiments (runs) of project `project_id` that match `filter_string` (the search grammar,
     experiments.search; ValidationError for one it refuses), for a table of runs: with the owner, `duration`, and for
     each chosen metric key `metrics[i]` its latest value as `metric_<i>` (None when absent or NaN, so that NaN sorts
-    with the missing) and `metric_<i>_nan`, and for each parameter key `params[i]` its value as text, `param_<i>`.
+    with the missing) and `metric_<i>_nan` (true, false, or None when absent), and for each parameter key
+    `params[i]` its value as text, `param_<i>`.
 
     Each value is a subquery per row, so one query reads a page whatever columns it shows; the caller orders and
     pages on these names. Access is the caller's: a project's viewers see all of its runs."""
     annotations = {"duration": ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())}
     for index, key in enumerate(metrics):
         annotations[f"metric_{index}"] = latest_metric_value(key)
-        nan = LatestMetric.objects.filter(experiment_id=OuterRef("pk"), key=key, is_nan=True)
-        annotations[f"metric_{index}_nan"] = Exists(nan)
+        # One index lookup per row shown, as a scalar subquery: PostgreSQL ran an EXISTS as one scan of every value of
+        # the key (a hashed subplan), which grows with the project.
+        latest = LatestMetric.objects.filter(experiment_id=OuterRef("pk"), key=key)
+        annotations[f"metric_{index}_nan"] = Subquery(latest.values("is_nan")[:1])
     for index, key in enumerate(params):
         annotations[f"param_{index}"] = parameter_text(key)
     runs = Experiment.objects.filter(project_id=project_id, lifecycle_stage=LifecycleStage.ACTIVE)
