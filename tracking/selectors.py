@@ -33,7 +33,8 @@ SAMPLE_COLUMNS = ("experiment_id", "step", "timestamp", "value", "is_nan")
 def _target(vendor: str) -> str:
     """The SQL of the first step of the i-th of `n` buckets that split the steps from `lo` to `hi` as SQL's NTILE(n)
     splits rows (the first `count % n` buckets one longer): exact on PostgreSQL (numeric, where a bigint could
-    overflow, and the result a bigint again), integer arithmetic on SQLite (which turns an overflow into a float rather than an error)."""
+    overflow, and the result a bigint again), integer arithmetic on SQLite (which turns an overflow into a float
+    rather than an error)."""
     if vendor == "postgresql":
         # Back to a bigint (the step lies between lo and hi): compared with a numeric, the step column would be cast
         # for every row, and the index could only start the scan, not seek to the step.
