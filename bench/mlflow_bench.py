@@ -509,22 +509,24 @@ def bench_backend(backend: str, venv: Path, postgres: Postgres | None, points: i
         print(f"---- Registry log tail:\n{_tail(registry.log_path)}")
         raise
     finally:
-        if mlflow_process is not None:
-            os.killpg(mlflow_process.pid, 15)
-            mlflow_process.wait(timeout=60)
-        if registry is not None and registry.process is not None:
-            registry.stop()
-        for name in databases:
-            postgres.drop_database(name)
-        shutil.rmtree(workdir, ignore_errors=True)
+        stop_all(mlflow_process, registry, postgres, databases, workdir)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--points", type=int, default=POINTS, help="then time Registry's reads with this many metric points stored"
-    )
-    points = parser.parse_args().points
+def stop_all(mlflow_process, registry: Server | None, postgres: Postgres | None, databases: list, workdir: Path):
+    """Stop both servers, drop their databases and remove the work folder, whatever state a run left them in."""
+    if mlflow_process is not None:
+        os.killpg(mlflow_process.pid, 15)
+        mlflow_process.wait(timeout=60)
+    if registry is not None and registry.process is not None:
+        registry.stop()
+    for name in databases:
+        postgres.drop_database(name)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def each_backend(bench) -> None:
+    """`bench(backend, venv, postgres)` for each of BACKENDS; PostgreSQL is skipped, saying so, when it does not
+    answer."""
     venv = mlflow_venv()
     for backend in BACKENDS:
         postgres = None
@@ -533,7 +535,16 @@ def main() -> None:
             if not postgres.is_up():
                 print("\nPostgreSQL does not answer: skipping it.")
                 continue
-        bench_backend(backend, venv, postgres, points)
+        bench(backend, venv, postgres)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--points", type=int, default=POINTS, help="then time Registry's reads with this many metric points stored"
+    )
+    points = parser.parse_args().points
+    each_backend(lambda backend, venv, postgres: bench_backend(backend, venv, postgres, points))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ BENCH_BACKENDS (default "sqlite,postgres"), PG_HOST, PG_PORT, PG_USER (as the sy
 """
 
 import os
-import shutil
 import sqlite3
 import statistics
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.mlflow_bench import BACKENDS, REPEAT, Client, _tail, mlflow_venv, settle, start_mlflow  # noqa: E402
+from bench.mlflow_bench import REPEAT, Client, _tail, each_backend, settle, start_mlflow, stop_all  # noqa: E402
 from systemtests.harness import Postgres, Server, register_and_login  # noqa: E402
 from systemtests.test_artifacts import personal_access_token  # noqa: E402
 
@@ -198,27 +197,8 @@ def bench_backend(backend: str, venv: Path, postgres: Postgres | None) -> None:
             print(f"---- Registry log tail:\n{_tail(registry.log_path)}")
         raise
     finally:
-        if mlflow_process is not None:
-            os.killpg(mlflow_process.pid, 15)
-            mlflow_process.wait(timeout=60)
-        if registry is not None and registry.process is not None:
-            registry.stop()
-        for name in databases:
-            postgres.drop_database(name)
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def main() -> None:
-    venv = mlflow_venv()
-    for backend in BACKENDS:
-        postgres = None
-        if backend == "postgres":
-            postgres = Postgres.from_env()
-            if not postgres.is_up():
-                print("\nPostgreSQL does not answer: skipping it.")
-                continue
-        bench_backend(backend, venv, postgres)
+        stop_all(mlflow_process, registry, postgres, databases, workdir)
 
 
 if __name__ == "__main__":
-    main()
+    each_backend(bench_backend)
