@@ -451,20 +451,8 @@ def bench_backend(backend: str, venv: Path, postgres: Postgres | None, points: i
     mlflow_process = None
     registry = None
     try:
-        if backend == "postgres":
-            registry_db, mlflow_db = postgres.create_database(), postgres.create_database()
-            databases = [registry_db, mlflow_db]
-            mlflow_uri = f"postgresql+psycopg2://{postgres.user}@{postgres.host}:{postgres.port}/{mlflow_db}"
-            registry = Server(
-                data_dir=workdir / "registry",
-                database_url=postgres.url(registry_db),
-                database_name=registry_db,
-                WEB_CONCURRENCY="1",
-                LOG_LEVEL="WARNING",
-            )
-        else:
-            mlflow_uri = f"sqlite:///{workdir / 'mlflow.sqlite3'}"
-            registry = Server(data_dir=workdir / "registry", WEB_CONCURRENCY="1", LOG_LEVEL="WARNING")
+        registry, mlflow_uri, databases = two_servers(backend, postgres, workdir)
+        registry_db = databases[0] if databases else None
 
         print(f"\n== {backend}: loading MLflow", flush=True)
         mlflow_process, mlflow_port = start_mlflow(venv, mlflow_uri, workdir)
@@ -510,6 +498,24 @@ def bench_backend(backend: str, venv: Path, postgres: Postgres | None, points: i
         raise
     finally:
         stop_all(mlflow_process, registry, postgres, databases, workdir)
+
+
+def two_servers(backend: str, postgres: Postgres | None, workdir: Path) -> tuple[Server, str, list[str]]:
+    """Registry's server (not started yet, one worker), MLflow's backend store URI, and the databases made for them
+    on PostgreSQL (Registry's first), each on a new database of `backend`."""
+    if backend != "postgres":
+        registry = Server(data_dir=workdir / "registry", WEB_CONCURRENCY="1", LOG_LEVEL="WARNING")
+        return registry, f"sqlite:///{workdir / 'mlflow.sqlite3'}", []
+    registry_db, mlflow_db = postgres.create_database(), postgres.create_database()
+    registry = Server(
+        data_dir=workdir / "registry",
+        database_url=postgres.url(registry_db),
+        database_name=registry_db,
+        WEB_CONCURRENCY="1",
+        LOG_LEVEL="WARNING",
+    )
+    mlflow_uri = f"postgresql+psycopg2://{postgres.user}@{postgres.host}:{postgres.port}/{mlflow_db}"
+    return registry, mlflow_uri, [registry_db, mlflow_db]
 
 
 def stop_all(mlflow_process, registry: Server | None, postgres: Postgres | None, databases: list, workdir: Path):

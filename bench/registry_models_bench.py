@@ -29,8 +29,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.mlflow_bench import REPEAT, Client, _tail, each_backend, settle, start_mlflow, stop_all  # noqa: E402
-from systemtests.harness import Postgres, Server, register_and_login  # noqa: E402
+from bench.mlflow_bench import (  # noqa: E402
+    REPEAT,
+    Client,
+    _tail,
+    each_backend,
+    settle,
+    start_mlflow,
+    stop_all,
+    two_servers,
+)
+from systemtests.harness import Postgres, register_and_login  # noqa: E402
 from systemtests.test_artifacts import personal_access_token  # noqa: E402
 
 VERSIONS_PER_MODEL = 10
@@ -140,22 +149,8 @@ def bench_backend(backend: str, venv: Path, postgres: Postgres | None) -> None:
     (workdir / "registry").mkdir()
     databases, mlflow_process, registry = [], None, None
     try:
-        if backend == "postgres":
-            registry_db, mlflow_db = postgres.create_database(), postgres.create_database()
-            databases = [registry_db, mlflow_db]
-            mlflow_uri = f"postgresql+psycopg2://{postgres.user}@{postgres.host}:{postgres.port}/{mlflow_db}"
-            mlflow_target = (postgres, mlflow_db)
-            registry = Server(
-                data_dir=workdir / "registry",
-                database_url=postgres.url(registry_db),
-                database_name=registry_db,
-                WEB_CONCURRENCY="1",
-                LOG_LEVEL="WARNING",
-            )
-        else:
-            mlflow_target = workdir / "mlflow.sqlite3"
-            mlflow_uri = f"sqlite:///{mlflow_target}"
-            registry = Server(data_dir=workdir / "registry", WEB_CONCURRENCY="1", LOG_LEVEL="WARNING")
+        registry, mlflow_uri, databases = two_servers(backend, postgres, workdir)
+        mlflow_target = (postgres, databases[1]) if databases else workdir / "mlflow.sqlite3"
         mlflow_process, mlflow_port = start_mlflow(venv, mlflow_uri, workdir)
         registry.start()
         token = personal_access_token(registry.port, register_and_login(registry.port, "bench")["access"])
