@@ -2,9 +2,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import OuterRef, Subquery
 
-from projects.models import LifecycleStage, Project, member_role_expression
+from projects.models import LifecycleStage, Project, member_role_expression, role_expression
 
 NAME_MAX_LENGTH = 500
 MODEL_TYPE_MAX_LENGTH = 500
@@ -26,10 +25,7 @@ class LoggedModelStatus(models.TextChoices):
 class LoggedModelQuerySet(models.QuerySet):
     def with_role(self, user) -> "LoggedModelQuerySet":
         """Annotate each model with `role`, the caller's role in its project (None: no access)."""
-        if user.is_authenticated and not user.is_superuser:
-            return self.with_member_role(user.pk)
-        roles = Project.objects.with_role(user).filter(pk=OuterRef("project_id")).values("role")[:1]
-        return self.annotate(role=Subquery(roles))
+        return self.annotate(role=role_expression(user, "project"))
 
     def with_member_role(self, user_id, *, now=None) -> "LoggedModelQuerySet":
         """with_role() for a user who is not a superuser, by id, with memberships live at `now` (default: the current

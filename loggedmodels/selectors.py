@@ -5,14 +5,14 @@ from django.db.models import QuerySet
 from accounts.models import User
 from loggedmodels import statements
 from loggedmodels.models import LoggedModel, LoggedModelInput, LoggedModelOutput, LoggedModelQuerySet
-from projects.models import LifecycleStage
+from projects.models import LifecycleStage, role_from_memberships
 
 
 def logged_model_get(*, user: User, model_id: str, allow_deleted: bool = False) -> LoggedModel | None:
     """The model of this id annotated with the caller's `role` in its project (None: no access), looked up among all
     models so that the access check can answer 403 rather than 404; None if there is none (or it is deleted). Its
     `source_run` is read when it is asked for."""
-    if user.is_authenticated and not user.is_superuser:
+    if role_from_memberships(user):
         return statements.model_with_role(user, model_id, allow_deleted=allow_deleted)
     models = LoggedModel.objects.with_role(user)
     if not allow_deleted:

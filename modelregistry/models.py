@@ -8,7 +8,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from common.db import FieldConstraintErrorsMixin, KeyValueTag
 from common.sql import InSubquery
 from common.text import single_line
-from projects.models import Project, member_role_expression, project_ids_of
+from projects.models import Project, member_role_expression, project_ids_of, role_from_memberships
 
 NAME_MAX_LENGTH = 256
 # MLflow's rule (its names are path segments of `models:/<name>/<version>` URIs); ':' also separates a project's id
@@ -53,7 +53,7 @@ class RegisteredModelQuerySet(models.QuerySet):
     def visible_to(self, user) -> "RegisteredModelQuerySet":
         """The models of the projects `user` may see (owned, or a live membership, which only an accepted invitation
         makes), each annotated with `role`. Chosen by `project_id IN (...)`, which the indexes serve."""
-        if user.is_authenticated and not user.is_superuser:
+        if role_from_memberships(user):
             return self.visible_to_member(user.pk)
         return self.filter(project__in=Project.objects.where_visible_to(user)).with_role(user)
 

@@ -20,7 +20,7 @@ from modelregistry.models import (
     RegisteredModelAlias,
     RegisteredModelQuerySet,
 )
-from projects.models import Project
+from projects.models import Project, role_from_memberships
 
 
 class RegisteredModelNotFound(ObjectDoesNotExist):
@@ -65,7 +65,7 @@ def registered_model_resolve(*, user: User, name: str, shown: bool = True) -> Re
     if not isinstance(name, str) or not name.strip():
         raise ValidationError("Missing value for required parameter 'name'.")
     project_id, bare = split_name(name)
-    if project_id is None and user.is_authenticated and not user.is_superuser:
+    if project_id is None and role_from_memberships(user):
         # The call that names a model by its bare name, as MLflow's client always does: a prepared statement.
         found = statements.models_named(user, bare)
         if shown:

@@ -37,6 +37,7 @@ __all__ = [
     "member_role_expression",
     "project_ids_of",
     "role_expression",
+    "role_from_memberships",
 ]
 
 NAME_TAKEN = "You already have a project with this name."
@@ -76,6 +77,12 @@ def role_expression(user, project: str = "pk", *, owner_role: str = ProjectRole.
     if user.is_superuser:
         return Value(ProjectRole.OWNER, output_field=CharField())
     return member_role_expression(user.pk, project, owner_role=owner_role)
+
+
+def role_from_memberships(user) -> bool:
+    """Whether `user`'s role in a project comes from owning it or a live membership (member_role_expression): a
+    signed-in user who is not a superuser, the caller whom the prepared statements serve."""
+    return user.is_authenticated and not user.is_superuser
 
 
 def member_role_expression(user_id, project: str = "pk", *, owner_role: str = ProjectRole.OWNER, now=None):
