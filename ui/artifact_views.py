@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from artifacts.downloads import content_type
-from artifacts.services import ArtifactNotFound, artifact_list, artifact_open
+from artifacts.services import ArtifactNotFound, StoredArtifact, artifact_list, artifact_open
 from ui.views import _run, signed_in_page
 
 # A preview reads at most this much of a file: enough for a report or a table's first rows, whatever the file's size.
@@ -83,13 +83,14 @@ def _text(head: bytes, whole: bool) -> str | None:
     return None
 
 
-def preview_of(name: str, head: bytes, size: int) -> dict:
-    """What the page shows of the file `name` of `size` bytes whose first bytes are `head`: its `kind` (`image`,
-    `json`, `csv`, `text` or `none`) and the content for that kind."""
-    kind = content_type(name)
+def preview_of(stored: StoredArtifact) -> dict:
+    """What the page shows of the open file `stored`: its `kind` (`image`, `json`, `csv`, `text` or `none`) and the
+    content for that kind, from its first PREVIEW_BYTES (an image is shown from its download, and not read here)."""
+    kind = content_type(stored.path)
     if kind in IMAGE_TYPES:
         return {"kind": "image"}
-    whole = len(head) >= size
+    head = stored.file.read(PREVIEW_BYTES)
+    whole = len(head) >= stored.size
     text = _text(head, whole)
     if text is None:
         return {"kind": "none"}
@@ -119,7 +120,7 @@ def run_artifact(request, run_id: str):
     except ArtifactNotFound as exc:
         raise Http404("No such file.") from exc
     try:
-        head = b"" if content_type(stored.path) in IMAGE_TYPES else stored.file.read(PREVIEW_BYTES)
+        preview = preview_of(stored)
     finally:
         stored.file.close()
     folder = posixpath.dirname(stored.path)
@@ -131,7 +132,7 @@ def run_artifact(request, run_id: str):
         "here": here,
         "crumbs": crumbs,
         "download": _download(run, stored.path),
-        "preview": preview_of(stored.path, head, stored.size),
+        "preview": preview,
         "preview_bytes": PREVIEW_BYTES,
     }
     return render(request, "ui/artifact.html", context)
